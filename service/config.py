@@ -1,0 +1,72 @@
+"""Every setting in one place: its name, default and meaning.
+
+Settings come from defaults in code, then ``GONGKAI_*`` environment variables, then an
+explicit mapping (tests). Nothing reads the environment at import time: call ``load()``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from service.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_models_dir() -> Path:
+    return PROJECT_ROOT / "models"
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Where everything local lives: originals, the SQLite file, embedded Redis.
+    data_dir: Path = Path("data")
+    #: Trained model artifacts, ``<taxonomy>/<version>/``.
+    models_dir: Path = field(default_factory=_default_models_dir)
+    #: A deployment's own taxonomy file (JSON); empty means the built-in default.
+    taxonomy_file: str = ""
+    #: Largest upload accepted, in bytes.
+    max_upload_bytes: int = 50 * 1024 * 1024
+    #: Parser child process: address-space limit in bytes.
+    parse_memory_bytes: int = 1024 * 1024 * 1024
+    #: Parser child process: CPU seconds.
+    parse_cpu_seconds: int = 60
+    #: Parser child process: wall-clock seconds.
+    parse_wall_seconds: int = 120
+    #: Most pages a document may have.
+    parse_max_pages: int = 2000
+    #: Most extracted text, in bytes (UTF-8).
+    parse_max_text_bytes: int = 10 * 1024 * 1024
+
+
+_ENV_PREFIX = "GONGKAI_"
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        return str(value).strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, Path):
+        return Path(value)
+    return str(value)
+
+
+def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults → ``GONGKAI_<NAME>`` environment variables → ``overrides``."""
+    environ = os.environ if environ is None else environ
+    base = Settings()
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        env_name = _ENV_PREFIX + f.name.upper()
+        default = getattr(base, f.name)
+        raw = (overrides or {}).get(f.name, environ.get(env_name))
+        if raw is None:
+            continue
+        try:
+            values[f.name] = _coerce(raw, default)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(str(exc), what=f"{env_name}={raw!r}") from exc
+    return replace(base, **values)
