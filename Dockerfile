@@ -1,0 +1,19 @@
+# gongkai: one image for the web server and the workers.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    GONGKAI_DATA_DIR=/data
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY service ./service
+COPY plugins ./plugins
+COPY models ./models
+RUN pip install --no-cache-dir . \
+ && useradd --system --home /data gongkai && mkdir -p /data && chown gongkai /data
+ENV GONGKAI_MODELS_DIR=/app/models
+
+USER gongkai
+VOLUME ["/data"]
+ENTRYPOINT ["gongkai"]
+CMD ["--help"]
