@@ -110,7 +110,7 @@ def bench_docx(tmp: Path) -> list[tuple[str, float, str]]:
     from service.sniff import DOCX
 
     path = build_long_docx(tmp / "long-20.docx", pages=20)
-    real = ROOT / "tests" / "data" / "docx" / "tests__resources__libreoffice_conversion.docx"
+    real = ROOT / "tests" / "data" / "docx" / "libreoffice_conversion.docx"
 
     def bare(p):
         d = docx.Document(str(p))

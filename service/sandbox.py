@@ -12,6 +12,7 @@ signal, a timeout. Tracebacks go to the log, never to the user.
 """
 from __future__ import annotations
 
+import faulthandler
 import logging
 import multiprocessing
 import resource
@@ -86,6 +87,7 @@ def parse_in_process(target: str, path: Path, context: ParseContext) -> ParsedDo
 
 def _child_main(conn: Connection, target: str, path: str, context: ParseContext, limits: Limits) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    faulthandler.disable()  # a native crash is reported by the parent, not dumped to the terminal
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     address_space = _mapped_bytes() + limits.memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
