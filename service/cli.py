@@ -9,6 +9,7 @@ import sys
 
 COMMAND_MODULES = (
     "service.commands.parse",
+    "service.commands.admin",
 )
 
 

