@@ -1,0 +1,46 @@
+"""gongkai: document intake and disclosure classification for 政府信息公开.
+
+``create_app(test_config=None)`` builds the web application: settings from defaults in
+code → ``GONGKAI_*`` environment variables → ``test_config``.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any, Mapping
+
+
+def create_app(test_config: Mapping[str, Any] | None = None):
+    from flask import Flask
+
+    from service import api, auth, config, errors_http
+    from service.errors import ConfigError
+    from service.runtime import Runtime
+    from service.taxonomy import from_settings as taxonomy_from_settings
+
+    settings = config.load(test_config)
+    secret = settings.secret_key
+    if not secret:
+        if settings.env != "development":
+            raise ConfigError(what="GONGKAI_SECRET_KEY 未设置：生产环境必须配置一个随机的密钥（开发环境可设 GONGKAI_ENV=development）")
+        secret = secrets.token_urlsafe(32)
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secret,
+        # Refuse larger bodies before they are spooled (413), with room for multipart overhead.
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    runtime = Runtime.from_settings(settings)
+    app.extensions["gongkai"] = runtime
+    app.extensions["gongkai.taxonomy"] = taxonomy_from_settings(settings)
+
+    app.register_blueprint(auth.bp, url_prefix="/api/v1")
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    errors_http.register(app)
+    return app

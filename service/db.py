@@ -183,8 +183,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # pragma: no cover - trivial
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):  # pragma: no cover - trivial
+            # Writers take the write lock up front, so a read-then-write transaction never
+            # fails on a stale snapshot; read-only transactions stay concurrent (WAL).
+            readonly = conn.get_execution_options().get("gongkai_readonly", False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -195,11 +198,17 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+def transaction(factory: sessionmaker[Session], readonly: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error.
+
+    ``readonly=True`` for transactions that only read: on SQLite they do not take the
+    write lock, so they run alongside a writer.
+    """
     session = factory()
     try:
         with session.begin():
+            if readonly:
+                session.connection(execution_options={"gongkai_readonly": True})
             yield session
     finally:
         session.close()

@@ -8,8 +8,13 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
-if str(TESTS) not in sys.path:  # the fixture builders (build_pdf, build_docx) are plain modules here
-    sys.path.insert(0, str(TESTS))
+# The project root first, so ``service`` is the application package and never the
+# namespace formed by tests/service; then tests/ itself for the fixture builders
+# (build_pdf, build_docx), which are plain modules.
+for _path in (str(TESTS), str(TESTS.parent)):
+    if _path in sys.path:
+        sys.path.remove(_path)
+    sys.path.insert(0, _path)
 
 
 @pytest.fixture(scope="session")
@@ -56,18 +61,19 @@ def require_service(name: str, problem: str | None) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    """A migrated, empty database: a SQLite file, or a fresh schema in PostgreSQL."""
+def db_url(request, tmp_path):
+    """The URL of a migrated, empty database: a SQLite file, or a fresh schema in PostgreSQL."""
     from sqlalchemy import create_engine, text
 
     from service.db import make_engine
     from service.migrate import upgrade
 
     if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'gongkai.db'}")
+        url = f"sqlite:///{tmp_path / 'gongkai.db'}"
+        eng = make_engine(url)
         upgrade(eng)
-        yield eng
         eng.dispose()
+        yield url
         return
 
     require_service("PostgreSQL", _postgres_reachable())
@@ -75,15 +81,25 @@ def engine(request, tmp_path):
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     try:
+        eng = make_engine(url)
         upgrade(eng)
-        yield eng
-    finally:
         eng.dispose()
+        yield url
+    finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url):
+    from service.db import make_engine
+
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture
@@ -91,3 +107,29 @@ def sessions(engine):
     from service.db import session_factory
 
     return session_factory(engine)
+
+
+REDIS_URL = os.environ.get("GONGKAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_reachable() -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.fixture
+def redis_url():
+    """A real Redis database, emptied for the test."""
+    import redis
+
+    require_service("Redis", _redis_reachable())
+    conn = redis.Redis.from_url(REDIS_URL)
+    conn.flushdb()
+    yield REDIS_URL
+    conn.flushdb()
+    conn.close()

@@ -1,0 +1,273 @@
+"""The REST API under /api/v1: JSON in, JSON out, errors as {"error": {"code", "message"}}."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+from flask import Blueprint, current_app, jsonify, request, send_file
+from sqlalchemy import func, select
+
+from service import access, auth, review
+from service.auth import Forbidden, current, require
+from service.db import Department, Document, transaction
+from service.errors import GongkaiError
+from service.intake import receive
+from service.queue import enqueue_ingest, ingest_job_id, ingest_queue, job_status
+
+bp = Blueprint("api", __name__)
+
+
+class NotFound(GongkaiError):
+    code = "not_found"
+    http_status = 404
+    message_zh = "找不到该文件，或您无权查看。"
+    message_en = "No such document, or you may not see it."
+
+
+class BadRequest(GongkaiError):
+    code = "bad_request"
+    http_status = 422
+    message_zh = "请求参数有误：{what}"
+    message_en = "Invalid request: {what}"
+
+
+class NotMultipart(GongkaiError):
+    code = "unsupported_media_type"
+    http_status = 415
+    message_zh = "请以 multipart/form-data 方式上传，文件字段名为 file。"
+    message_en = "Upload as multipart/form-data with a 'file' field."
+
+
+def rt():
+    return current_app.extensions["gongkai"]
+
+
+def taxonomy():
+    return current_app.extensions["gongkai.taxonomy"]
+
+
+# ---------------------------------------------------------------------------
+# Representations
+# ---------------------------------------------------------------------------
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
+
+
+def _field(doc: Document, name: str):
+    hit = (doc.gongwen or {}).get(name)
+    return hit.get("value") if hit else None
+
+
+def public_view(doc: Document) -> dict:
+    return {
+        "id": doc.id, "index_number": doc.index_number, "title": doc.title or doc.filename,
+        "category": doc.category, "issuer": _field(doc, "issuer") or doc.department.name,
+        "doc_number": _field(doc, "doc_number"), "date": _field(doc, "date"),
+        "department": doc.department.name, "published_at": _iso(doc.published_at),
+        "filename": doc.filename, "media_type": doc.media_type, "pages": doc.pages, "text": doc.text,
+    }
+
+
+def full_view(doc: Document) -> dict:
+    return {
+        **public_view(doc),
+        "status": doc.status, "status_changed_at": _iso(doc.status_changed_at), "department_id": doc.department_id,
+        "uploaded_by": doc.uploaded_by, "sha256": doc.sha256, "size": doc.size, "created_at": _iso(doc.created_at),
+        "error": {"code": doc.error_code, "message": doc.error_message} if doc.error_code else None,
+        "plugin": doc.plugin, "tables": doc.tables, "metadata": doc.gongwen, "hidden_text": doc.hidden_text,
+        "warnings": doc.warnings, "suggestion": {
+            "category": doc.suggested_category, "confidence": doc.confidence, "candidates": doc.candidates,
+            "needs_attention": doc.needs_attention, "explanation": doc.explanation, "model": doc.model_version,
+        },
+        "findings": doc.findings, "secrecy_blocked": doc.secrecy_blocked,
+        "pii_acknowledged_by": doc.pii_acknowledged_by, "pii_acknowledged_at": _iso(doc.pii_acknowledged_at),
+        "reviewed_by": doc.reviewed_by, "reviewed_at": _iso(doc.reviewed_at), "reject_reason": doc.reject_reason,
+    }
+
+
+def view_for(who, doc: Document) -> dict:
+    return full_view(doc) if who.authenticated else public_view(doc)
+
+
+def _load_visible(session, document_id: int, who) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None or not access.can_see(who, doc):
+        raise NotFound(str(document_id))
+    return doc
+
+
+# ---------------------------------------------------------------------------
+# Upload
+# ---------------------------------------------------------------------------
+
+@bp.post("/documents")
+@require("uploader", "admin")
+def upload():
+    who = current()
+    if not request.content_type or not request.content_type.startswith("multipart/form-data"):
+        raise NotMultipart()
+    file = request.files.get("file")
+    if file is None:
+        raise NotMultipart()
+    department_id = who.department_id
+    if who.role == "admin":
+        code = request.form.get("department", "")
+        with transaction(rt().sessions, readonly=True) as s:
+            dept = s.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+        if dept is None:
+            raise BadRequest(what="管理员上传须指定 department（部门代码）")
+        department_id = dept.id
+    got = receive(rt().sessions, rt().storage, department_id=department_id, filename=file.filename or "",
+                  stream=file.stream, uploaded_by=who.name, max_bytes=rt().settings.max_upload_bytes)
+    if got.created:
+        enqueue_ingest(ingest_queue(rt().redis), [got.document_id])
+    return jsonify({"id": got.document_id, "status": got.status, "created": got.created}), 202
+
+
+# ---------------------------------------------------------------------------
+# Read
+# ---------------------------------------------------------------------------
+
+def _parse_day(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise BadRequest(what=f"{name} 应为 YYYY-MM-DD") from exc
+
+
+@bp.get("/documents")
+def list_documents():
+    who = current()
+    query = select(Document).where(access.visible(who))
+    if status := request.args.get("status"):
+        query = query.where(Document.status == status)
+    if category := request.args.get("category"):
+        query = query.where((Document.category == category) | (Document.suggested_category == category))
+    if department := request.args.get("department"):
+        query = query.join(Department).where(Department.code == department)
+    if since := _parse_day("since"):
+        query = query.where(Document.created_at >= datetime.combine(since, time.min, tzinfo=timezone.utc))
+    if until := _parse_day("until"):
+        query = query.where(Document.created_at < datetime.combine(until, time.max, tzinfo=timezone.utc))
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        per_page = min(200, max(1, int(request.args.get("per_page", 50))))
+    except ValueError as exc:
+        raise BadRequest(what="page/per_page 应为整数") from exc
+    with transaction(rt().sessions, readonly=True) as s:
+        total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        docs = s.execute(query.order_by(Document.id.desc()).offset((page - 1) * per_page).limit(per_page)).scalars().all()
+        items = [view_for(who, d) for d in docs]
+    return jsonify({"items": items, "total": total, "page": page, "per_page": per_page})
+
+
+@bp.get("/documents/<int:document_id>")
+def get_document(document_id: int):
+    who = current()
+    with transaction(rt().sessions, readonly=True) as s:
+        return jsonify(view_for(who, _load_visible(s, document_id, who)))
+
+
+@bp.get("/documents/<int:document_id>/original")
+def download_original(document_id: int):
+    who = current()
+    with transaction(rt().sessions, readonly=True) as s:
+        doc = _load_visible(s, document_id, who)
+        sha, name, media = doc.sha256, doc.filename, doc.media_type or "application/octet-stream"
+    return send_file(rt().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)
+
+
+@bp.get("/documents/<int:document_id>/job")
+def job(document_id: int):
+    who = current()
+    with transaction(rt().sessions, readonly=True) as s:
+        doc = _load_visible(s, document_id, who)
+        if not who.authenticated:
+            raise NotFound(str(document_id))
+        status, attempts = doc.status, doc.attempts
+    queue = ingest_queue(rt().redis)
+    job_id = ingest_job_id(document_id)
+    return jsonify({"document_id": document_id, "status": status, "attempts": attempts,
+                    "job_id": job_id, "job_status": job_status(queue, job_id)})
+
+
+# ---------------------------------------------------------------------------
+# Review and publication
+# ---------------------------------------------------------------------------
+
+def _act(document_id: int, action) -> dict:
+    who = current()
+    with transaction(rt().sessions) as s:
+        doc = _load_visible(s, document_id, who)
+        action(s, doc)
+        return full_view(doc)
+
+
+@bp.post("/documents/<int:document_id>/review")
+@require("reviewer", "admin")
+def review_document(document_id: int):
+    data = request.get_json(silent=True) or {}
+    act, who = data.get("action"), current().name
+    if act == "confirm":
+        body = _act(document_id, lambda s, d: review.confirm(s, d, who, taxonomy(), data.get("category")))
+    elif act == "correct":
+        body = _act(document_id, lambda s, d: review.correct(s, d, who, taxonomy(), data.get("category", "")))
+    elif act == "reject":
+        body = _act(document_id, lambda s, d: review.reject(s, d, who, data.get("reason", "")))
+    else:
+        raise BadRequest(what="action 应为 confirm、correct 或 reject")
+    return jsonify(body)
+
+
+@bp.post("/documents/<int:document_id>/acknowledge-pii")
+@require("reviewer", "admin")
+def acknowledge(document_id: int):
+    note = (request.get_json(silent=True) or {}).get("note", "")
+    return jsonify(_act(document_id, lambda s, d: review.acknowledge_pii(s, d, current().name, note)))
+
+
+@bp.post("/documents/<int:document_id>/publish")
+@require("reviewer", "admin")
+def publish(document_id: int):
+    return jsonify(_act(document_id, lambda s, d: review.publish(s, d, current().name)))
+
+
+@bp.post("/documents/<int:document_id>/withdraw")
+@require("reviewer", "admin")
+def withdraw(document_id: int):
+    reason = (request.get_json(silent=True) or {}).get("reason", "")
+    return jsonify(_act(document_id, lambda s, d: review.withdraw(s, d, current().name, reason)))
+
+
+@bp.post("/departments/<code>/tokens")
+@require("admin")
+def create_token(code: str):
+    from service.db import ApiToken
+
+    label = (request.get_json(silent=True) or {}).get("label", "")
+    token = auth.new_api_token()
+    with transaction(rt().sessions) as s:
+        dept = s.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+        if dept is None:
+            raise NotFound(code)
+        s.add(ApiToken(department_id=dept.id, token_sha256=auth.token_digest(token), label=label))
+        from service import audit
+        audit.append(s, current().name, "token.create", department=code, label=label)
+    return jsonify({"token": token, "department": code, "label": label}), 201
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from service.openapi import spec
+
+    return jsonify(spec())
+
+
+__all__ = ["bp", "Forbidden"]

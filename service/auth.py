@@ -1,0 +1,171 @@
+"""Who is asking: browser sessions for people, per-department API tokens for systems.
+
+A request is made by a ``Principal``: a user (uploader bound to a department, reviewer,
+admin), a department token (acts as an uploader of that department), or the public.
+Browser sessions that change something must send the session's CSRF token in the
+``X-CSRF-Token`` header (or a ``csrf_token`` form field); token requests need none.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import Blueprint, current_app, g, jsonify, request, session
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from service import audit
+from service.db import ApiToken, User, transaction
+from service.errors import GongkaiError
+
+
+class Unauthorized(GongkaiError):
+    code = "unauthorized"
+    http_status = 401
+    message_zh = "请先登录。"
+    message_en = "Authentication required."
+
+
+class BadCredentials(Unauthorized):
+    code = "bad_credentials"
+    message_zh = "用户名或密码错误。"
+    message_en = "Wrong username or password."
+
+
+class Forbidden(GongkaiError):
+    code = "forbidden"
+    http_status = 403
+    message_zh = "您没有执行此操作的权限。"
+    message_en = "You are not allowed to do this."
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    message_zh = "页面已过期或请求来源不可信，请刷新页面后重试。"
+    message_en = "CSRF token missing or wrong."
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" | "token" | "public"
+    name: str
+    role: str  # "uploader" | "reviewer" | "admin" | "public"
+    department_id: int | None = None
+    user_id: int | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.kind != "public"
+
+
+PUBLIC = Principal(kind="public", name="public", role="public")
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_api_token() -> str:
+    return "gk_" + secrets.token_urlsafe(32)
+
+
+def _sessions():
+    return current_app.extensions["gongkai"].sessions
+
+
+def load_principal() -> Principal:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        digest = token_digest(header[7:].strip())
+        with transaction(_sessions(), readonly=True) as s:
+            tok = s.execute(select(ApiToken).where(ApiToken.token_sha256 == digest,
+                                                   ApiToken.revoked_at.is_(None))).scalar_one_or_none()
+            if tok is None:
+                raise Unauthorized("bad token")
+            return Principal(kind="token", name=f"token:{tok.department.code}:{tok.label or tok.id}",
+                             role="uploader", department_id=tok.department_id)
+    user_id = session.get("user_id")
+    if user_id is None:
+        return PUBLIC
+    with transaction(_sessions(), readonly=True) as s:
+        user = s.get(User, user_id)
+        if user is None or not user.active:
+            session.clear()
+            return PUBLIC
+        return Principal(kind="user", name=user.username, role=user.role, department_id=user.department_id,
+                         user_id=user.id)
+
+
+def current() -> Principal:
+    if "principal" not in g:
+        g.principal = load_principal()
+    return g.principal
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS") or current().kind != "user":
+        return
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
+    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        raise CsrfFailed()
+
+
+def require(*roles: str):
+    """Only principals with one of ``roles`` may call the view (401 for the public)."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            who = current()
+            if not who.authenticated:
+                raise Unauthorized()
+            if who.role not in roles:
+                raise Forbidden(f"{who.role} not in {roles}")
+            check_csrf()
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.post("/login")
+def login():
+    data = request.get_json(silent=True) or request.form
+    username, password = str(data.get("username", "")), str(data.get("password", ""))
+    with transaction(_sessions()) as s:
+        user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        ok = user is not None and user.active and check_password_hash(user.password_hash, password)
+        audit.append(s, username or "?", "login" if ok else "login.failed", ip=request.remote_addr)
+        if ok:
+            user_id, role, dept = user.id, user.role, user.department_id
+    if not ok:
+        raise BadCredentials()
+    session.clear()
+    session["user_id"] = user_id
+    session.permanent = True
+    return jsonify({"username": username, "role": role, "department_id": dept, "csrf_token": csrf_token()})
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return jsonify({"ok": True})
+
+
+@bp.get("/me")
+def me():
+    who = current()
+    body = {"kind": who.kind, "name": who.name, "role": who.role, "department_id": who.department_id}
+    if who.kind == "user":
+        body["csrf_token"] = csrf_token()
+    return jsonify(body)

@@ -1,0 +1,80 @@
+"""The OpenAPI 3.1 document for /api/v1, served at /api/v1/openapi.json."""
+from __future__ import annotations
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _op(summary: str, roles: str, *, body: dict | None = None, ok: int = 200, params: list | None = None,
+        errors: tuple[int, ...] = (401, 403, 404)) -> dict:
+    op: dict = {"summary": summary, "description": f"Allowed: {roles}.",
+                "responses": {str(ok): {"description": "OK"}}}
+    for status in errors:
+        op["responses"][str(status)] = {"description": "Error", "content": {"application/json": {"schema": ERROR}}}
+    if body:
+        op["requestBody"] = {"required": True, "content": body}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _json(props: dict, required: list[str] | None = None) -> dict:
+    return {"application/json": {"schema": {"type": "object", "properties": props, "required": required or []}}}
+
+
+DOC_ID = [{"name": "document_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+QUERY = [{"name": n, "in": "query", "schema": {"type": t}} for n, t in
+         (("status", "string"), ("category", "string"), ("department", "string"), ("since", "string"),
+          ("until", "string"), ("page", "integer"), ("per_page", "integer"))]
+
+
+def spec() -> dict:
+    s = {"type": "string"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "gongkai API", "version": "1",
+                 "description": "政府信息公开 document intake, review and publication."},
+        "components": {
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                "code": s, "message": s}, "required": ["code", "message"]}}}},
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                                "token": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"session": []}, {"token": []}, {}],
+        "paths": {
+            "/api/v1/login": {"post": _op("Log in (browser session)", "anyone", body=_json(
+                {"username": s, "password": s}, ["username", "password"]), errors=(401,))},
+            "/api/v1/logout": {"post": _op("Log out", "anyone", errors=())},
+            "/api/v1/me": {"get": _op("Who am I", "anyone", errors=())},
+            "/api/v1/documents": {
+                "get": _op("List visible documents", "everyone (the public sees published ones)", params=QUERY,
+                           errors=(422,)),
+                "post": _op("Upload a file (multipart, field 'file'); 202 with the document id",
+                            "uploader (own department), department token, admin (with 'department')", ok=202,
+                            body={"multipart/form-data": {"schema": {"type": "object", "properties": {
+                                "file": {"type": "string", "format": "binary"}, "department": s}}}},
+                            errors=(401, 403, 413, 415, 422)),
+            },
+            "/api/v1/documents/{document_id}": {"get": _op("One document", "whoever may see it", params=DOC_ID)},
+            "/api/v1/documents/{document_id}/original": {"get": _op("Download the original", "whoever may see it",
+                                                                    params=DOC_ID)},
+            "/api/v1/documents/{document_id}/job": {"get": _op("Processing job status", "signed-in users who may see it",
+                                                               params=DOC_ID)},
+            "/api/v1/documents/{document_id}/review": {"post": _op(
+                "confirm / correct (with category) / reject (with reason)", "reviewer, admin", params=DOC_ID,
+                body=_json({"action": {"enum": ["confirm", "correct", "reject"]}, "category": s, "reason": s},
+                           ["action"]), errors=(401, 403, 404, 409, 422))},
+            "/api/v1/documents/{document_id}/acknowledge-pii": {"post": _op(
+                "Acknowledge personal information before publishing (audited)", "reviewer, admin", params=DOC_ID,
+                body=_json({"note": s}))},
+            "/api/v1/documents/{document_id}/publish": {"post": _op(
+                "Publish into the public catalogue; refused for 密级 and unacknowledged PII", "reviewer, admin",
+                params=DOC_ID, errors=(401, 403, 404, 409))},
+            "/api/v1/documents/{document_id}/withdraw": {"post": _op(
+                "Withdraw a published document", "reviewer, admin", params=DOC_ID,
+                body=_json({"reason": s}, ["reason"]), errors=(401, 403, 404, 409, 422))},
+            "/api/v1/departments/{code}/tokens": {"post": _op(
+                "Create a department API token (shown once)", "admin", ok=201,
+                params=[{"name": "code", "in": "path", "required": True, "schema": s}], body=_json({"label": s}))},
+            "/api/v1/openapi.json": {"get": _op("This document", "anyone", errors=())},
+        },
+    }

@@ -1,0 +1,228 @@
+"""The REST API as every role, against a real database and a real Redis."""
+import io
+
+import pytest
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from service import create_app
+from service.auth import new_api_token, token_digest
+from service.db import ApiToken, Department, Document, User, transaction
+from service.queue import ingest_queue
+
+PASSWORD = "correct horse 电池"
+
+
+@pytest.fixture
+def app(db_url, redis_url, tmp_path):
+    app = create_app({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
+                      "secret_key": "test-secret", "max_upload_bytes": 4096})
+    yield app
+    app.extensions["gongkai"].close()
+
+
+def add_doc(s, dept, status, **fields) -> int:
+    doc = Document(department_id=dept.id, filename=f"{status}.pdf", sha256=f"{len(fields)}{status}".ljust(64, "0")[:64],
+                   size=1, status=status, title=f"{dept.name}{status}", **fields)
+    s.add(doc)
+    s.flush()
+    return doc.id
+
+
+@pytest.fixture
+def world(app):
+    """Two departments, one user per role, a department token, documents in every state."""
+    sessions = app.extensions["gongkai"].sessions
+    token = new_api_token()
+    with transaction(sessions) as s:
+        a, b = Department(code="a", name="甲乡人民政府"), Department(code="b", name="县民政局")
+        s.add_all([a, b])
+        s.flush()
+        for name, role, dept in (("up_a", "uploader", a), ("up_b", "uploader", b), ("rev", "reviewer", None),
+                                 ("adm", "admin", None)):
+            s.add(User(username=name, role=role, department_id=dept.id if dept else None,
+                       password_hash=generate_password_hash(PASSWORD)))
+        s.add(ApiToken(department_id=a.id, token_sha256=token_digest(token), label="OA"))
+        docs = {
+            "a_processing": add_doc(s, a, "processing"),
+            "a_pending": add_doc(s, a, "pending_review", suggested_category="工作动态", confidence=0.97),
+            "a_failed": add_doc(s, a, "failed", error_code="encrypted"),
+            "b_pending": add_doc(s, b, "pending_review", suggested_category="人事任免", confidence=0.9),
+            "b_published": add_doc(s, b, "published", category="工作动态", index_number="b-2026-00001"),
+            "a_secret": add_doc(s, a, "approved", category="工作动态", secrecy_blocked=True,
+                                findings=[{"kind": "secrecy", "value": "机密★1年", "blocking": True}]),
+            "a_pii": add_doc(s, a, "approved", category="工作动态",
+                             findings=[{"kind": "mobile", "value": "138****5678", "blocking": False, "location": "正文"}]),
+        }
+    return {"docs": docs, "token": token}
+
+
+def client_as(app, who, world):
+    client = app.test_client()
+    headers = {}
+    if who == "token_a":
+        headers["Authorization"] = f"Bearer {world['token']}"
+    elif who != "public":
+        body = client.post("/api/v1/login", json={"username": who, "password": PASSWORD}).get_json()
+        headers["X-CSRF-Token"] = body["csrf_token"]
+    client.environ_base.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
+    return client
+
+
+VISIBLE = {
+    "public": {"b_published"},
+    "up_a": {"a_processing", "a_pending", "a_failed", "a_secret", "a_pii"},
+    "token_a": {"a_processing", "a_pending", "a_failed", "a_secret", "a_pii"},
+    "up_b": {"b_pending", "b_published"},
+    "rev": {"a_pending", "b_pending", "b_published", "a_secret", "a_pii"},
+    "adm": {"a_processing", "a_pending", "a_failed", "b_pending", "b_published", "a_secret", "a_pii"},
+}
+
+
+@pytest.mark.parametrize("who", sorted(VISIBLE))
+def test_every_role_sees_exactly_what_it_may(app, world, who):
+    client = client_as(app, who, world)
+    docs = world["docs"]
+    listed = {d["id"] for d in client.get("/api/v1/documents?per_page=200").get_json()["items"]}
+    assert listed == {docs[n] for n in VISIBLE[who]}
+    for name, doc_id in docs.items():
+        response = client.get(f"/api/v1/documents/{doc_id}")
+        original = client.get(f"/api/v1/documents/{doc_id}/original")
+        if name in VISIBLE[who]:
+            assert response.status_code == 200
+        else:
+            assert response.status_code == 404  # another department's id reveals nothing
+            assert response.get_json()["error"]["code"] == "not_found"
+            assert original.status_code == 404
+
+
+def test_public_view_hides_internal_fields(app, world):
+    body = app.test_client().get(f"/api/v1/documents/{world['docs']['b_published']}").get_json()
+    assert body["index_number"] == "b-2026-00001"
+    assert "findings" not in body and "status" not in body and "hidden_text" not in body
+
+
+@pytest.mark.parametrize("who,status", [("public", 401), ("rev", 403), ("up_a", 202), ("token_a", 202)])
+def test_upload_by_role(app, world, who, status):
+    client = client_as(app, who, world)
+    response = client.post("/api/v1/documents", data={"file": (io.BytesIO(f"关于{who}的通知".encode()), "通知.txt")})
+    assert response.status_code == status, response.get_json()
+    if status == 202:
+        body = response.get_json()
+        with transaction(app.extensions["gongkai"].sessions) as s:
+            doc = s.get(Document, body["id"])
+            assert doc.department.code == "a" and doc.status == "received"
+        assert ingest_queue(app.extensions["gongkai"].redis).count == 1
+
+
+def test_same_upload_twice_is_one_document_and_one_job(app, world):
+    client = client_as(app, "up_a", world)
+    first = client.post("/api/v1/documents", data={"file": (io.BytesIO(b"same bytes"), "a.txt")}).get_json()
+    second = client.post("/api/v1/documents", data={"file": (io.BytesIO(b"same bytes"), "b.txt")}).get_json()
+    assert first["id"] == second["id"] and first["created"] and not second["created"]
+    assert ingest_queue(app.extensions["gongkai"].redis).count == 1
+
+
+def test_admin_uploads_for_a_named_department(app, world):
+    client = client_as(app, "adm", world)
+    assert client.post("/api/v1/documents", data={"file": (io.BytesIO(b"x"), "a.txt")}).status_code == 422
+    ok = client.post("/api/v1/documents", data={"file": (io.BytesIO(b"x"), "a.txt"), "department": "b"})
+    assert ok.status_code == 202
+
+
+def test_upload_errors(app, world):
+    client = client_as(app, "up_a", world)
+    assert client.post("/api/v1/documents", json={"file": "x"}).status_code == 415
+    too_big = client.post("/api/v1/documents", data={"file": (io.BytesIO(b"x" * 200_000), "big.pdf")})
+    assert too_big.status_code == 413 and too_big.get_json()["error"]["code"] == "file_too_large"
+    empty = client.post("/api/v1/documents", data={"file": (io.BytesIO(b""), "empty.pdf")})
+    assert empty.status_code == 422 and empty.get_json()["error"]["code"] == "empty_file"
+
+
+def test_session_writes_need_the_csrf_token(app, world):
+    client = app.test_client()
+    client.post("/api/v1/login", json={"username": "rev", "password": PASSWORD})
+    response = client.post(f"/api/v1/documents/{world['docs']['a_pending']}/review", json={"action": "confirm"})
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "csrf_failed"
+
+
+def test_wrong_password(app, world):
+    response = app.test_client().post("/api/v1/login", json={"username": "rev", "password": "nope"})
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "bad_credentials"
+
+
+@pytest.mark.parametrize("who,status", [("public", 401), ("up_a", 403), ("token_a", 403), ("up_b", 403)])
+def test_only_reviewers_review_and_publish(app, world, who, status):
+    client = client_as(app, who, world)
+    doc = world["docs"]["a_pending"]
+    for path, body in (("review", {"action": "confirm"}), ("publish", {}), ("withdraw", {"reason": "x"}),
+                       ("acknowledge-pii", {})):
+        assert client.post(f"/api/v1/documents/{doc}/{path}", json=body).status_code == status
+
+
+def test_review_confirm_correct_reject(app, world):
+    client = client_as(app, "rev", world)
+    docs = world["docs"]
+    confirmed = client.post(f"/api/v1/documents/{docs['a_pending']}/review", json={"action": "confirm"})
+    assert confirmed.status_code == 200 and confirmed.get_json()["category"] == "工作动态"
+    again = client.post(f"/api/v1/documents/{docs['a_pending']}/review", json={"action": "confirm"})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "invalid_transition"
+    unknown = client.post(f"/api/v1/documents/{docs['b_pending']}/review", json={"action": "correct", "category": "不存在"})
+    assert unknown.status_code == 422
+    no_reason = client.post(f"/api/v1/documents/{docs['b_pending']}/review", json={"action": "reject"})
+    assert no_reason.status_code == 422 and no_reason.get_json()["error"]["code"] == "reason_required"
+    corrected = client.post(f"/api/v1/documents/{docs['b_pending']}/review", json={"action": "correct", "category": "规划计划"})
+    assert corrected.get_json()["status"] == "approved" and corrected.get_json()["category"] == "规划计划"
+
+
+def test_secrecy_blocks_publishing_in_the_server(app, world):
+    client = client_as(app, "adm", world)
+    doc = world["docs"]["a_secret"]
+    client.post(f"/api/v1/documents/{doc}/acknowledge-pii", json={"note": "已核对"})
+    response = client.post(f"/api/v1/documents/{doc}/publish")
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "secrecy_blocked"
+    assert "机密" in response.get_json()["error"]["message"]
+    assert client.get(f"/api/v1/documents/{doc}").get_json()["status"] == "approved"
+
+
+def test_pii_needs_an_audited_acknowledgment_then_publishes_with_an_index_number(app, world):
+    client = client_as(app, "rev", world)
+    doc = world["docs"]["a_pii"]
+    refused = client.post(f"/api/v1/documents/{doc}/publish")
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "pii_not_acknowledged"
+    assert client.post(f"/api/v1/documents/{doc}/acknowledge-pii", json={"note": "号码为单位公开电话"}).status_code == 200
+    published = client.post(f"/api/v1/documents/{doc}/publish").get_json()
+    assert published["status"] == "published" and published["index_number"].startswith("a-")
+    assert app.test_client().get(f"/api/v1/documents/{doc}").status_code == 200  # now public
+    withdrawn = client.post(f"/api/v1/documents/{doc}/withdraw", json={"reason": "内容有误"}).get_json()
+    assert withdrawn["status"] == "withdrawn"
+    assert app.test_client().get(f"/api/v1/documents/{doc}").status_code == 404
+
+
+def test_admin_creates_department_tokens_that_upload(app, world):
+    client = client_as(app, "adm", world)
+    token = client.post("/api/v1/departments/b/tokens", json={"label": "OA"}).get_json()["token"]
+    system = app.test_client()
+    response = system.post("/api/v1/documents", data={"file": (io.BytesIO(b"OA"), "oa.txt")},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 202
+    with transaction(app.extensions["gongkai"].sessions) as s:
+        stored = s.execute(select(ApiToken.token_sha256)).scalars().all()
+    assert token not in stored  # only digests are kept
+    assert app.test_client().get("/api/v1/me", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_every_route_is_in_the_openapi_document(app):
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    documented = set(spec["paths"])
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1"):
+            path = rule.rule.replace("<int:document_id>", "{document_id}").replace("<code>", "{code}")
+            assert path in documented, path
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path):
+    from service.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        create_app({"data_dir": str(tmp_path), "secret_key": "", "env": "production"})
