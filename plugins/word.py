@@ -1,674 +1,237 @@
-"""Word (.docx) parser plugin.
+"""Word (.docx) parser plugin: python-docx reads the document, behind a safety check.
 
-The package is opened through ``plugins.ooxml`` (zip-bomb, DTD and size checks before
-any XML is parsed) and walked directly with lxml. python-docx is not used for reading: it
-inflates every part of the zip into memory, parses parts we never need, and its proxy
-objects cost more than this whole walk (it would also hide tracked changes).
+A file goes through three steps:
+
+1. **Safety first** (``plugins.ooxml``), before python-docx sees a byte: the zip directory
+   (entry count, declared sizes, inflate ratios, duplicate names), the main part and its
+   content type, and every XML part read through a bounded stream (per-part and total
+   size caps, DTD refusal). This must come first because python-docx inflates every
+   part of the package into memory and parses all the XML ones at once (unchecked, a
+   342 KB zip bomb became 626 MB).
+2. **python-docx opens the package** (from the bytes already in memory) and is the
+   reader: ``document.element.body`` is the body tree; ``document.sections`` and each
+   section's ``header``/``first_page_header``/``even_page_header`` (and footers),
+   skipping those that are ``is_linked_to_previous``, give the headers and footers;
+   ``document.core_properties`` the core properties; the document part's relationships
+   give the styles, comments, footnote and endnote parts, and the package's the app and
+   custom properties. python-docx models neither notes nor app/custom properties: those
+   parts reach us as python-docx blobs and are parsed with ``plugins.ooxml``'s safe
+   parser.
+3. **The walker** (``plugins.word_walk``) runs on python-docx's oxml elements (they are
+   lxml elements) instead of ``paragraph.text``/``cell.text``, which hide what a privacy
+   scan must see: ``paragraph.text`` drops tracked insertions, content controls, text
+   boxes and alt text and shows hidden (``w:vanish``) runs as if visible; ``cell.text``
+   repeats merged cells. See that module for what ends in ``blocks`` and in ``hidden``.
 
 What ends where:
 
-- ``blocks``: the body in document order, as Word shows it in the "final" view: tracked
-  insertions included, tracked deletions and ``w:vanish`` runs excluded, content
-  controls (``w:sdt``) unwrapped, hyperlinks and field *results* included, ``w:br`` as
-  "\\n", ``w:tab`` as "\\t"; page and column breaks add no text; empty paragraphs are
-  skipped. Text boxes are not body text. Tables keep Word's grid: a horizontally merged
-  cell gives its text once followed by "" for the columns it spans, a vertically merged
-  continuation cell is "" (python-docx would repeat the text); a nested table becomes
-  lines of its cells joined by spaces inside the outer cell.
-- ``hidden``: everything a reader of the body does not see but a privacy scan must:
-  headers/footers of every section (empty and pure page-number ones skipped), comments,
-  footnotes/endnotes, text boxes, every tracked insertion and deletion (plus the
-  pre-change text of each paragraph with a deletion, so a partly retyped number is
-  whole somewhere), hidden runs, picture alt text, legacy form-field choices, document
-  properties.
+- ``blocks``: the body in document order, as Word shows it in the "final" view.
+- ``hidden``: headers/footers of every section (empty and pure page-number ones
+  skipped; parts no section references too), comments, footnotes/endnotes, text boxes,
+  tracked insertions and deletions, hidden runs, picture alt text, legacy form-field
+  choices, document properties.
 - ``page_count``: the larger of app.xml's ``<Pages>`` and explicit/rendered page breaks
   + 1 (generators such as python-docx leave a stale ``<Pages>1</Pages>``).
 
-Strict OOXML files (ISO/IEC 29500 Strict) are parsed like Transitional ones: their
-namespaces are mapped when each part is read; ``properties["ooxml_conformance"]`` says so.
+Three kinds of package python-docx cannot open are handed to it as a normalized copy
+made in memory by ``Package.normalized_copy`` (there is no separate reading path):
+
+- Strict OOXML (ISO/IEC 29500 Strict): python-docx looks for the Transitional
+  relationship types ("no relationship of type …officeDocument"), so the namespaces are
+  mapped to Transitional ones; ``properties["ooxml_conformance"]`` says "strict";
+- macro-enabled and template main parts (.docm/.dotx content types, same
+  WordprocessingML): python-docx says "not a Word file", so the content type is mapped;
+- relationships to parts missing from the zip (``Target="NULL"`` left by Word add-ins,
+  ``"#_top"``): python-docx fails the whole file with a KeyError, so they are dropped.
 """
 from __future__ import annotations
 
+import datetime as dt
+import io
 import re
 from pathlib import Path
 
+import docx
+from docx.document import Document as DocxDocument
+from docx.exceptions import InvalidXmlError
+from docx.opc.constants import CONTENT_TYPE as CT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from lxml import etree
 
-from plugins.ooxml import Package, package_properties
+from plugins.ooxml import Package, custom_properties, extended_properties, parse_xml
+from plugins.word_walk import (
+    BODY, COMMENT, DOCUMENT, ENDNOTE, FOOTNOTE, VANISH, W_AUTHOR, W_DATE, W_ID, W_TYPE, Extractor,
+    Styles, only_page_number, to_int,
+)
 from service.parsers import (
     Block, CorruptFile, EmptyFile, HiddenText, ParseContext, ParsedDocument, ParseError,
     ParseLimits, Paragraph, ResourceLimit, Table, warning,
 )
 
-W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
-WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
-VML = "urn:schemas-microsoft-com:vml"
-MATH = "http://schemas.openxmlformats.org/officeDocument/2006/math"
-
-
-def _w(name: str) -> str:
-    return f"{{{W}}}{name}"
-
-
-DOCUMENT, BODY, P, R, T, TBL, TR, TC = (_w(n) for n in ("document", "body", "p", "r", "t", "tbl", "tr", "tc"))
-PPR, RPR, TRPR, TCPR, PSTYLE, RSTYLE = (_w(n) for n in ("pPr", "rPr", "trPr", "tcPr", "pStyle", "rStyle"))
-OUTLINE, VANISH, SECTPR, PAGE_BREAK_BEFORE = (_w(n) for n in ("outlineLvl", "vanish", "sectPr", "pageBreakBefore"))
-TAB, PTAB, BR, CR, NB_HYPHEN, LAST_RENDERED = (
-    _w(n) for n in ("tab", "ptab", "br", "cr", "noBreakHyphen", "lastRenderedPageBreak"))
-DEL_TEXT, INS, DEL, MOVE_TO, MOVE_FROM = (_w(n) for n in ("delText", "ins", "del", "moveTo", "moveFrom"))
-SDT, SDT_CONTENT, FLD_SIMPLE, FLD_CHAR, INSTR_TEXT = (
-    _w(n) for n in ("sdt", "sdtContent", "fldSimple", "fldChar", "instrText"))
-DRAWING, PICT, OBJECT, TXBX_CONTENT, RUBY, RUBY_BASE = (
-    _w(n) for n in ("drawing", "pict", "object", "txbxContent", "ruby", "rubyBase"))
-GRID_SPAN, GRID_BEFORE, GRID_AFTER = (_w(n) for n in ("gridSpan", "gridBefore", "gridAfter"))
-HEADER_REF, FOOTER_REF, COMMENT, FOOTNOTE, ENDNOTE = (
-    _w(n) for n in ("headerReference", "footerReference", "comment", "footnote", "endnote"))
-FF_DATA, FF_NAME, FF_LIST_ENTRY, FF_TEXT_INPUT, FF_DEFAULT = (
-    _w(n) for n in ("ffData", "name", "listEntry", "textInput", "default"))
-SECT_TYPE, STYLE, STYLE_NAME, BASED_ON = (_w(n) for n in ("type", "style", "name", "basedOn"))
-W_DEFAULT = _w("default")
-W_VAL, W_TYPE, W_AUTHOR, W_DATE, W_ID, W_INSTR, W_FLD_CHAR_TYPE, W_STYLE_ID = (
-    _w(n) for n in ("val", "type", "author", "date", "id", "instr", "fldCharType", "styleId"))
-INLINE_WRAPPERS = frozenset(_w(n) for n in ("hyperlink", "smartTag", "customXml", "dir", "bdo"))
-BLOCK_WRAPPERS = frozenset(_w(n) for n in ("customXml",))
-MC_ALT, MC_CHOICE, MC_FALLBACK = (f"{{{MC}}}{n}" for n in ("AlternateContent", "Choice", "Fallback"))
-MATH_BLOCKS = frozenset(f"{{{MATH}}}{n}" for n in ("oMath", "oMathPara"))
-MATH_T = f"{{{MATH}}}t"
-DOC_PR = f"{{{WP}}}docPr"
-V_TEXTPATH = f"{{{VML}}}textpath"
-R_ID = f"{{{R_NS}}}id"
-
-_OFF = frozenset({"0", "false", "off"})
-_MAX_SPAN = 63  # Word's column limit; bounds padding from hostile gridSpan values
-_PF_START, _PF_END = "\x01", "\x02"  # brackets page-number field results (never in XML text)
-_PAGE_FIELDS = frozenset({"PAGE", "NUMPAGES", "SECTIONPAGES", "SECTION"})
-_PAGE_FIELD_RESULT = re.compile("\x01[^\x02]*(?:\x02|$)")
-_PAGE_DECORATION = re.compile(r"(?:[\s\-—–―－_·•.,，、/|()（）\[\]【】<>《》第页共]|Page|page|of)*")
-_HEADING_NAME = re.compile(r"^(?:heading|标题)\s*([1-9])$", re.IGNORECASE)
 _TITLE_STYLES = frozenset({"Title", "title", "标题"})
 _GENERIC_TITLE = re.compile(
     r"^(?:Microsoft Word - .*|(?:文档|Document|新建\s*(?:Microsoft\s*)?Word\s*文档)\s*\d*|Untitled|无标题)$",
     re.IGNORECASE)
-_UI_NAMES = {"caption": "Caption", "footer": "Footer", "header": "Header", "title": "Title",
-             **{f"heading {n}": f"Heading {n}" for n in range(1, 10)}}
 _HIDDEN_PROPERTIES = ("title", "subject", "author", "last_modified_by", "keywords", "comments",
                       "category", "company", "manager")
-_HDR_VARIANT = {"first": " 首页", "even": " 偶数页"}
-
-
-def _on(el: etree._Element) -> bool:
-    return el.get(W_VAL) not in _OFF
-
-
-def _int(value: str | None, default: int = 0) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
-
-
-def _choose(alt: etree._Element) -> etree._Element | None:
-    """The branch of mc:AlternateContent to read: the first Choice, else the Fallback.
-
-    Reading exactly one branch keeps text boxes (DrawingML + VML copies) from doubling.
-    """
-    fallback = None
-    for child in alt:
-        if child.tag == MC_CHOICE:
-            return child
-        if child.tag == MC_FALLBACK:
-            fallback = child
-    return fallback
-
-
-def _children(el: etree._Element, tag: str):
-    """Children with ``tag``, looking through content controls and custom XML wrappers."""
-    for child in el:
-        ctag = child.tag
-        if ctag == tag:
-            yield child
-        elif ctag == SDT:
-            content = child.find(SDT_CONTENT)
-            if content is not None:
-                yield from _children(content, tag)
-        elif ctag in BLOCK_WRAPPERS:
-            yield from _children(child, tag)
-        elif ctag == MC_ALT:
-            chosen = _choose(child)
-            if chosen is not None:
-                yield from _children(chosen, tag)
-
-
-def _blocks_text(blocks: list[Block]) -> str:
-    lines: list[str] = []
-    for block in blocks:
-        if isinstance(block, Paragraph):
-            lines.append(block.text)
-        else:
-            lines.extend(" ".join(c for c in row if c) for row in block.rows)
-    return "\n".join(line for line in lines if line)
-
-
-class _Styles:
-    """Style id → (UI name, heading level, hidden) from styles.xml, following basedOn.
-
-    Only the styles a document actually uses are examined (lazily): a python-docx or
-    Word template's styles.xml defines ~160 styles of which a document uses a handful.
-    """
-
-    def __init__(self, root: etree._Element | None) -> None:
-        self._elements: dict[str, etree._Element] = {}
-        self._raw: dict[str, tuple[str | None, str | None, int | None, bool | None]] = {}
-        self._resolved: dict[str | None, tuple[str | None, int, bool]] = {}
-        self.default_paragraph: str | None = None
-        for style in () if root is None else root.iterchildren(STYLE):
-            sid = style.get(W_STYLE_ID)
-            if sid is None or sid in self._elements:
-                continue
-            self._elements[sid] = style
-            if (self.default_paragraph is None and style.get(W_TYPE) == "paragraph"
-                    and style.get(W_DEFAULT) in ("1", "true", "on")):
-                self.default_paragraph = sid
-
-    def resolve(self, sid: str | None) -> tuple[str | None, int, bool]:
-        """(UI name, heading level 0..9, hidden) of a style id; the default style if None."""
-        cached = self._resolved.get(sid)
-        if cached is None:
-            cached = self._resolved[sid] = self._compute(sid if sid is not None else self.default_paragraph)
-        return cached
-
-    def _definition(self, sid: str) -> tuple[str | None, str | None, int | None, bool | None] | None:
-        """(name, basedOn, outline level, vanish) as written in one style element."""
-        if sid not in self._raw:
-            style = self._elements.get(sid)
-            if style is None:
-                return None
-            name = based = outline = hidden = None
-            for child in style:
-                tag = child.tag
-                if tag == STYLE_NAME:
-                    name = child.get(W_VAL)
-                elif tag == BASED_ON:
-                    based = child.get(W_VAL)
-                elif tag == PPR:
-                    found = child.find(OUTLINE)
-                    outline = None if found is None else _int(found.get(W_VAL), 9)
-                elif tag == RPR:
-                    found = child.find(VANISH)
-                    hidden = None if found is None else _on(found)
-            self._raw[sid] = (name, based, outline, hidden)
-        return self._raw[sid]
-
-    def _compute(self, sid: str | None) -> tuple[str | None, int, bool]:
-        if sid is None:
-            return None, 0, False
-        raw = self._definition(sid)
-        if raw is None:  # unknown id: keep it as the name, still recognise "Heading1"
-            match = _HEADING_NAME.match(re.sub(r"(?i)^heading(\d)$", r"heading \1", sid))
-            return sid, int(match.group(1)) if match else 0, False
-        name = raw[0] or sid
-        outline = hidden = None
-        current, seen = sid, set()
-        while current is not None and current not in seen and len(seen) < 32:
-            seen.add(current)
-            entry = self._definition(current)
-            if entry is None:
-                break
-            outline = entry[2] if outline is None else outline
-            hidden = entry[3] if hidden is None else hidden
-            current = entry[1]
-        match = _HEADING_NAME.match(name.strip())
-        if match:
-            level = int(match.group(1))
-        else:
-            level = outline + 1 if outline is not None and 0 <= outline <= 8 else 0
-        return _UI_NAMES.get(name, name), level, bool(hidden)
-
-
-class _Extractor:
-    """Walks WordprocessingML stories; collects body blocks and hidden text."""
-
-    def __init__(self, styles: _Styles, check_vanish: bool) -> None:
-        self.styles = styles
-        #: False when no part mentions w:vanish: then no run can be hidden-formatted.
-        self.check_vanish = check_vanish
-        self.sections: list[etree._Element] = []
-        self.page_breaks = 0
-        self.rendered_breaks = 0
-        self.has_changes = False
-        self.has_hidden_runs = False
-        self._items: list[list] = []  # [kind, where, parts]: mutable while being merged
-        self._ctx = "正文"
-        self._in_body = True
-        self._story_hidden = False  # inside a story that is hidden as a whole (header …)
-        self._fields: list[list] | None = None  # field stack when page fields are tracked
-        self._change_depth = 0
-        self._deletions = 0
-        self._open_change: tuple | None = None
-        self._vanish: list[str] = []
-        self._para_hidden = False
-        self._seen_boxes: set[etree._Element] = set()
-
-    # -- results -----------------------------------------------------------
-
-    def add(self, kind: str, text: str, where: str) -> None:
-        self._items.append([kind, where, [text]])
-
-    def hidden(self) -> list[HiddenText]:
-        found, seen = [], set()
-        for kind, where, parts in self._items:
-            text = "".join(parts).replace(_PF_START, "").replace(_PF_END, "")
-            key = (kind, text, where)
-            if text.strip() and key not in seen:
-                seen.add(key)
-                found.append(HiddenText(kind, text, where))
-        return found
-
-    # -- stories -----------------------------------------------------------
-
-    def body(self, body: etree._Element) -> list[Block]:
-        blocks: list[Block] = []
-        self._blocks_into(body, blocks)
-        final = body.find(SECTPR)
-        if final is not None:
-            self.sections.append(final)
-        return blocks
-
-    def header_footer_references(self) -> list[tuple[str, str]]:
-        """(relationship id, where) of every header/footer reference, section by section.
-
-        Also lets go of the body's elements, so the document tree can be freed.
-        """
-        found = []
-        for number, sect in enumerate(self.sections, 1):
-            for ref in sect:
-                if ref.tag == HEADER_REF or ref.tag == FOOTER_REF:
-                    label = "页眉" if ref.tag == HEADER_REF else "页脚"
-                    variant = _HDR_VARIANT.get(ref.get(W_TYPE) or "default", "")
-                    found.append((ref.get(R_ID) or "", f"{label} 第{number}节{variant}"))
-        self.sections.clear()
-        self._seen_boxes.clear()
-        return found
-
-    def story(self, root: etree._Element, where: str, track_fields: bool = False) -> str:
-        """The whole text of a hidden story (header, comment, note, text box)."""
-        saved = (self._ctx, self._in_body, self._story_hidden, self._fields, self._open_change,
-                 self._vanish, self._para_hidden, self._change_depth)
-        self._ctx, self._in_body, self._story_hidden = where, False, True
-        self._fields = [] if track_fields else None
-        self._open_change, self._vanish, self._para_hidden, self._change_depth = None, [], False, 0
-        try:
-            blocks: list[Block] = []
-            self._blocks_into(root, blocks)
-        finally:
-            (self._ctx, self._in_body, self._story_hidden, self._fields, self._open_change,
-             self._vanish, self._para_hidden, self._change_depth) = saved
-        return _blocks_text(blocks).strip("\n")
-
-    # -- blocks ------------------------------------------------------------
-
-    def _blocks_into(self, container: etree._Element, out: list[Block]) -> None:
-        for el in container:
-            tag = el.tag
-            if tag == P:
-                para = self._paragraph(el)
-                if para is not None:
-                    out.append(para)
-            elif tag == TBL:
-                table = self._table(el)
-                if table is not None:
-                    out.append(table)
-            elif tag == SDT:
-                content = el.find(SDT_CONTENT)
-                if content is not None:
-                    self._blocks_into(content, out)
-            elif tag in BLOCK_WRAPPERS:
-                self._blocks_into(el, out)
-            elif tag == MC_ALT:
-                chosen = _choose(el)
-                if chosen is not None:
-                    self._blocks_into(chosen, out)
-
-    def _paragraph(self, p: etree._Element) -> Paragraph | None:
-        style_id = outline = None
-        ppr = p[0] if len(p) and p[0].tag == PPR else None
-        if ppr is not None:
-            for prop in ppr:  # one pass: ElementPath find() costs ~1 µs a call
-                tag = prop.tag
-                if tag == PSTYLE:
-                    style_id = prop.get(W_VAL)
-                elif tag == OUTLINE:
-                    outline = _int(prop.get(W_VAL), 9)
-                elif not self._in_body:
-                    continue
-                elif tag == PAGE_BREAK_BEFORE:
-                    if _on(prop):
-                        self.page_breaks += 1
-                elif tag == SECTPR:
-                    self._section_break(prop)
-        name, level, hidden = self.styles.resolve(style_id)
-        if outline is not None and not _HEADING_NAME.match(name or ""):
-            level = outline + 1 if 0 <= outline <= 8 else 0
-        self._para_hidden = hidden and self.check_vanish and not self._story_hidden
-        parts: list[str] = []
-        deletions = self._deletions
-        self._inline(p, parts)
-        if self._vanish:
-            self._flush_vanish()
-        self._open_change = None
-        if self._deletions > deletions:
-            # A number partly deleted and retyped is whole in neither the body nor the
-            # deletion: the scan also gets the paragraph as it read before the changes.
-            self.add("deletion", _original_text(p), f"修订前原文（{self._ctx}）")
-        text = "".join(parts)
-        if not text.strip():
-            return None
-        return Paragraph(text, None, level, name)
-
-    def _section_break(self, sect: etree._Element) -> None:
-        self.sections.append(sect)
-        kind = sect.find(SECT_TYPE)
-        if kind is None or kind.get(W_VAL) != "continuous":
-            self.page_breaks += 1
-
-    def _table(self, tbl: etree._Element) -> Table | None:
-        rows = []
-        for tr in _children(tbl, TR):
-            cells: list[str] = []
-            trpr = tr.find(TRPR)
-            after = 0
-            if trpr is not None:
-                found = trpr.find(GRID_BEFORE)
-                if found is not None:
-                    cells.extend([""] * min(max(_int(found.get(W_VAL)), 0), _MAX_SPAN))
-                found = trpr.find(GRID_AFTER)
-                if found is not None:
-                    after = min(max(_int(found.get(W_VAL)), 0), _MAX_SPAN)
-            for tc in _children(tr, TC):
-                blocks: list[Block] = []
-                self._blocks_into(tc, blocks)
-                cells.append(_blocks_text(blocks))
-                tcpr = tc[0] if len(tc) and tc[0].tag == TCPR else None
-                for prop in () if tcpr is None else tcpr:
-                    if prop.tag == GRID_SPAN:
-                        cells.extend([""] * min(max(_int(prop.get(W_VAL), 1) - 1, 0), _MAX_SPAN))
-            cells.extend([""] * after)
-            rows.append(tuple(cells))
-        if not any(cell.strip() for row in rows for cell in row):
-            return None
-        return Table(tuple(rows))
-
-    # -- inline content ----------------------------------------------------
-
-    def _inline(self, parent: etree._Element, out: list[str]) -> None:
-        for el in parent:
-            tag = el.tag
-            if tag == R:
-                self._run(el, out)
-            elif tag in INLINE_WRAPPERS:
-                self._inline(el, out)
-            elif tag == INS or tag == MOVE_TO:
-                self._change(el, out, "insertion")
-            elif tag == DEL or tag == MOVE_FROM:
-                self._change(el, None, "deletion")
-            elif tag == SDT:
-                content = el.find(SDT_CONTENT)
-                if content is not None:
-                    self._inline(content, out)
-            elif tag == FLD_SIMPLE:
-                page = self._fields is not None and _is_page_field(el.get(W_INSTR))
-                if page:
-                    out.append(_PF_START)
-                self._inline(el, out)
-                if page:
-                    out.append(_PF_END)
-            elif tag == MC_ALT:
-                chosen = _choose(el)
-                if chosen is not None:
-                    self._inline(chosen, out)
-            elif tag in MATH_BLOCKS:
-                out.append("".join(el.itertext(MATH_T, with_tail=False)))
-
-    def _change(self, el: etree._Element, out: list[str] | None, kind: str) -> None:
-        parts: list[str] = []
-        self._change_depth += 1
-        try:
-            self._inline(el, parts)
-        finally:
-            self._change_depth -= 1
-        if out is not None:
-            out.extend(parts)
-        text = "".join(parts)
-        if not text.replace(_PF_START, "").replace(_PF_END, "").strip():
-            return
-        self.has_changes = True
-        self._deletions += kind == "deletion"
-        key = (kind, el.get(W_AUTHOR) or "未知", el.get(W_DATE) or "")
-        if self._open_change is not None and self._open_change[0] == key:
-            self._open_change[1].append(text)  # Word splits one edit over several w:ins
-        else:
-            item = [kind, f"修订 by {key[1]} {key[2]}".rstrip(), [text]]
-            self._items.append(item)
-            self._open_change = (key, item[2])
-
-    def _run(self, r: etree._Element, out: list[str]) -> None:
-        target = self._vanish if self._para_hidden else out
-        start = len(out)
-        for el in r:
-            tag = el.tag
-            if tag == T or tag == DEL_TEXT:
-                text = el.text
-                if text:
-                    target.append(text)
-            elif tag == RPR:
-                if self.check_vanish and not self._story_hidden:
-                    hidden = self._run_hidden(el)
-                    if hidden is not None:
-                        target = self._vanish if hidden else out
-            elif tag == TAB or tag == PTAB:
-                target.append("\t")
-            elif tag == BR:
-                kind = el.get(W_TYPE)
-                if kind == "page" or kind == "column":
-                    if kind == "page" and self._in_body:
-                        self.page_breaks += 1
-                else:
-                    target.append("\n")
-            elif tag == CR:
-                target.append("\n")
-            elif tag == NB_HYPHEN:
-                target.append("-")
-            elif tag == LAST_RENDERED:
-                if self._in_body:
-                    self.rendered_breaks += 1
-            elif tag == DRAWING or tag == PICT or tag == OBJECT:
-                self._graphic(el, target)
-            elif tag == MC_ALT:
-                chosen = _choose(el)
-                if chosen is not None:
-                    for child in chosen:
-                        if child.tag in (DRAWING, PICT, OBJECT):
-                            self._graphic(child, target)
-            elif tag == RUBY:
-                base = el.find(RUBY_BASE)
-                if base is not None:
-                    self._inline(base, target)
-            elif tag == FLD_CHAR or tag == INSTR_TEXT:
-                if self._fields is not None:
-                    self._field_char(el, tag, target)
-                if tag == FLD_CHAR and len(el):
-                    self._form_field(el)
-        if len(out) > start:  # visible text: ends a merged change and a hidden stretch
-            if self._change_depth == 0:
-                self._open_change = None
-            if self._vanish:
-                self._flush_vanish()
-
-    def _run_hidden(self, rpr: etree._Element) -> bool | None:
-        found = rpr.find(VANISH)
-        if found is not None:
-            return _on(found)
-        found = rpr.find(RSTYLE)
-        if found is not None and self.styles.resolve(found.get(W_VAL))[2]:
-            return True
-        return None
-
-    def _flush_vanish(self) -> None:
-        text = "".join(self._vanish)
-        self._vanish.clear()
-        if text.strip():
-            self.has_hidden_runs = True
-            self.add("hidden_run", text, f"隐藏文字（{self._ctx}）")
-
-    def _field_char(self, el: etree._Element, tag: str, out: list[str]) -> None:
-        stack = self._fields
-        if tag == INSTR_TEXT:
-            if stack:
-                stack[-1][0].append(el.text or "")
-            return
-        kind = el.get(W_FLD_CHAR_TYPE)
-        if kind == "begin":
-            if len(stack) < 32:
-                stack.append([[], False])
-        elif kind == "separate" and stack:
-            stack[-1][1] = _is_page_field("".join(stack[-1][0]))
-            if stack[-1][1]:
-                out.append(_PF_START)
-        elif kind == "end" and stack:
-            if stack.pop()[1]:
-                out.append(_PF_END)
-
-    def _form_field(self, fld_char: etree._Element) -> None:
-        """A legacy form field's choices and default text (the result shows only one)."""
-        data = fld_char.find(FF_DATA)
-        if data is None:
-            return
-        name = data.find(FF_NAME)
-        values = [e.get(W_VAL) or "" for e in data.iter(FF_LIST_ENTRY)]
-        values += [e.get(W_VAL) or "" for e in data.iterfind(f"{FF_TEXT_INPUT}/{FF_DEFAULT}")]
-        text = "\n".join(v for v in values if v.strip())
-        if text:
-            label = name.get(W_VAL) if name is not None else ""
-            self.add("form_field", text, f"表单域 {label}（{self._ctx}）".replace(" （", "（"))
-
-    def _graphic(self, el: etree._Element, out: list[str]) -> None:
-        """Pictures, shapes, OLE objects: alt text and text boxes (not body text)."""
-        for doc_pr in el.iter(DOC_PR):
-            alt = " ".join(v for v in (doc_pr.get("title"), doc_pr.get("descr")) if v)
-            if alt.strip():
-                self.add("alt_text", alt, f"图片说明（{self._ctx}）")
-        for shape in el.iter(f"{{{VML}}}*"):
-            alt = shape.get("alt")
-            if alt and alt.strip():
-                self.add("alt_text", alt, f"图片说明（{self._ctx}）")
-            if shape.tag == V_TEXTPATH and (shape.get("string") or "").strip():
-                self._box_text(shape.get("string"), out)
-        for box in el.iter(TXBX_CONTENT):
-            if box in self._seen_boxes:
-                continue
-            self._seen_boxes.add(box)
-            self._box_text(self.story(box, self._ctx, self._fields is not None), out)
-
-    def _box_text(self, text: str, out: list[str]) -> None:
-        if self._story_hidden:
-            if text.strip():  # part of a story that is hidden as a whole: keep it, set apart
-                out.append(f"\n{text}\n")
-        elif text.strip():
-            self.add("textbox", text, f"文本框（{self._ctx}）")
-
-
-_ORIGINAL_TEXT_TAGS = (T, DEL_TEXT, TAB, BR, CR)
-_NOT_ORIGINAL = frozenset({INS, MOVE_TO, TXBX_CONTENT, PPR, MC_FALLBACK})
-
-
-def _original_text(p: etree._Element) -> str:
-    """A paragraph as it read before its tracked changes: deletions in, insertions out."""
-    parts: list[str] = []
-    for el in p.iter(*_ORIGINAL_TEXT_TAGS):
-        node = el.getparent()
-        while node is not None and node is not p and node.tag not in _NOT_ORIGINAL:
-            node = node.getparent()
-        if node is not p:
-            continue
-        tag = el.tag
-        if tag == T or tag == DEL_TEXT:
-            parts.append(el.text or "")
-        elif tag == TAB:
-            parts.append("\t")
-        elif el.get(W_TYPE) not in ("page", "column"):
-            parts.append("\n")
-    return "".join(parts)
-
-
-def _is_page_field(instr: str | None) -> bool:
-    words = (instr or "").split()
-    return bool(words) and words[0].upper() in _PAGE_FIELDS
-
-
-def _only_page_number(text: str) -> bool:
-    """True for a header/footer that shows nothing but a page number ("— 1 —", "第1页")."""
-    rest = _PAGE_FIELD_RESULT.sub("", text)
-    return _PAGE_DECORATION.fullmatch(rest) is not None
+#: python-docx ``CoreProperties`` attributes, which are also our property keys.
+_CORE_PROPERTIES = ("title", "subject", "author", "last_modified_by", "keywords", "comments",
+                    "category", "content_status", "identifier", "language", "version", "revision",
+                    "created", "modified", "last_printed")
+_MAX_PROPERTY = 10_000
+#: ``Section`` attributes → (label, variant) in the ``where`` of a header/footer.
+_HEADERS_FOOTERS = (
+    ("header", "页眉", ""), ("first_page_header", "页眉", " 首页"), ("even_page_header", "页眉", " 偶数页"),
+    ("footer", "页脚", ""), ("first_page_footer", "页脚", " 首页"), ("even_page_footer", "页脚", " 偶数页"),
+)
 
 
 # ---------------------------------------------------------------------------
-# Package-level parts
+# Step 1: the safety check, then python-docx
 # ---------------------------------------------------------------------------
 
 
-def _main_part(pkg: Package) -> str:
+def _main_content_type(pkg: Package) -> str:
+    """The main document part's content type ("" if none); a clear error if there is no
+    main part or it is not Word."""
+    main = ""
     for rel in pkg.rels(""):
         if rel.is_type("officeDocument") and not rel.external and rel.target:
             if not pkg.has(rel.target):
                 raise CorruptFile(f"main document part {rel.target} is missing")
-            return rel.target
-    if pkg.has("word/document.xml"):
-        return "word/document.xml"
-    raise CorruptFile("no word/document.xml: not a Word document")
+            main = rel.target
+            break
+    if not main:
+        if not pkg.has("word/document.xml"):
+            raise CorruptFile("no word/document.xml: not a Word document")
+        main = "word/document.xml"
+    content_type = pkg.content_type(main) or ""
+    if content_type and "wordprocessingml" not in content_type and "ms-word" not in content_type:
+        raise CorruptFile(f"main part is {content_type}, not a Word document")
+    return content_type
 
 
-def _notes_and_comments(pkg: Package, rels, ex: _Extractor) -> bool:
-    """Collect comments and foot/endnotes as hidden text; True if there are comments."""
-    has_comments = False
-    for rel in rels:
-        if rel.external:
+def _open(data: bytes, limits: ParseLimits) -> tuple[DocxDocument, bool]:
+    """Check the package, then open it with python-docx; True if it is Strict OOXML."""
+    with Package(io.BytesIO(data), limits) as pkg:
+        content_type = _main_content_type(pkg)
+        pkg.check_parts()
+        strict = pkg.strict
+        # python-docx reads only Transitional .docx main parts and fails on a relationship
+        # to a missing part: such packages are handed over as a normalized copy.
+        other_type = bool(content_type) and content_type != CT.WML_DOCUMENT_MAIN
+        if strict or other_type or pkg.dangling:
+            data = pkg.normalized_copy({content_type: CT.WML_DOCUMENT_MAIN} if other_type else None)
+    try:
+        return docx.Document(io.BytesIO(data)), strict
+    except MemoryError:
+        raise
+    except Exception as exc:  # KeyError, ValueError, XMLSyntaxError … from python-docx
+        raise CorruptFile(f"python-docx cannot open it: {type(exc).__name__}: {exc}"[:500]) from exc
+
+
+# ---------------------------------------------------------------------------
+# Step 2: the parts python-docx found
+# ---------------------------------------------------------------------------
+
+
+def _related(source, reltype: str):
+    """The first internal part ``source`` (a python-docx part or package) relates to by
+    ``reltype``, or None. (``part_related_by`` raises on a missing or doubled relationship.)"""
+    return next((rel.target_part for rel in source.rels.values()
+                 if rel.reltype == reltype and not rel.is_external), None)
+
+
+def _root(part) -> etree._Element | None:
+    """A part's XML root: python-docx's own tree for the parts it models, else the part's
+    bytes (a python-docx blob, vetted by ``check_parts``) parsed with the safe parser."""
+    if part is None:
+        return None
+    element = getattr(part, "element", None)
+    return element if element is not None else parse_xml(str(part.partname), part.blob)
+
+
+def _headers_footers(document: DocxDocument, ex: Extractor) -> None:
+    stories = []
+    for number, section in enumerate(document.sections, 1):
+        for attr, label, variant in _HEADERS_FOOTERS:
+            story = getattr(section, attr)
+            if story.is_linked_to_previous:  # no definition of its own (never create one)
+                continue
+            try:
+                part = story.part
+            except (KeyError, InvalidXmlError):  # a reference without r:id or to no relationship
+                continue
+            stories.append((part, f"{label} 第{number}节{variant}"))
+    for rel in document.part.rels.values():  # parts no section points at are still in the file
+        if not rel.is_external and rel.reltype in (RT.HEADER, RT.FOOTER):
+            stories.append((rel.target_part, f"{'页眉' if rel.reltype == RT.HEADER else '页脚'}（未引用）"))
+    done: set[int] = set()
+    for part, where in stories:
+        if id(part) in done:
             continue
-        if rel.is_type("comments"):
-            root = pkg.xml(rel.target)
-            for comment in () if root is None else root.iter(COMMENT):
-                text = ex.story(comment, "批注")
-                if text.strip():
-                    has_comments = True
-                    where = f"批注 by {comment.get(W_AUTHOR) or '未知'} {comment.get(W_DATE) or ''}"
-                    ex.add("comment", text, where.rstrip())
-        elif rel.is_type("footnotes", "endnotes"):
-            note_tag, label = (FOOTNOTE, "脚注") if rel.is_type("footnotes") else (ENDNOTE, "尾注")
-            root = pkg.xml(rel.target)
-            for note in () if root is None else root.iter(note_tag):
-                if note.get(W_TYPE) in (None, "normal"):
-                    ex.add("footnote", ex.story(note, label), f"{label} {note.get(W_ID)}")
-    return has_comments
-
-
-def _headers_footers(pkg: Package, rels, references: list[tuple[str, str]], ex: _Extractor) -> None:
-    by_id = {r.rel_id: r.target for r in rels if not r.external and r.is_type("header", "footer")}
-    parts = [(by_id.get(rel_id, ""), where) for rel_id, where in references]
-    for rel in rels:  # parts no section points at are still in the file
-        if rel.rel_id in by_id:
-            parts.append((rel.target, f"{'页眉' if rel.is_type('header') else '页脚'}（未引用）"))
-    done: set[str] = set()
-    for part, where in parts:
-        if not part or part in done:
-            continue
-        done.add(part)
-        root = pkg.xml(part)
-        if root is None:
-            continue
+        done.add(id(part))
+        root = _root(part)
         text = ex.story(root, where, track_fields=True)
-        if text.strip() and not _only_page_number(text):
+        if text.strip() and not only_page_number(text):
             ex.add("header" if where.startswith("页眉") else "footer", text, where)
+
+
+def _comments(document: DocxDocument, ex: Extractor) -> bool:
+    """Comments as hidden text; True if there are any.
+
+    python-docx 1.2's ``document.comments`` would create an empty comments part when
+    there is none, and ``Comment.text`` joins ``paragraph.text`` (no tracked changes), so
+    the comment elements of python-docx's comments part are walked instead.
+    """
+    root = _root(_related(document.part, RT.COMMENTS))
+    found = False
+    for comment in () if root is None else root.iter(COMMENT):
+        text = ex.story(comment, "批注")
+        if text.strip():
+            found = True
+            where = f"批注 by {comment.get(W_AUTHOR) or '未知'} {comment.get(W_DATE) or ''}"
+            ex.add("comment", text, where.rstrip())
+    return found
+
+
+def _notes(document: DocxDocument, ex: Extractor) -> None:
+    """Footnotes and endnotes (python-docx has no API for them: parsed from its blobs)."""
+    for rel in document.part.rels.values():
+        if rel.is_external or rel.reltype not in (RT.FOOTNOTES, RT.ENDNOTES):
+            continue
+        tag, label = (FOOTNOTE, "脚注") if rel.reltype == RT.FOOTNOTES else (ENDNOTE, "尾注")
+        root = _root(rel.target_part)
+        for note in root.iter(tag):
+            if note.get(W_TYPE) in (None, "normal"):  # not the separator "notes"
+                ex.add("footnote", ex.story(note, label), f"{label} {note.get(W_ID)}")
+
+
+def _properties(document: DocxDocument) -> dict[str, str]:
+    """Core properties from python-docx, app and custom ones from their parts; strings,
+    dates as ISO 8601 (UTC), values capped at 10,000 characters."""
+    package = document.part.package
+    found: dict[str, str] = {}
+    # Without a core-properties part python-docx would make one up ("python-docx", now).
+    if _related(package, RT.CORE_PROPERTIES) is not None:
+        core = document.core_properties
+        for key in _CORE_PROPERTIES:
+            value = getattr(core, key)
+            if isinstance(value, dt.datetime):
+                value = value.isoformat()
+            elif key == "revision":  # python-docx: 0 when absent or not a number
+                value = str(value) if value else ""
+            value = (value or "").strip()[:_MAX_PROPERTY]
+            if value:
+                found[key] = value
+    found.update(extended_properties(_root(_related(package, RT.EXTENDED_PROPERTIES))))
+    found.update(custom_properties(_root(_related(package, RT.CUSTOM_PROPERTIES))))
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Step 3: the document
+# ---------------------------------------------------------------------------
 
 
 def _title(properties: dict[str, str], blocks: list[Block]) -> str | None:
@@ -681,10 +244,10 @@ def _title(properties: dict[str, str], blocks: list[Block]) -> str | None:
     return None
 
 
-def _page_count(properties: dict[str, str], ex: _Extractor, limits: ParseLimits) -> int:
+def _page_count(properties: dict[str, str], ex: Extractor, limits: ParseLimits) -> int:
     # app.xml's <Pages> is what Word counted when it saved; generators (python-docx,
     # templates) leave a stale value, so explicit/rendered breaks set a floor.
-    pages = max(_int(properties.get("pages")), ex.page_breaks + 1, ex.rendered_breaks + 1)
+    pages = max(to_int(properties.get("pages")), ex.page_breaks + 1, ex.rendered_breaks + 1)
     if pages > limits.max_pages:
         raise ResourceLimit(f"{pages} pages", what=f"页数超过 {limits.max_pages} 页")
     return pages
@@ -703,32 +266,29 @@ def _check_text_size(blocks: list[Block], hidden: list[HiddenText], limits: Pars
 
 
 def _parse(path: Path, limits: ParseLimits) -> ParsedDocument:
-    if path.stat().st_size == 0:
+    data = path.read_bytes()
+    if not data:
         raise EmptyFile()
-    with Package(path, limits) as pkg:
-        main = _main_part(pkg)
-        content_type = pkg.content_type(main) or ""
-        if content_type and "wordprocessingml" not in content_type and "ms-word" not in content_type:
-            raise CorruptFile(f"main part is {content_type}, not a Word document")
-        data = pkg.read(main)
-        root = pkg.parse(main, data)
-        body = root.find(BODY)
-        if root.tag != DOCUMENT or body is None:
-            raise CorruptFile(f"{main} has no w:body (root {root.tag!r})")
-        rels = pkg.rels(main)
-        styles_part = next((r.target for r in rels if r.is_type("styles") and not r.external), "")
-        styles_data = pkg.read(styles_part) if styles_part else None
-        styles = _Styles(None if styles_data is None else pkg.parse(styles_part, styles_data))
-        ex = _Extractor(styles, check_vanish=b"vanish" in data or b"vanish" in (styles_data or b""))
-        del data, styles_data
-        blocks = ex.body(body)
-        references = ex.header_footer_references()
-        del root, body  # free the document tree before header and comment trees are built
-        _headers_footers(pkg, rels, references, ex)
-        has_comments = _notes_and_comments(pkg, rels, ex)
-        properties = package_properties(pkg)
-        if pkg.strict:
-            properties["ooxml_conformance"] = "strict"
+    document, strict = _open(data, limits)
+    del data
+    root = document.element
+    if root.tag != DOCUMENT or root.find(BODY) is None:
+        raise CorruptFile(f"{document.part.partname} has no w:body (root {root.tag!r})")
+    body = root.body
+    styles = _root(_related(document.part, RT.STYLES))
+    # Only the body can hide runs (headers, comments … are hidden as a whole), and a
+    # tree without w:vanish anywhere cannot: then the walker skips the per-run check.
+    check_vanish = any(next(tree.iter(VANISH), None) is not None
+                       for tree in (body, styles) if tree is not None)
+    ex = Extractor(Styles(styles), check_vanish)
+    blocks = ex.body(body)
+    _headers_footers(document, ex)
+    has_comments = _comments(document, ex)
+    _notes(document, ex)
+    properties = _properties(document)
+    if strict:
+        properties["ooxml_conformance"] = "strict"
+    del document, root, body, styles
     for key in _HIDDEN_PROPERTIES:
         if key in properties:
             ex.add("property", properties[key], key)

@@ -322,6 +322,88 @@ def test_alt_text_and_form_fields():
 
 
 # ---------------------------------------------------------------------------
+# python-docx as the reader: what it would get wrong, handled
+# ---------------------------------------------------------------------------
+
+
+def test_linked_headers_come_once_and_own_ones_per_section(tmp_path):
+    import docx
+    from docx.enum.section import WD_SECTION
+
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "第一节页眉"
+    document.add_paragraph("第一节正文")
+    document.add_section(WD_SECTION.NEW_PAGE)  # its header is linked to the previous one
+    document.add_paragraph("第二节正文")
+    third = document.add_section(WD_SECTION.NEW_PAGE)
+    third.header.is_linked_to_previous = False
+    third.header.paragraphs[0].text = "第三节页眉"
+    document.add_paragraph("第三节正文")
+    path = tmp_path / "sections.docx"
+    document.save(path)
+    doc = parse(path)
+    assert [(h.text, h.where) for h in hidden_of(doc, "header")] == [
+        ("第一节页眉", "页眉 第1节"), ("第三节页眉", "页眉 第3节")]
+    assert doc.body_text() == "第一节正文\n第二节正文\n第三节正文"
+    assert doc.page_count == 3
+
+
+def test_missing_core_properties_are_not_invented(tmp_path, gongwen_path):
+    # python-docx makes up a core-properties part ("python-docx", now) when there is
+    # none; the relationship left pointing at the dropped part must not break it either.
+    path = _replace_part(gongwen_path, tmp_path / "nocore.docx", "docProps/core.xml", None)
+    doc = parse(path)
+    assert not {"author", "last_modified_by", "created", "revision", "title"} & set(doc.properties)
+    assert hidden_of(doc, "property") == []
+    assert doc.body_text() == parse(gongwen_path).body_text()
+
+
+def test_relationship_to_a_missing_part_is_tolerated(tmp_path, gongwen_path):
+    # Word add-ins leave Target="NULL", and OPC names ignore case; python-docx alone
+    # refuses the whole file over either.
+    with zipfile.ZipFile(gongwen_path) as archive:
+        rels = archive.read("word/_rels/document.xml.rels").decode()
+    assert 'Target="header1.xml"' in rels
+    rels = rels.replace('Target="header1.xml"', 'Target="HEADER1.xml"')
+    rels = rels.replace("</Relationships>", (
+        '<Relationship Id="rId90" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/image" Target="NULL"/>'
+        '<Relationship Id="rId91" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/hyperlink" Target="#_top"/></Relationships>'))
+    path = _replace_part(gongwen_path, tmp_path / "null.docx", "word/_rels/document.xml.rels",
+                         rels.encode())
+    doc = parse(path)
+    original = parse(gongwen_path)
+    assert doc.blocks == original.blocks and doc.hidden == original.hidden
+    assert [h.text for h in hidden_of(doc, "header")] == ["XX县人民政府"]
+
+
+def test_macro_enabled_main_part_is_read(tmp_path, gongwen_path):
+    with zipfile.ZipFile(gongwen_path) as archive:
+        types = archive.read("[Content_Types].xml").decode()
+    main = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+    assert main in types
+    path = _replace_part(gongwen_path, tmp_path / "macro.docx", "[Content_Types].xml",
+                         types.replace(main, "application/vnd.ms-word.document.macroEnabled.main+xml").encode())
+    assert parse(path).blocks == parse(gongwen_path).blocks
+
+
+def test_python_docx_failure_is_a_coded_error(tmp_path, gongwen_path):
+    # A referenced part with no content type: python-docx raises KeyError.
+    with zipfile.ZipFile(gongwen_path) as archive:
+        rels = archive.read("word/_rels/document.xml.rels").decode()
+    rels = rels.replace("</Relationships>", (
+        '<Relationship Id="rId90" Type="http://example.com/odd" Target="odd.bin"/></Relationships>'))
+    path = _replace_part(gongwen_path, tmp_path / "odd.docx", "word/_rels/document.xml.rels",
+                         rels.encode())
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("word/odd.bin", b"\x00\x01")
+    with pytest.raises(CorruptFile) as caught:
+        parse(path)
+    assert "python-docx" in caught.value.detail and "content type" in caught.value.detail
+
+
+# ---------------------------------------------------------------------------
 # Hostile and broken files
 # ---------------------------------------------------------------------------
 
@@ -388,6 +470,37 @@ def test_utf16_dtd_is_refused(tmp_path, gongwen_path):
                          xml.encode("utf-16"))
     with pytest.raises(UnsafeContent):
         parse(path)
+
+
+def _utf7_dtd_settings() -> bytes:
+    """settings.xml in UTF-7, its DTD spelled so no "<!DOCTYPE" byte string appears."""
+    xml = (f'<!DOCTYPE w:settings [<!ENTITY a "b">]><w:settings xmlns:w="{GW_NS}"/>')
+    body = xml.replace("<!", "+ADwAIQ-")
+    data = b'<?xml version="1.0" encoding="UTF-7"?>\n' + body.encode("ascii")
+    assert b"<!DOCTYPE" not in data and b"<!ENTITY" not in data
+    assert etree.fromstring(data, ooxml._safe_parser()).getroottree().docinfo.internalDTD is not None
+    return data
+
+
+@pytest.mark.parametrize("name, data", [
+    # Parsed by python-docx when it opens the file, never by the walker.
+    ("word/settings.xml", f'<!DOCTYPE w:settings [<!ENTITY a "b">]><w:settings xmlns:w="{GW_NS}"/>'.encode()),
+    ("word/settings.xml", None),  # UTF-7: the byte scan cannot see it, the parse does
+    ("customXml/item1.xml", b'<?xml version="1.0"?><!DOCTYPE x SYSTEM "file:///etc/passwd"><x/>'),
+])
+def test_dtd_in_any_xml_part_is_refused_before_python_docx(tmp_path, gongwen_path, name, data):
+    path = _replace_part(gongwen_path, tmp_path / "dtd.docx", name, data or _utf7_dtd_settings())
+    with pytest.raises(UnsafeContent) as caught:
+        parse(path)
+    assert name in caught.value.detail
+
+
+def test_xml_parts_together_are_capped(monkeypatch, gongwen_path):
+    # python-docx keeps every parsed part alive at once: the sum is capped, not only each.
+    monkeypatch.setattr(ooxml, "MAX_XML_TOTAL", 200_000)
+    with pytest.raises(ResourceLimit) as caught:
+        parse(gongwen_path)
+    assert "XML parts total" in caught.value.detail
 
 
 def _replace_part(source: Path, target: Path, name: str, data: bytes | None) -> Path:
