@@ -11,7 +11,7 @@ from service.auth import Forbidden, current, require
 from service.db import Department, Document, transaction
 from service.errors import GongkaiError
 from service.intake import receive
-from service.queue import enqueue_ingest, ingest_job_id, ingest_queue, job_status
+from service.queue import enqueue_ingest, ingest_job_id, job_status
 
 bp = Blueprint("api", __name__)
 
@@ -124,7 +124,7 @@ def upload():
     got = receive(rt().sessions, rt().storage, department_id=department_id, filename=file.filename or "",
                   stream=file.stream, uploaded_by=who.name, max_bytes=rt().settings.max_upload_bytes)
     if got.created:
-        enqueue_ingest(ingest_queue(rt().redis), [got.document_id])
+        enqueue_ingest(rt().queue, [got.document_id])
     return jsonify({"id": got.document_id, "status": got.status, "created": got.created}), 202
 
 
@@ -192,8 +192,8 @@ def job(document_id: int):
         if not who.authenticated:
             raise NotFound(str(document_id))
         status, attempts = doc.status, doc.attempts
-    queue = ingest_queue(rt().redis)
-    job_id = ingest_job_id(document_id)
+    queue = rt().queue
+    job_id = ingest_job_id(queue, document_id)
     return jsonify({"document_id": document_id, "status": status, "attempts": attempts,
                     "job_id": job_id, "job_status": job_status(queue, job_id)})
 

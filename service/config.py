@@ -33,6 +33,8 @@ class Settings:
     secret_key: str = ""
     #: ``development`` allows a generated secret key; anything else refuses to start without one.
     env: str = "production"
+    #: Name of the rq queue for ingest jobs (several deployments may share one Redis).
+    queue_name: str = "gongkai-ingest"
     #: Worker processes ``gongkai serve`` starts.
     workers: int = 2
     #: A document in received/processing longer than this is re-queued.

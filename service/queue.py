@@ -22,7 +22,6 @@ from service.db import Document, transaction, utcnow
 
 log = logging.getLogger(__name__)
 
-INGEST_QUEUE = "ingest"
 INGEST_FUNC = "service.jobs.ingest_job"
 #: Infrastructure failures (database or Redis away, storage unreachable) are retried with backoff.
 INGEST_RETRY = Retry(max=5, interval=[5, 15, 60, 180, 600])
@@ -45,19 +44,19 @@ def connect_redis(settings: Settings) -> Redis:
     return EmbeddedRedis(str(path))
 
 
-def ingest_queue(connection: Redis) -> Queue:
-    return Queue(INGEST_QUEUE, connection=connection, serializer=JSONSerializer)
+def ingest_queue(connection: Redis, name: str = "gongkai-ingest") -> Queue:
+    return Queue(name, connection=connection, serializer=JSONSerializer)
 
 
-def ingest_job_id(document_id: int, generation: int = 0) -> str:
-    return f"ingest-{document_id}" + (f"-r{generation}" if generation else "")
+def ingest_job_id(queue: Queue, document_id: int, generation: int = 0) -> str:
+    return f"{queue.name}-{document_id}" + (f"-r{generation}" if generation else "")
 
 
 def enqueue_ingest(queue: Queue, document_ids: list[int], generation: int = 0) -> None:
     if not document_ids:
         return
     queue.enqueue_many([
-        Queue.prepare_data(INGEST_FUNC, args=(doc_id,), job_id=ingest_job_id(doc_id, generation),
+        Queue.prepare_data(INGEST_FUNC, args=(doc_id,), job_id=ingest_job_id(queue, doc_id, generation),
                            retry=INGEST_RETRY, result_ttl=3600, failure_ttl=7 * 24 * 3600, timeout=600)
         for doc_id in document_ids
     ])
@@ -78,7 +77,7 @@ def requeue_stuck(sessions, queue: Queue, stuck_after_seconds: int) -> list[int]
     requeued: list[int] = []
     for doc_id, attempts in rows:
         generation = attempts + 1
-        if any(job_status(queue, ingest_job_id(doc_id, g)) in WAITING for g in {0, generation}):
+        if any(job_status(queue, ingest_job_id(queue, doc_id, g)) in WAITING for g in {0, generation}):
             continue  # still waiting its turn in a long queue
         enqueue_ingest(queue, [doc_id], generation=generation)
         requeued.append(doc_id)

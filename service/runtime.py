@@ -44,6 +44,12 @@ class Runtime:
             self._redis = connect_redis(self.settings)
         return self._redis
 
+    @property
+    def queue(self):
+        from service.queue import ingest_queue
+
+        return ingest_queue(self.redis, self.settings.queue_name)
+
     def close(self) -> None:
         self.engine.dispose()
         if self._redis is not None:

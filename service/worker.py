@@ -8,13 +8,14 @@ re-queues documents stuck in received/processing (the database is the source of 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from service import runtime as runtime_module
-from service.queue import ingest_queue, requeue_stuck
+from service.queue import requeue_stuck
 from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,13 @@ def _sweeper(rt: Runtime, queue, stop: threading.Event) -> None:
 def run_worker(rt: Runtime, burst: bool = False, name: str | None = None) -> bool:
     runtime_module.install(rt)
     preload(rt)
-    queue = ingest_queue(rt.redis)
+    queue = rt.queue
     requeue_stuck(rt.sessions, queue, rt.settings.stuck_after_seconds)
     stop = threading.Event()
     sweeper = threading.Thread(target=_sweeper, args=(rt, queue, stop), name="gongkai-sweeper", daemon=True)
     sweeper.start()
     try:
         worker = SimpleWorker([queue], connection=rt.redis, serializer=JSONSerializer, name=name)
-        return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        return worker.work(burst=burst, with_scheduler=True, logging_level=os.environ.get("GONGKAI_WORKER_LOG_LEVEL", "WARNING"))
     finally:
         stop.set()

@@ -122,14 +122,13 @@ def _redis_reachable() -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
+def unique_queue_name() -> str:
+    """Each test gets its own queue (and job ids), so runs sharing a Redis never cross."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
 @pytest.fixture
 def redis_url():
-    """A real Redis database, emptied for the test."""
-    import redis
-
+    """A real Redis (tests use their own queue names; see ``unique_queue_name``)."""
     require_service("Redis", _redis_reachable())
-    conn = redis.Redis.from_url(REDIS_URL)
-    conn.flushdb()
-    yield REDIS_URL
-    conn.flushdb()
-    conn.close()
+    return REDIS_URL

@@ -8,7 +8,7 @@ from werkzeug.security import generate_password_hash
 from service import create_app
 from service.auth import new_api_token, token_digest
 from service.db import ApiToken, Department, Document, User, transaction
-from service.queue import ingest_queue
+from conftest import unique_queue_name
 
 PASSWORD = "correct horse 电池"
 
@@ -16,7 +16,7 @@ PASSWORD = "correct horse 电池"
 @pytest.fixture
 def app(db_url, redis_url, tmp_path):
     app = create_app({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
-                      "secret_key": "test-secret", "max_upload_bytes": 4096})
+                      "secret_key": "test-secret", "max_upload_bytes": 4096, "queue_name": unique_queue_name()})
     yield app
     app.extensions["gongkai"].close()
 
@@ -112,7 +112,7 @@ def test_upload_by_role(app, world, who, status):
         with transaction(app.extensions["gongkai"].sessions) as s:
             doc = s.get(Document, body["id"])
             assert doc.department.code == "a" and doc.status == "received"
-        assert ingest_queue(app.extensions["gongkai"].redis).count == 1
+        assert app.extensions["gongkai"].queue.count == 1
 
 
 def test_same_upload_twice_is_one_document_and_one_job(app, world):
@@ -120,7 +120,7 @@ def test_same_upload_twice_is_one_document_and_one_job(app, world):
     first = client.post("/api/v1/documents", data={"file": (io.BytesIO(b"same bytes"), "a.txt")}).get_json()
     second = client.post("/api/v1/documents", data={"file": (io.BytesIO(b"same bytes"), "b.txt")}).get_json()
     assert first["id"] == second["id"] and first["created"] and not second["created"]
-    assert ingest_queue(app.extensions["gongkai"].redis).count == 1
+    assert app.extensions["gongkai"].queue.count == 1
 
 
 def test_admin_uploads_for_a_named_department(app, world):
