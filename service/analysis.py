@@ -12,10 +12,15 @@ from service.config import Settings
 from service.pipeline import Extraction
 
 
+#: Findings stored per document; a hostile file could otherwise produce millions. Blocking
+#: findings are kept first, and ``secrecy_blocked`` is computed over all of them.
+MAX_FINDINGS = 500
+
+
 @dataclass(frozen=True)
 class Analysis:
     tokens: dict[str, Any]
-    prediction: dict[str, Any] | None  # None when no model is available
+    prediction: dict[str, Any]
     findings: list[dict[str, Any]]
     secrecy_blocked: bool
 
@@ -33,7 +38,7 @@ def analyze(extraction: Extraction, settings: Settings) -> Analysis:
     tokens = tokenize_document(extraction.title, extraction.analysis_text, doc_type=_hit(extraction, "doc_type"),
                                doc_number=_hit(extraction, "doc_number"), analysed=True)
     prediction = active_classifier(settings).predict_document(tokens).to_dict()
-    findings = scan_document(extraction.document)
+    findings = sorted(scan_document(extraction.document), key=lambda f: not f.blocking)
     return Analysis(tokens=tokens.to_dict(), prediction=prediction,
-                    findings=[f.to_dict() for f in findings],
+                    findings=[f.to_dict() for f in findings[:MAX_FINDINGS]],
                     secrecy_blocked=any(f.blocking for f in findings))
