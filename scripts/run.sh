@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install gongkai into .venv and run it. Without arguments: `gongkai --help`.
-# Examples: `bash scripts/run.sh parse 通知.docx`, `bash scripts/run.sh classify 通知.pdf`.
+# Install gongkai into .venv and run it. Without arguments: `gongkai serve` — the web
+# server, workers and an embedded Redis on this machine, data in ./data.
+# With arguments they go to the `gongkai` command: `bash scripts/run.sh parse 通知.docx`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
 if [ $# -eq 0 ]; then
-  set -- --help
+  set -- serve
 fi
 exec .venv/bin/gongkai "$@"

@@ -10,6 +10,8 @@ import sys
 COMMAND_MODULES = (
     "service.commands.parse",
     "service.commands.admin",
+    "service.commands.serve",
+    "service.commands.classify",
 )
 
 
@@ -30,7 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    from service.errors import GongkaiError
+
+    try:
+        return int(args.func(args) or 0)
+    except GongkaiError as exc:  # a user-facing error: its message, no traceback
+        print(f"错误（{exc.code}）：{exc.message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

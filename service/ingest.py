@@ -76,13 +76,10 @@ def ingest(rt: Runtime, document_id: int) -> str:
         doc.warnings = [{"code": w.code, "message": w.message} for w in d.warnings]
         doc.tokens = result.tokens
         doc.error_code = doc.error_message = None
-        if result.prediction is not None:
-            p = result.prediction
-            doc.suggested_category, doc.confidence = p["category"], p["confidence"]
-            doc.candidates, doc.explanation = p["candidates"], p["explanation"]
-            doc.needs_attention, doc.model_version = p["needs_attention"], p["model"]
-        else:
-            doc.needs_attention = True
+        p = result.prediction
+        doc.suggested_category, doc.confidence = p["category"], p["confidence"]
+        doc.candidates, doc.explanation = p["candidates"], p["explanation"]
+        doc.needs_attention, doc.model_version = p["needs_attention"], p["model"]
         doc.findings, doc.secrecy_blocked = result.findings, result.secrecy_blocked
         transition(s, doc, "pending_review", actor=ACTOR, category=doc.suggested_category,
                    confidence=doc.confidence, findings=len(result.findings), secrecy=result.secrecy_blocked)

@@ -1,0 +1,253 @@
+"""Classifier commands: ``classify``, ``evaluate``, ``train``, ``train-data`` and ``models``.
+
+    gongkai classify FILE... [--json]          suggest a disclosure category per file
+    gongkai evaluate --data FILE.jsonl [--json] figures of the active model on labelled lines
+    gongkai train [--data F]... [--confirmed F]... [--out DIR] [--no-promote | --force]
+    gongkai train-data CORPUS [--out FILE]      rebuild the shipped training set from a corpus
+    gongkai models [list | activate VERSION | rollback] [--json]
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from service import config
+from service.errors import GongkaiError
+
+log = logging.getLogger(__name__)
+DEFAULT_TRAINING_DATA = config.PROJECT_ROOT / "models" / "training" / "documents.jsonl"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("classify", help="suggest the disclosure category of files (.docx, .pdf, .txt)")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
+    p.add_argument("--model", metavar="VERSION", help="use this model version instead of the active one")
+    p.add_argument("--no-isolation", action="store_true", help="parse in this process (debugging only)")
+    p.set_defaults(func=run_classify)
+
+    p = sub.add_parser("evaluate", help="evaluate the model on labelled JSON Lines (text, category, title)")
+    p.add_argument("--data", required=True, type=Path, metavar="FILE.jsonl")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--model", metavar="VERSION")
+    p.add_argument("--split", help="only lines whose 'split' field has this value (e.g. test)")
+    p.set_defaults(func=run_evaluate)
+
+    p = sub.add_parser("train", help="train, evaluate and (if not worse) activate a new model version")
+    p.add_argument("--data", action="append", type=Path, metavar="FILE.jsonl",
+                   help=f"training data (repeatable; default {DEFAULT_TRAINING_DATA.relative_to(config.PROJECT_ROOT)})")
+    p.add_argument("--confirmed", action="append", type=Path, default=[], metavar="FILE.jsonl",
+                   help="reviewer-confirmed documents to add (only lines marked confirmed are used)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="models directory (default: GONGKAI_MODELS_DIR)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--candidates", metavar="A,B", help="compare only these candidates (default: all)")
+    p.add_argument("--version", help="version name (default YYYY.MM.DD-N)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--no-promote", action="store_true", help="keep the new version inactive")
+    group.add_argument("--force", action="store_true", help="activate even if macro-F1 drops")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_train)
+
+    p = sub.add_parser("train-data", help="build the training set from a corpus (caps, groups, splits)")
+    p.add_argument("corpus", type=Path, metavar="CORPUS.jsonl")
+    p.add_argument("--out", type=Path, default=DEFAULT_TRAINING_DATA, metavar="FILE.jsonl")
+    p.set_defaults(func=run_train_data)
+
+    p = sub.add_parser("models", help="list model versions, activate one, or roll back")
+    p.add_argument("action", nargs="?", default="list", choices=("list", "activate", "rollback"))
+    p.add_argument("version", nargs="?")
+    p.add_argument("--out", type=Path, metavar="DIR", help="models directory (default: GONGKAI_MODELS_DIR)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_models)
+
+
+def _settings(args) -> config.Settings:
+    out = getattr(args, "out", None)
+    return config.load({"models_dir": out} if out else None)
+
+
+def _emit(obj: Any, as_json: bool, text: str) -> None:
+    sys.stdout.write((json.dumps(obj, ensure_ascii=False) if as_json else text) + "\n")
+    sys.stdout.flush()
+
+
+def _fail(exc: GongkaiError, as_json: bool) -> int:
+    if as_json:
+        _emit({"error": exc.to_dict()}, True, "")
+    else:
+        sys.stderr.write(f"✗ {exc.code}：{exc.message}\n")
+    return 2
+
+
+# -- classify ---------------------------------------------------------------------------------
+def _hit(extraction, name: str) -> str | None:
+    hit = extraction.metadata.get(name)
+    return str(hit.value) if hit is not None and hit.value else None
+
+
+def classify_file(path: Path, classifier, isolate: bool = True) -> dict[str, Any]:
+    from service.commands.parse import FileNotFound, InternalError, error_record
+    from service.pipeline import extract
+    from service.text import tokenize_document
+
+    try:
+        if not path.is_file():
+            raise FileNotFound(str(path))
+        extraction = extract(path, isolate=isolate)
+        tokens = tokenize_document(extraction.title, extraction.analysis_text, doc_type=_hit(extraction, "doc_type"),
+                                   doc_number=_hit(extraction, "doc_number"), analysed=True)
+        texts = [(extraction.title or "".join(tokens.title), extraction.analysis_text[:400])]
+        prediction = classifier.predict_many([tokens], texts)[0]
+        return {"path": str(path), "title": extraction.title, **prediction.to_dict()}
+    except GongkaiError as exc:
+        return error_record(path, exc)
+    except Exception as exc:  # a bug of ours: log it, never show a traceback to the clerk
+        log.exception("internal error classifying %s", path)
+        return error_record(path, InternalError(type(exc).__name__))
+
+
+FIELD_LABELS = {"title": "标题", "title_chars": "标题字", "body": "正文", "body_head_chars": "正文开头",
+                "metadata": "公文要素"}
+
+
+def describe(record: dict[str, Any]) -> str:
+    if "error" in record:
+        return f"✗ {record['path']}\n    {record['error']['code']}：{record['error']['message']}"
+    top = record["candidates"][0]
+    if record["needs_attention"]:
+        head = f"需要人工判断（最可能：{top['category']}，概率 {top['probability']:.2f}，未预选分类）"
+    else:
+        head = f"建议分类：{record['category']}（置信度 {record['confidence']:.2f}）"
+    lines = [f"✓ {record['path']}", f"    {head}",
+             "    候选：" + " · ".join(f"{c['category']} {c['probability']:.2f}" for c in record["candidates"])]
+    terms = record["explanation"].get("terms") or []
+    if terms:
+        lines.append("    依据：" + "、".join(f"{t['term']}（{FIELD_LABELS.get(t['field'], t['field'])}）" for t in terms[:6]))
+    for rule in record["explanation"].get("rules", []):
+        lines.append(f"    规则：{rule['description']}（匹配“{rule['matched']}”）")
+    lines.append(f"    模型：{record['model']}")
+    return "\n".join(lines)
+
+
+def run_classify(args) -> int:
+    from service import modelstore
+
+    try:
+        store = modelstore.store_from_settings(_settings(args))
+        classifier = store.load(args.model)
+    except GongkaiError as exc:
+        return _fail(exc, args.json)
+    failed = 0
+    for path in args.files:
+        record = classify_file(path, classifier, isolate=not args.no_isolation)
+        failed += "error" in record
+        _emit(record, args.json, describe(record))
+    return 1 if failed else 0
+
+
+# -- evaluate ---------------------------------------------------------------------------------
+def run_evaluate(args) -> int:
+    from service import evaluation, modelstore
+    from service import trainingdata as D
+
+    try:
+        classifier = modelstore.store_from_settings(_settings(args)).load(args.model)
+        records = D.read_jsonl(args.data) if args.data.is_file() else None
+        if records is None:
+            raise D.DataError(what=f"找不到文件 {args.data}")
+        if args.split:
+            records = [r for r in records if r.get("split") == args.split]
+        records = list(D.labelled_records(records, classifier.taxonomy.names))
+        if not records:
+            raise D.DataError(what="没有可评估的记录")
+    except GongkaiError as exc:
+        return _fail(exc, args.json)
+    predictions = classifier.predict_texts([(r.get("title"), r["text"]) for r in records], explain=False)
+    report = evaluation.evaluate([r["category"] for r in records], predictions, classifier.taxonomy.names)
+    report["model"] = classifier.name
+    _emit(report, args.json, f"模型 {classifier.name}\n" + evaluation.format_table(report))
+    return 0
+
+
+# -- train ------------------------------------------------------------------------------------
+def run_train(args) -> int:
+    from service import modelstore, train
+    from service import trainingdata as D
+
+    settings = _settings(args)
+    try:
+        store = modelstore.store_from_settings(settings)
+        records: list[dict] = []
+        for path in args.data or [DEFAULT_TRAINING_DATA]:
+            records += D.read_jsonl(path)
+        for path in args.confirmed:
+            extra = D.read_jsonl(path)
+            confirmed = [dict(r, split=r.get("split") or "train") for r in extra if D.is_confirmed(r)]
+            sys.stderr.write(f"{path}: 采用已确认 {len(confirmed)} 条，忽略未确认 {len(extra) - len(confirmed)} 条\n")
+            records += confirmed
+        names = args.candidates.split(",") if args.candidates else None
+        unknown = sorted(set(names or ()) - set(train.candidates()))
+        if unknown:
+            raise D.DataError(what=f"未知的候选模型 {', '.join(unknown)}；可选：{', '.join(train.candidates())}")
+        result = train.train(records, store.taxonomy, seed=args.seed, candidate_names=names,
+                             progress=lambda m: sys.stderr.write(m + "\n"))
+        version = args.version or store.new_version_name()
+        decision = train.save_and_promote(store, version, result, promote=not args.no_promote, force=args.force)
+    except GongkaiError as exc:
+        return _fail(exc, args.json)
+    summary = {"version": version, "path": str(store.path(version)), **decision,
+               "test": result.reports.get("test", {}).get("macro_f1"),
+               "confident": result.reports.get("test", {}).get("confident")}
+    text = (f"模型 {store.taxonomy.id}/{version} 已保存到 {store.path(version)}\n"
+            f"测试集宏平均F1 {summary['test']}；{decision['message']}")
+    _emit(summary, args.json, text)
+    return 0
+
+
+def run_train_data(args) -> int:
+    from service import trainingdata as D
+
+    try:
+        records = D.build_from_corpus(args.corpus)
+    except (GongkaiError, OSError) as exc:
+        return _fail(exc if isinstance(exc, GongkaiError) else D.DataError(str(exc), what=str(args.corpus)), False)
+    D.write_jsonl(records, args.out)
+    for split, counts in D.split_counts(records).items():
+        sys.stdout.write(f"{split}: {sum(counts.values())} {json.dumps(counts, ensure_ascii=False)}\n")
+    sys.stdout.write(f"→ {args.out}\n")
+    return 0
+
+
+# -- models -----------------------------------------------------------------------------------
+def run_models(args) -> int:
+    from service import modelstore
+
+    try:
+        store = modelstore.store_from_settings(_settings(args))
+        if args.action == "activate":
+            if not args.version:
+                from service.model import ModelError
+
+                raise ModelError(what="请指定要启用的版本，例如 gongkai models activate 2026.11.25-1")
+            store.activate(args.version, reason="manual activation")
+            _emit({"active": args.version}, args.json, f"已启用 {store.taxonomy.id}/{args.version}")
+            return 0
+        if args.action == "rollback":
+            version = store.rollback()
+            _emit({"active": version}, args.json, f"已回滚到 {store.taxonomy.id}/{version}")
+            return 0
+    except GongkaiError as exc:
+        return _fail(exc, args.json)
+    versions = [v.to_dict() for v in store.versions()]
+    lines = [f"分类体系 {store.taxonomy.id}（{store.root}）"]
+    for v in versions:
+        mark = "*" if v["active"] else " "
+        f1 = "–" if v["macro_f1"] is None else f"{v['macro_f1']:.3f}"
+        lines.append(f" {mark} {v['version']}  {v['created']}  测试集宏平均F1 {f1}")
+    if not versions:
+        lines.append("  （没有模型，请运行 gongkai train）")
+    _emit({"taxonomy": store.taxonomy.id, "versions": versions}, args.json, "\n".join(lines))
+    return 0

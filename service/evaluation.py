@@ -1,0 +1,97 @@
+"""Evaluation figures for a classifier on labelled documents.
+
+The prediction scored is the top category (``top_category``), whether or not the model
+abstained; the confident share is scored separately: its coverage (the fraction of
+documents not marked ``needs_attention``) and its precision (how many of those are right).
+Macro-F1 averages over the categories that occur in the evaluated data (a category with
+no documents cannot be measured; it is listed with support 0).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a) / float(b) if b else 0.0
+
+
+def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    """ECE of the top-category probability, equal-width bins."""
+    conf, ok = np.asarray(confidence, float), np.asarray(correct, float)
+    if not len(conf):
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            ece += mask.mean() * abs(conf[mask].mean() - ok[mask].mean())
+    return float(ece)
+
+
+def scores(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1 over present classes, per-class P/R/F1/support, confusion matrix."""
+    y_true, y_pred = list(y_true), list(y_pred)
+    support, predicted = Counter(y_true), Counter(y_pred)
+    hits = Counter(t for t, p in zip(y_true, y_pred) if t == p)
+    per_class = {}
+    for label in labels:
+        precision = _ratio(hits[label], predicted[label])
+        recall = _ratio(hits[label], support[label])
+        f1 = _ratio(2 * precision * recall, precision + recall)
+        per_class[label] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+                            "support": support[label], "predicted": predicted[label]}
+    present = [label for label in labels if support[label]]
+    used = [label for label in labels if support[label] or predicted[label]]
+    index = {label: i for i, label in enumerate(used)}
+    matrix = [[0] * len(used) for _ in used]
+    for t, p in zip(y_true, y_pred):
+        if t in index and p in index:
+            matrix[index[t]][index[p]] += 1
+    return {
+        "n": len(y_true),
+        "accuracy": round(_ratio(sum(hits.values()), len(y_true)), 4),
+        "macro_f1": round(float(np.mean([per_class[label]["f1"] for label in present])) if present else 0.0, 4),
+        "macro_f1_labels": present,
+        "per_class": per_class,
+        "confusion": {"labels": used, "matrix": matrix},
+    }
+
+
+def evaluate(y_true: Sequence[str], predictions: Sequence[Any], labels: Sequence[str]) -> dict[str, Any]:
+    """Full figures for ``predictions`` (``service.model.Prediction``) against ``y_true``."""
+    y_pred = [p.top_category for p in predictions]
+    out = scores(y_true, y_pred, labels)
+    confident = [i for i, p in enumerate(predictions) if not p.needs_attention]
+    right = [y_true[i] == y_pred[i] for i in confident]
+    out["confident"] = {
+        "n": len(confident),
+        "coverage": round(_ratio(len(confident), len(predictions)), 4),
+        "precision": round(_ratio(sum(right), len(confident)), 4),
+        "errors": len(confident) - sum(right),
+    }
+    correct = [t == p for t, p in zip(y_true, y_pred)]
+    out["calibration"] = {"ece": round(expected_calibration_error([p.confidence for p in predictions], correct), 4),
+                          "mean_confidence": round(float(np.mean([p.confidence for p in predictions])) if predictions else 0.0, 4)}
+    out["rules_fired"] = sum(1 for p in predictions if p.explanation.get("rules"))
+    return out
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The per-class table and headline figures as plain text (CLI output)."""
+    lines = [f"文档数 {report['n']}  准确率 {report['accuracy']:.3f}  宏平均F1 {report['macro_f1']:.3f}"]
+    if "confident" in report:
+        c = report["confident"]
+        lines.append(f"高置信部分：覆盖率 {c['coverage']:.3f}（{c['n']} 篇）  精确率 {c['precision']:.3f}（错 {c['errors']} 篇）")
+    lines.append(f"{'分类':<14}{'精确率':>8}{'召回率':>8}{'F1':>8}{'篇数':>6}")
+    for label, m in report["per_class"].items():
+        lines.append(f"{label:<14}{m['precision']:>9.3f}{m['recall']:>9.3f}{m['f1']:>9.3f}{m['support']:>7}")
+    labels, matrix = report["confusion"]["labels"], report["confusion"]["matrix"]
+    lines.append("混淆矩阵（行=实际，列=预测）：" + " | ".join(f"{i}={label}" for i, label in enumerate(labels)))
+    for i, row in enumerate(matrix):
+        lines.append(f"{i:>3} " + " ".join(f"{v:>4}" for v in row))
+    return "\n".join(lines)

@@ -1,0 +1,420 @@
+"""The disclosure classifier: prediction, confidence, abstention, explanation, artifacts.
+
+A model is a scikit-learn pipeline (per-field TF-IDF → linear classifier, see
+``service.features``) plus a temperature T that turns its decision scores into calibrated
+probabilities (softmax(scores / T), fitted on source-disjoint out-of-fold scores) and one
+probability threshold per category, chosen on the validation split. Below its category's
+threshold a document ``needs_attention``: no category is pre-selected, the top three
+candidates are still listed. Taxonomy rule hints (``service.taxonomy``) are mixed into
+the probabilities openly and reported in the explanation.
+
+An artifact is a directory ``models/<taxonomy>/<version>/`` with ``model.skops`` (skops,
+explicit trusted types, never raw pickle), ``metadata.json`` and ``card.md``. Loading
+checks the format version, the taxonomy fingerprint, the token format, the library
+versions and, last, that the model reproduces the probabilities it recorded at training
+time for a few probe documents.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from service import features as F
+from service.errors import GongkaiError
+from service.normalize import analysis_form
+from service.taxonomy import RuleHit, Taxonomy
+from service.text import TOKEN_FORMAT, DocumentTokens, get_tokenizer, tokenize_document
+
+log = logging.getLogger(__name__)
+
+ARTIFACT_FORMAT = 1
+MODEL_FILE, METADATA_FILE, CARD_FILE = "model.skops", "metadata.json", "card.md"
+TOP_K = 3
+EXPLAIN_TERMS = 8
+#: Threshold for a category the validation split could not calibrate (no examples).
+DEFAULT_THRESHOLD = 0.8
+
+# Every type model.skops may name (checked on the whole schema, not only what skops itself
+# distrusts). Anything else makes saving and loading fail (model_untrusted).
+TRUSTED_TYPES = [
+    "service.features.char_ngrams", "service.features.head_char_ngrams", "service.features.identity",
+    "service.features.word_ngrams",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.linear_model._stochastic_gradient.SGDClassifier",
+    "sklearn.linear_model._sgd_fast.ModifiedHuber",
+    "sklearn.naive_bayes.ComplementNB",
+    "builtins.slice", "numpy.float32", "numpy.float64", "numpy.int64",
+]
+
+
+class ModelError(GongkaiError):
+    code = "model_error"
+    message_zh = "分类模型出错：{what}"
+    message_en = "Classifier model error: {what}"
+
+
+class ModelNotFound(ModelError):
+    code = "model_not_found"
+    message_zh = "找不到分类模型（{where}）。请先运行 gongkai train 训练模型，或用 gongkai models activate 启用一个版本。"
+    message_en = "No classifier model found ({where})."
+
+
+class ModelIncompatible(ModelError):
+    code = "model_incompatible"
+    message_zh = "分类模型与当前程序不兼容：{what}。请用 gongkai train 重新训练。"
+    message_en = "The classifier model is incompatible: {what}."
+
+
+class ModelUntrusted(ModelIncompatible):
+    code = "model_untrusted"
+    message_zh = "分类模型文件含有不受信任的类型（{what}），已拒绝加载。"
+    message_en = "The model file contains untrusted types ({what}); refused."
+
+
+class TaxonomyMismatch(ModelError):
+    code = "taxonomy_mismatch"
+    message_zh = "分类模型是按分类体系“{trained}”训练的，与当前配置的分类体系“{configured}”不一致，不能使用。请用当前分类体系重新训练。"
+    message_en = "The model was trained on taxonomy {trained}, the configured one is {configured}."
+
+
+@dataclass
+class Prediction:
+    """One document's classification. ``category`` is None when ``needs_attention``."""
+
+    category: str | None
+    top_category: str
+    confidence: float
+    needs_attention: bool
+    candidates: list[dict[str, Any]]
+    explanation: dict[str, Any]
+    model: str
+    threshold: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"category": self.category, "confidence": round(self.confidence, 4),
+                "candidates": self.candidates, "needs_attention": self.needs_attention,
+                "model": self.model, "explanation": self.explanation}
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = np.asarray(scores, dtype=np.float64) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def decision_scores(estimator, X) -> np.ndarray:
+    """Scores the temperature is applied to: decision_function, or log-probabilities (NB)."""
+    if hasattr(estimator, "decision_function"):
+        return np.asarray(estimator.decision_function(X), dtype=np.float64)
+    return np.asarray(estimator.predict_log_proba(X), dtype=np.float64)
+
+
+def apply_rules(probs: np.ndarray, hits: Sequence[RuleHit], names: Sequence[str]) -> np.ndarray:
+    """Mix fired rule hints into a probability vector: p ← (1 − w)·p + w·onehot(category)."""
+    out = probs.copy()
+    for hit in hits:
+        onehot = np.zeros_like(out)
+        onehot[names.index(hit.category)] = 1.0
+        out = (1.0 - hit.weight) * out + hit.weight * onehot
+    return out
+
+
+@dataclass
+class Classifier:
+    pipeline: Any
+    labels: list[str]                      # the estimator's classes, in its order
+    temperature: float
+    thresholds: dict[str, float]
+    taxonomy: Taxonomy
+    meta_kinds: tuple[str, ...] = F.DEFAULT_META
+    name: str = "unsaved"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    _feature_names: np.ndarray | None = field(default=None, repr=False)
+    _relative: np.ndarray | None = field(default=None, repr=False)
+    _fast: Any = field(default=None, repr=False)
+
+    # -- inputs ---------------------------------------------------------------------------
+    def rows(self, docs: Sequence[DocumentTokens]) -> np.ndarray:
+        for doc in docs:
+            if doc.format != TOKEN_FORMAT:
+                raise ModelIncompatible(what=f"词元格式 {doc.format} ≠ {TOKEN_FORMAT}，请重新分词")
+        return F.rows([d.title for d in docs], [d.body for d in docs],
+                      [F.meta_tokens(d.doc_type, d.doc_number, d.genre, self.meta_kinds) for d in docs])
+
+    def features(self, X: np.ndarray):
+        """The sparse feature matrix of model input rows (fast path when it applies)."""
+        if self._fast is None:
+            self._fast = F.fast_transformers(self.pipeline[0]) or False
+        return F.transform(self._fast, X) if self._fast else self.pipeline[:-1].transform(X)
+
+    # -- probabilities --------------------------------------------------------------------
+    def model_probabilities(self, docs: Sequence[DocumentTokens]) -> tuple[np.ndarray, Any]:
+        """Calibrated probabilities over the taxonomy's categories (before rules), and X."""
+        features = self.features(self.rows(docs))
+        scores = decision_scores(self.pipeline[-1], features)
+        probs = softmax(scores, self.temperature)
+        names = self.taxonomy.names
+        full = np.zeros((len(docs), len(names)))
+        for j, label in enumerate(self.labels):
+            full[:, names.index(label)] = probs[:, j]
+        return full, features
+
+    # -- prediction -----------------------------------------------------------------------
+    def predict_many(self, docs: Sequence[DocumentTokens], texts: Sequence[tuple[str | None, str]] | None = None,
+                     explain: bool = True) -> list[Prediction]:
+        """Classify pre-tokenized documents. ``texts`` (analysis-form title, body) lets rule
+        hints read the original text; without it they read the joined tokens."""
+        if not docs:
+            return []
+        probs, features = self.model_probabilities(docs)
+        names = self.taxonomy.names
+        out = []
+        for i, doc in enumerate(docs):
+            title, body = texts[i] if texts else ("".join(doc.title), "".join(doc.body[:200]))
+            hits = self.taxonomy.match_rules(title, body, doc.doc_number)
+            p = apply_rules(probs[i], hits, names) if hits else probs[i]
+            order = np.argsort(-p, kind="stable")
+            best = names[order[0]]
+            threshold = self.thresholds.get(best, DEFAULT_THRESHOLD)
+            confident = bool(p[order[0]] >= threshold)
+            explanation: dict[str, Any] = {"rules": [h.to_dict() for h in hits]}
+            if explain:
+                explanation["terms"] = self.explain(features[i], best)
+            out.append(Prediction(
+                category=best if confident else None, top_category=best, confidence=float(p[order[0]]),
+                needs_attention=not confident, threshold=threshold,
+                candidates=[{"category": names[j], "probability": round(float(p[j]), 4)} for j in order[:TOP_K]],
+                explanation=explanation, model=self.name))
+        return out
+
+    def predict_document(self, doc: DocumentTokens, explain: bool = True) -> Prediction:
+        return self.predict_many([doc], explain=explain)[0]
+
+    def predict_tokens(self, title_tokens: Sequence[str], body_tokens: Sequence[str], doc_type: str | None = None,
+                       doc_number: str | None = None, genre: Sequence[str] = (), explain: bool = True) -> Prediction:
+        """Classify already-tokenized text (tokens as ``service.text`` stores them)."""
+        doc = DocumentTokens(tuple(title_tokens), tuple(body_tokens), doc_type, doc_number, tuple(genre))
+        return self.predict_many([doc], explain=explain)[0]
+
+    def predict_texts(self, items: Sequence[tuple[str | None, str]], doc_types: Sequence[str | None] | None = None,
+                      explain: bool = True) -> list[Prediction]:
+        """Tokenize (title, body) pairs and classify them."""
+        tokenizer = get_tokenizer()
+        docs, texts = [], []
+        for i, (title, body) in enumerate(items):
+            title_a = analysis_form(title) if title else None
+            body_a = analysis_form(body or "")
+            doc = tokenize_document(title_a, body_a, doc_type=doc_types[i] if doc_types else None,
+                                    tokenizer=tokenizer, analysed=True)
+            docs.append(doc)
+            texts.append((title_a or "".join(doc.title), body_a))
+        return self.predict_many(docs, texts, explain=explain)
+
+    def predict_text(self, title: str | None, body: str, doc_type: str | None = None, explain: bool = True) -> Prediction:
+        return self.predict_texts([(title, body)], [doc_type], explain=explain)[0]
+
+    # -- explanation ----------------------------------------------------------------------
+    def feature_names(self) -> np.ndarray:
+        if self._feature_names is None:
+            self._feature_names = self.pipeline[:-1].get_feature_names_out()
+        return self._feature_names
+
+    def relative_weights(self) -> np.ndarray:
+        """Per-category feature weights minus their mean over categories (computed once)."""
+        if self._relative is None:
+            est = self.pipeline[-1]
+            weights = np.asarray(est.coef_ if hasattr(est, "coef_") else est.feature_log_prob_, dtype=np.float64)
+            self._relative = weights - weights.mean(axis=0, keepdims=True)
+        return self._relative
+
+    def explain(self, row, category: str, n: int = EXPLAIN_TERMS) -> list[dict[str, Any]]:
+        """The terms that pushed this document toward ``category`` (weight × feature value,
+        relative to the average category)."""
+        if category not in self.labels:
+            return []
+        row = row.tocsr() if hasattr(row, "tocsr") else row
+        idx, values = row.indices, row.data
+        push = values * self.relative_weights()[self.labels.index(category), idx]
+        names = self.feature_names()
+        out = []
+        for k in np.argsort(-push, kind="stable"):
+            if push[k] <= 0 or len(out) >= n:
+                break
+            group, _, term = str(names[idx[k]]).partition("__")
+            if term == F.META_PLACEHOLDER:
+                continue
+            out.append({"term": term, "field": F.FIELD_NAMES.get(group, group), "weight": round(float(push[k]), 4)})
+        return out
+
+
+#: Plain containers and arrays skops always encodes without executing code.
+BASIC_TYPES = {"builtins.dict", "builtins.list", "builtins.tuple", "builtins.str", "builtins.int",
+               "builtins.float", "builtins.bool", "builtins.NoneType", "numpy.ndarray"}
+
+
+def artifact_types(path: Path) -> set[str]:
+    """Every type named anywhere in a skops file (not only the ones skops distrusts)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def check_trusted(types: Sequence[str]) -> None:
+    unknown = sorted(set(types) - set(TRUSTED_TYPES) - BASIC_TYPES)
+    if unknown:
+        raise ModelUntrusted(what=", ".join(unknown))
+
+
+def _vectorizers(pipeline) -> dict[str, Any]:
+    return {name: t for name, t in pipeline[0].named_transformers_.items() if hasattr(t, "vocabulary_")}
+
+
+def dump_pipeline(pipeline: Any, path: Path) -> None:
+    """Persist with skops. Vocabularies go in as sorted term arrays (compact .npy files)
+    instead of skops' per-entry JSON encoding of a dict, which was ~25× larger."""
+    import zipfile
+
+    import skops.io as sio
+
+    vectorizers = _vectorizers(pipeline)
+    saved = {name: v.vocabulary_ for name, v in vectorizers.items()}
+    terms = {name: np.array(sorted(vocab, key=vocab.__getitem__)) for name, vocab in saved.items()}
+    try:
+        for v in vectorizers.values():
+            v.vocabulary_ = {}
+        sio.dump({"format": ARTIFACT_FORMAT, "pipeline": pipeline, "vocabularies": terms}, path,
+                 compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+    finally:
+        for name, v in vectorizers.items():
+            v.vocabulary_ = saved[name]
+    check_trusted(artifact_types(path))
+
+
+def load_pipeline(path: Path) -> Any:
+    import skops.io as sio
+
+    try:
+        types = artifact_types(path)
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # noqa: BLE001 - any unreadable archive is incompatible
+        raise ModelIncompatible(str(exc), what=f"{path.name} 无法读取") from exc
+    check_trusted(types)
+    try:
+        stored = sio.load(path, trusted=sorted(set(untrusted) & set(TRUSTED_TYPES)))
+    except Exception as exc:  # noqa: BLE001
+        raise ModelIncompatible(str(exc), what=f"{path.name} 无法加载") from exc
+    if not isinstance(stored, dict) or stored.get("format") != ARTIFACT_FORMAT:
+        raise ModelIncompatible(what=f"{path.name} 的内部格式不是第 {ARTIFACT_FORMAT} 版")
+    try:
+        pipeline = stored["pipeline"]
+        for name, v in _vectorizers(pipeline).items():
+            v.vocabulary_ = {str(term): i for i, term in enumerate(stored["vocabularies"][name])}
+    except Exception as exc:  # noqa: BLE001
+        raise ModelIncompatible(str(exc), what=f"{path.name} 无法加载") from exc
+    return pipeline
+
+
+def library_versions() -> dict[str, str]:
+    import platform
+    from importlib import metadata as md
+
+    versions = {"python": platform.python_version()}
+    for package in ("scikit-learn", "numpy", "scipy", "skops", "jieba", "rjieba", "OpenCC"):
+        try:
+            versions[package] = md.version(package)
+        except md.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def save(classifier: Classifier, directory: Path, metadata: dict[str, Any], card: str) -> Path:
+    """Write ``model.skops``, ``metadata.json`` and ``card.md`` into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    dump_pipeline(classifier.pipeline, directory / MODEL_FILE)
+    (directory / METADATA_FILE).write_text(json.dumps(metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (directory / CARD_FILE).write_text(card, encoding="utf-8")
+    return directory
+
+
+def read_metadata(directory: Path) -> dict[str, Any]:
+    path = directory / METADATA_FILE
+    if not path.is_file() or not (directory / MODEL_FILE).is_file():
+        raise ModelNotFound(where=str(directory))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelIncompatible(str(exc), what="metadata.json 不是有效的 JSON") from exc
+
+
+def load(directory: Path, taxonomy: Taxonomy, name: str | None = None) -> Classifier:
+    """Load and verify the artifact in ``directory`` for ``taxonomy``."""
+    directory = Path(directory)
+    meta = read_metadata(directory)
+    if meta.get("format_version") != ARTIFACT_FORMAT:
+        raise ModelIncompatible(what=f"模型格式版本 {meta.get('format_version')} ≠ {ARTIFACT_FORMAT}")
+    trained = meta.get("taxonomy", {})
+    if trained.get("fingerprint") != taxonomy.fingerprint:
+        raise TaxonomyMismatch(trained=f"{trained.get('id')} ({str(trained.get('fingerprint'))[:12]})",
+                               configured=f"{taxonomy.id} ({taxonomy.fingerprint[:12]})")
+    if meta.get("token_format") != TOKEN_FORMAT:
+        raise ModelIncompatible(what=f"词元格式 {meta.get('token_format')} ≠ {TOKEN_FORMAT}")
+    built, now = meta.get("libraries", {}).get("scikit-learn", "?"), library_versions()["scikit-learn"]
+    if built.split(".")[0] != now.split(".")[0]:
+        raise ModelIncompatible(what=f"scikit-learn {built} 训练，当前为 {now}")
+    if _major_minor(built) != _major_minor(now):
+        log.warning("model %s was built with scikit-learn %s, running %s", directory, built, now)
+    classifier = Classifier(
+        pipeline=load_pipeline(directory / MODEL_FILE), labels=list(meta["labels"]),
+        temperature=float(meta["calibration"]["temperature"]), thresholds=dict(meta["thresholds"]),
+        taxonomy=taxonomy, meta_kinds=tuple(meta.get("features", {}).get("meta", F.DEFAULT_META)),
+        name=name or f"{taxonomy.id}/{directory.name}", metadata=meta)
+    verify_probes(classifier, meta.get("probes", []))
+    return classifier
+
+
+def probes(classifier: Classifier, docs: Sequence[DocumentTokens]) -> list[dict[str, Any]]:
+    """Probe documents and the probabilities the model gives them, for ``verify_probes``."""
+    probs, _ = classifier.model_probabilities(docs)
+    return [{"tokens": d.to_dict(), "probabilities": [round(float(p), 8) for p in row]} for d, row in zip(docs, probs)]
+
+
+def verify_probes(classifier: Classifier, recorded: Sequence[dict[str, Any]]) -> None:
+    if not recorded:
+        return
+    docs = [DocumentTokens.from_dict(p["tokens"]) for p in recorded]
+    try:
+        probs, _ = classifier.model_probabilities(docs)
+    except Exception as exc:  # noqa: BLE001 - a model that cannot predict is incompatible
+        raise ModelIncompatible(str(exc), what="模型无法在当前环境下预测") from exc
+    expected = np.array([p["probabilities"] for p in recorded])
+    if probs.shape != expected.shape or not np.allclose(probs, expected, atol=1e-5):
+        worst = float(np.max(np.abs(probs - expected))) if probs.shape == expected.shape else math.inf
+        raise ModelIncompatible(what=f"模型在当前环境下的输出与训练时不一致（最大偏差 {worst:.2g}）")

@@ -1,0 +1,325 @@
+"""Training: candidate comparison, calibration, thresholds, evaluation, promotion.
+
+1. Records are checked (labelled, confirmed by a person, in the taxonomy) and tokenized;
+   a record carrying stored ``tokens`` is never re-segmented.
+2. Linear candidates (LinearSVC, logistic regression, SGD, complement NB; all
+   class-balanced where the estimator supports it) are compared by source-group
+   5-fold cross-validation on the train split; the best macro-F1 wins.
+3. A temperature is fitted to the winner's out-of-fold decision scores (log loss).
+4. The winner, trained on the train split, classifies the validation split; per-category
+   thresholds are the lowest that keep the confident share at the target precision there.
+5. The winner is refitted on train + validation, and evaluated once on the test split.
+
+Everything is seeded; the same data gives the same model and the same predictions.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.naive_bayes import ComplementNB
+from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
+
+from service import evaluation, features as F, model as M, trainingdata as D
+from service.normalize import analysis_form
+from service.taxonomy import Taxonomy
+from service.text import TOKEN_FORMAT, DocumentTokens, get_tokenizer, tokenize_document
+
+log = logging.getLogger(__name__)
+
+TARGET_PRECISION = 0.98
+THRESHOLD_FLOOR = 0.5        # never pre-select a category below this probability
+MIN_VALIDATION_PREDICTIONS = 3
+CV_FOLDS = 5
+PROBE_DOCS = 4
+
+
+def candidates(seed: int = 0) -> dict[str, Any]:
+    """The linear candidates compared by cross-validation, in tie-break order."""
+    return {
+        "linear_svc_c1": LinearSVC(C=1.0, class_weight="balanced", random_state=seed),
+        "linear_svc_c0.3": LinearSVC(C=0.3, class_weight="balanced", random_state=seed),
+        "logistic_regression_c30": LogisticRegression(C=30.0, class_weight="balanced", max_iter=3000),
+        "sgd_modified_huber": SGDClassifier(loss="modified_huber", alpha=1e-4, class_weight="balanced",
+                                            max_iter=50, tol=None, random_state=seed),
+        "complement_nb": ComplementNB(alpha=0.1),
+    }
+
+
+def make_pipeline(estimator) -> Pipeline:
+    return Pipeline([("features", F.make_features()), ("clf", clone(estimator))])
+
+
+@dataclass
+class Dataset:
+    records: list[dict[str, Any]]
+    docs: list[DocumentTokens]
+    texts: list[tuple[str | None, str]]      # analysis-form (title, body head) for rule hints
+    y: np.ndarray
+    groups: np.ndarray
+    splits: np.ndarray
+
+    def subset(self, mask: np.ndarray) -> "Dataset":
+        idx = np.flatnonzero(mask)
+        return Dataset([self.records[i] for i in idx], [self.docs[i] for i in idx], [self.texts[i] for i in idx],
+                       self.y[idx], self.groups[idx], self.splits[idx])
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+
+def prepare(records: Sequence[dict[str, Any]], taxonomy: Taxonomy) -> tuple[Dataset, int]:
+    """Validated, confirmed, tokenized records; also how many unconfirmed ones were refused."""
+    tokenizer = get_tokenizer()
+    kept = [r for r in D.labelled_records(records, taxonomy.names) if D.is_confirmed(r)]
+    refused = len(records) - len(kept)
+    docs, texts = [], []
+    for r in kept:
+        title = analysis_form(r["title"]) if r.get("title") else None
+        body = analysis_form(r["text"])
+        stored = r.get("tokens")
+        if stored and stored.get("format") == TOKEN_FORMAT:
+            doc = DocumentTokens.from_dict(stored)
+        else:
+            doc = tokenize_document(title, body, doc_type=r.get("doc_type"), doc_number=r.get("doc_number"),
+                                    tokenizer=tokenizer, analysed=True)
+        docs.append(doc)
+        texts.append((title or "".join(doc.title), body[:400]))
+    return Dataset(kept, docs, texts, np.array([r["category"] for r in kept], dtype=object),
+                   np.array([D.source_group(r) for r in kept], dtype=object),
+                   np.array([r.get("split") or "train" for r in kept], dtype=object)), refused
+
+
+def _rows(data: Dataset, meta_kinds=F.DEFAULT_META) -> np.ndarray:
+    return F.rows([d.title for d in data.docs], [d.body for d in data.docs],
+                  [F.meta_tokens(d.doc_type, d.doc_number, d.genre, meta_kinds) for d in data.docs])
+
+
+def group_folds(y: np.ndarray, groups: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    n_groups = len(set(groups))
+    folds = StratifiedGroupKFold(n_splits=min(CV_FOLDS, n_groups), shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # "least populated class has only N members"
+        return list(folds.split(np.zeros(len(y)), y, groups))
+
+
+def out_of_fold(estimator, X: np.ndarray, y: np.ndarray, folds, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold predictions and decision scores (−inf for a class a fold never saw)."""
+    pred = np.empty(len(y), dtype=object)
+    scores = np.full((len(y), len(labels)), -np.inf)
+    for train_idx, test_idx in folds:
+        pipe = make_pipeline(estimator).fit(X[train_idx], y[train_idx])
+        s = M.decision_scores(pipe[-1], pipe[:-1].transform(X[test_idx]))
+        cols = [labels.index(c) for c in pipe[-1].classes_]
+        scores[np.ix_(test_idx, cols)] = s
+        pred[test_idx] = pipe[-1].classes_[np.argmax(s, axis=1)]
+    return pred, scores
+
+
+def fit_temperature(scores: np.ndarray, y: np.ndarray, labels: list[str]) -> float:
+    """The T minimizing the log loss of softmax(scores / T) (rows whose class was seen)."""
+    idx = np.array([labels.index(c) for c in y])
+    usable = np.isfinite(scores[np.arange(len(y)), idx])
+    s, idx = scores[usable], idx[usable]
+
+    def nll(log_t: float) -> float:
+        p = M.softmax(np.where(np.isfinite(s), s, -1e9), float(np.exp(log_t)))
+        return float(-np.mean(np.log(np.clip(p[np.arange(len(idx)), idx], 1e-12, None))))
+
+    result = minimize_scalar(nll, bounds=(-6.0, 4.0), method="bounded", options={"xatol": 1e-6})
+    return round(float(np.exp(result.x)), 6)
+
+
+def choose_thresholds(confidence: np.ndarray, predicted: np.ndarray, true: np.ndarray, names: Sequence[str],
+                      target: float = TARGET_PRECISION) -> tuple[dict[str, float], dict[str, str]]:
+    """Per-category thresholds: the lowest probability (≥ the floor) at which the category's
+    confident predictions on the validation split reach ``target`` precision. A category
+    predicted fewer than ``MIN_VALIDATION_PREDICTIONS`` times gets the global threshold."""
+    correct = predicted == true
+
+    def lowest(mask: np.ndarray) -> float:
+        for t in sorted({THRESHOLD_FLOOR, *confidence[mask & (confidence >= THRESHOLD_FLOOR)]}):
+            chosen = mask & (confidence >= t)
+            if not chosen.any() or correct[chosen].mean() >= target:
+                return round(float(t), 4)
+        return round(min(1.0, float(confidence[mask].max()) + 1e-4), 4)
+
+    everything = np.ones(len(true), dtype=bool)
+    global_t = lowest(everything) if len(true) else M.DEFAULT_THRESHOLD
+    thresholds, how = {}, {}
+    for name in names:
+        mask = predicted == name
+        if mask.sum() >= MIN_VALIDATION_PREDICTIONS:
+            thresholds[name], how[name] = lowest(mask), f"validation ({int(mask.sum())} predictions)"
+        else:
+            thresholds[name], how[name] = global_t, f"global ({int(mask.sum())} predictions)"
+    return thresholds, how
+
+
+@dataclass
+class TrainResult:
+    classifier: M.Classifier
+    metadata: dict[str, Any]
+    reports: dict[str, Any] = field(default_factory=dict)
+    test_set: Dataset | None = None
+
+
+def _classifier(pipeline, taxonomy, temperature, thresholds, name="unsaved") -> M.Classifier:
+    return M.Classifier(pipeline=pipeline, labels=[str(c) for c in pipeline[-1].classes_], temperature=temperature,
+                        thresholds=thresholds, taxonomy=taxonomy, name=name)
+
+
+def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 0,
+          candidate_names: Sequence[str] | None = None, target_precision: float = TARGET_PRECISION,
+          progress: Callable[[str], None] = log.info) -> TrainResult:
+    """Train, calibrate, threshold and evaluate a classifier (see the module docstring)."""
+    started = time.perf_counter()
+    data, refused = prepare(records, taxonomy)
+    if refused:
+        progress(f"refused {refused} records whose label no person confirmed")
+    train_set, val_set, test_set = (data.subset(data.splits == s) for s in D.SPLITS)
+    if len(set(train_set.y)) < 2:
+        raise D.DataError(what="训练集至少需要两个分类")
+    names = taxonomy.names
+    X_train = _rows(train_set)
+    labels = sorted(set(train_set.y))
+    folds = group_folds(train_set.y, train_set.groups, seed)
+    measurable = sorted(c for c in labels if len(set(train_set.groups[train_set.y == c])) >= 2)
+    pool = candidates(seed)
+    compared, oof = {}, {}
+    for cname in candidate_names or list(pool):
+        t0 = time.perf_counter()
+        pred, scores = out_of_fold(pool[cname], X_train, train_set.y, folds, labels)
+        report = evaluation.scores(list(train_set.y), list(pred), measurable)
+        compared[cname] = {"macro_f1": report["macro_f1"], "accuracy": report["accuracy"],
+                           "seconds": round(time.perf_counter() - t0, 2)}
+        oof[cname] = (pred, scores, report)
+        progress(f"candidate {cname}: grouped-CV macro-F1 {report['macro_f1']:.3f}")
+    best = max(compared, key=lambda c: (compared[c]["macro_f1"], -list(compared).index(c)))
+    temperature = fit_temperature(oof[best][1], train_set.y, labels)
+    progress(f"chose {best}; temperature {temperature}")
+
+    first = _classifier(make_pipeline(pool[best]).fit(X_train, train_set.y), taxonomy, temperature,
+                        {n: M.DEFAULT_THRESHOLD for n in names})
+    if len(val_set):
+        val_preds = first.predict_many(val_set.docs, val_set.texts, explain=False)
+        conf = np.array([p.confidence for p in val_preds])
+        top = np.array([p.top_category for p in val_preds], dtype=object)
+        thresholds, how = choose_thresholds(conf, top, val_set.y, names, target_precision)
+        threshold_source = "validation split"
+    else:  # no validation split (e.g. a small reviewer set): fall back to out-of-fold scores
+        probs = M.softmax(np.where(np.isfinite(oof[best][1]), oof[best][1], -1e9), temperature)
+        top = np.array([labels[i] for i in probs.argmax(1)], dtype=object)
+        thresholds, how = choose_thresholds(probs.max(1), top, train_set.y, names, target_precision)
+        threshold_source = "out-of-fold (no validation split)"
+    for category in taxonomy.categories:   # a rule-hinted class the data could not calibrate
+        if category.rules and how[category.name].startswith("global"):
+            strongest = max(r.weight for r in category.rules)
+            if strongest < thresholds[category.name]:
+                thresholds[category.name], how[category.name] = strongest, "strongest rule hint weight"
+    first.thresholds = thresholds
+    reports = {"validation": evaluation.evaluate(list(val_set.y), first.predict_many(val_set.docs, val_set.texts, explain=False), names)} if len(val_set) else {}
+
+    fit_set = data.subset(np.isin(data.splits, ["train", "validation"]))
+    final = _classifier(make_pipeline(pool[best]).fit(_rows(fit_set), fit_set.y), taxonomy, temperature, thresholds)
+    if len(test_set):
+        test_preds = final.predict_many(test_set.docs, test_set.texts, explain=False)
+        reports["test"] = evaluation.evaluate(list(test_set.y), test_preds, names)
+        reports["test"]["misclassified"] = [
+            {"title": (r.get("title") or t[0] or "（无标题）" + r["text"][:30].replace("\n", " "))[:60], "group": g, "category": y, "predicted": p.top_category,
+             "probability": round(p.confidence, 3), "needs_attention": p.needs_attention}
+            for r, t, g, y, p in zip(test_set.records, test_set.texts, test_set.groups, test_set.y, test_preds)
+            if p.top_category != y]
+        progress(f"test: macro-F1 {reports['test']['macro_f1']:.3f}, confident coverage "
+                 f"{reports['test']['confident']['coverage']:.3f} precision {reports['test']['confident']['precision']:.3f}")
+    reports["cross_validation"] = {**oof[best][2], "candidate": best}
+    used = [r for r in data.records]
+    metadata = {
+        "format_version": M.ARTIFACT_FORMAT,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "taxonomy": {"id": taxonomy.id, "fingerprint": taxonomy.fingerprint, "name": taxonomy.name},
+        "token_format": TOKEN_FORMAT,
+        "tokenizer": {"engine": get_tokenizer().engine, "mode": "precise, HMM off", "body_tokens": F.BODY_TOKENS},
+        "libraries": M.library_versions(),
+        "seed": seed,
+        "labels": [str(c) for c in final.labels],
+        "features": {"fields": ["title word 1-2-grams", "title char 2-3-grams", "body word 1-2-grams",
+                                "body head char 2-3-grams",
+                                "metadata tokens"], "meta": list(F.DEFAULT_META)},
+        "training_data": {"hash": D.data_hash(used), "records": len(used), "refused_unconfirmed": refused,
+                          "counts": D.split_counts(used), "groups": {s: len(set(data.groups[data.splits == s])) for s in D.SPLITS}},
+        "candidates": {"cv": f"StratifiedGroupKFold({len(folds)}) by source group on the train split",
+                       "macro_f1_labels": measurable, "scores": compared, "chosen": best},
+        "calibration": {"method": "temperature scaling on out-of-fold decision scores", "temperature": temperature},
+        "thresholds": thresholds,
+        "threshold_source": {"from": threshold_source, "target_precision": target_precision,
+                             "floor": THRESHOLD_FLOOR, "per_category": how},
+        "evaluation": {k: v for k, v in reports.items() if k != "cross_validation"},
+        "cross_validation": reports["cross_validation"],
+        "training_seconds": round(time.perf_counter() - started, 1),
+    }
+    probe_idx = np.linspace(0, len(data) - 1, num=min(PROBE_DOCS, len(data))).astype(int)
+    probe_docs = [data.docs[i] for i in probe_idx]
+    probe_docs = [DocumentTokens(d.title, d.body[:200], d.doc_type, d.doc_number, d.genre) for d in probe_docs]
+    metadata["probes"] = M.probes(final, probe_docs)
+    final.metadata = metadata
+    return TrainResult(final, metadata, reports, test_set if len(test_set) else None)
+
+
+def save_and_promote(store, version: str, result: TrainResult, *, promote: bool = True,
+                     force: bool = False) -> dict[str, Any]:
+    """Write the new version and activate it unless its test macro-F1 is below the active
+    model's on the same test split (``force`` activates anyway). Versions are kept."""
+    from service import modelcard
+
+    directory = store.path(version)
+    if directory.exists():
+        raise M.ModelError(what=f"版本 {version} 已存在")
+    result.metadata["version"] = version
+    M.save(result.classifier, directory, result.metadata, modelcard.render(result.metadata, version))
+    new_f1 = result.reports.get("test", {}).get("macro_f1")
+    active = store.active_version()
+    decision: dict[str, Any] = {"promoted": False, "previous": active, "previous_macro_f1": None,
+                                "new_macro_f1": new_f1}
+    if not promote:
+        decision["message"] = "新版本未启用（--no-promote）。"
+    elif active is None:
+        decision.update(promoted=True, message="新版本已启用（此前没有启用的模型）。")
+    else:
+        try:
+            previous = M.load(store.path(active), store.taxonomy)
+        except M.ModelError as exc:
+            previous = None
+            decision.update(promoted=True, message=f"新版本已启用（原版本 {active} 无法使用：{exc.code}）。")
+        if previous is not None:
+            old_f1 = None
+            if result.test_set is not None:
+                test = result.test_set
+                old = evaluation.evaluate(list(test.y), previous.predict_many(test.docs, test.texts, explain=False),
+                                          store.taxonomy.names)
+                old_f1 = decision["previous_macro_f1"] = old["macro_f1"]
+            if force:
+                decision.update(promoted=True, message="新版本已按 --force 启用。")
+            elif new_f1 is None or old_f1 is None:
+                decision["message"] = "没有测试集，无法与当前版本比较，新版本未启用（可用 --force 或 gongkai models activate）。"
+            elif new_f1 >= old_f1:
+                decision.update(promoted=True, message=f"新版本已启用：测试集宏平均F1 {old_f1:.3f} → {new_f1:.3f}。")
+            else:
+                decision["message"] = f"新版本未启用：测试集宏平均F1 会从 {old_f1:.3f} 降到 {new_f1:.3f}。"
+    if decision["promoted"]:
+        store.activate(version, reason=decision["message"])
+    result.metadata["promotion"] = decision
+    (directory / M.METADATA_FILE).write_text(json.dumps(result.metadata, ensure_ascii=False, indent=2) + "\n",
+                                             encoding="utf-8")
+    return decision

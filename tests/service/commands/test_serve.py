@@ -1,0 +1,125 @@
+"""`gongkai serve`: the one command a county runs — web, workers and an embedded Redis."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from build_pdf import build_pdf
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        match = re.search(r"^PPid:\s+(\d+)", text, re.M)
+        if match and int(match.group(1)) == pid:
+            found.add(int(status.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
+def redis_servers_in(directory: str) -> list[int]:
+    """Running redis-server processes whose command line or config lives in ``directory``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().decode(errors="replace")
+            cwd = os.readlink(cmdline.parent / "cwd")
+        except OSError:
+            continue
+        if "redis-server" in args and (directory in args or cwd == directory) and alive(int(cmdline.parent.name)):
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+def gongkai(env, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def served(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
+    env.update(GONGKAI_DATA_DIR=str(tmp_path / "data"), GONGKAI_WORKERS="1", GONGKAI_PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    password, lines = None, []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if m := re.search(r"初始密码 (\S+)", line):
+            password = m.group(1)
+        if "已启动" in line or proc.poll() is not None:
+            break
+    assert password and proc.poll() is None, "".join(lines)
+    yield {"proc": proc, "url": f"http://127.0.0.1:{port}", "env": env, "password": password}
+    if proc.poll() is None:
+        proc.kill()
+
+
+def test_serve_runs_upload_to_review_and_stops_cleanly(served, tmp_path):
+    url, env = served["url"], served["env"]
+    assert gongkai(env, "departments", "add", "mzj", "县民政局").returncode == 0
+    assert gongkai(env, "users", "add", "clerk", "--role", "uploader", "--department", "mzj",
+                   "--password", "pw-123456").returncode == 0
+
+    clerk = requests.Session()
+    login = clerk.post(f"{url}/api/v1/login", json={"username": "clerk", "password": "pw-123456"}).json()
+    pdf = build_pdf(tmp_path / "通知.pdf", [["县民政局关于开展社会救助政策宣传月活动的通知", "各乡镇人民政府：",
+                                           "现将有关事项通知如下。"]])
+    with open(pdf, "rb") as fh:
+        up = clerk.post(f"{url}/api/v1/documents", files={"file": ("通知.pdf", fh)},
+                        headers={"X-CSRF-Token": login["csrf_token"]})
+    assert up.status_code == 202, up.text
+    doc_id = up.json()["id"]
+    deadline, status = time.monotonic() + 120, None
+    while time.monotonic() < deadline:
+        status = clerk.get(f"{url}/api/v1/documents/{doc_id}").json()["status"]
+        if status in ("pending_review", "failed"):
+            break
+        time.sleep(0.3)
+    assert status == "pending_review"
+
+    admin = requests.Session()
+    assert admin.post(f"{url}/api/v1/login", json={"username": "admin", "password": served["password"]}).ok
+
+    proc = served["proc"]
+    workers = children_of(proc.pid)
+    assert len(workers) == 1  # GONGKAI_WORKERS=1
+    (worker,) = workers
+    environ = dict(item.split("=", 1) for item in Path(f"/proc/{worker}/environ").read_text().split("\0") if "=" in item)
+    socket_path = environ["GONGKAI_REDIS_URL"].removeprefix("unix://")
+    redis_dir = str(Path(socket_path).parent)
+    assert redis_servers_in(redis_dir), "the embedded redis-server is running"
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    time.sleep(1)
+    assert not alive(worker), "worker left running"
+    assert not redis_servers_in(redis_dir), "embedded redis-server left running"
+    assert gongkai(env, "audit", "verify").returncode == 0
+    assert gongkai(env, "check").returncode == 0

@@ -1,0 +1,89 @@
+"""Ingest end to end in-process: storage → pipeline → analysis → database, on both databases."""
+import io
+from pathlib import Path
+
+import pytest
+
+from build_docx import build_gongwen_docx
+from build_pdf import build_pdf
+from service import audit, config
+from service.db import Department, Document, transaction
+from service.ingest import ingest
+from service.intake import receive
+from service.runtime import Runtime
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture
+def rt(db_url, tmp_path):
+    runtime = Runtime.from_settings(config.load({"database_url": db_url, "data_dir": str(tmp_path / "data")}))
+    with transaction(runtime.sessions) as s:
+        s.add(Department(code="xzf", name="XX县人民政府办公室"))
+    yield runtime
+    runtime.close()
+
+
+def upload(rt, path: Path, filename: str | None = None) -> int:
+    with open(path, "rb") as fh:
+        return receive(rt.sessions, rt.storage, department_id=1, filename=filename or path.name, stream=fh,
+                       uploaded_by="张三").document_id
+
+
+def load(rt, doc_id) -> Document:
+    with transaction(rt.sessions, readonly=True) as s:
+        return s.get(Document, doc_id)
+
+
+def test_a_public_notice_reaches_review_with_everything_filled_in(rt, tmp_path):
+    lines = ["XX县人民政府办公室文件", "长政办发〔2024〕3号", "XX县人民政府办公室关于做好2024年",
+             "政府信息公开工作的通知", "各乡镇人民政府，县政府各部门：",
+             "为深入贯彻《中华人民共和国政府信息公开条例》，现将有关事项通知如下。",
+             "一、加强主动公开。各单位要及时公开规范性文件、政策解读和重点领域信息。",
+             "XX县人民政府办公室", "2024年3月1日"]
+    doc_id = upload(rt, build_pdf(tmp_path / "通知.pdf", [lines]))
+    assert ingest(rt, doc_id) == "pending_review"
+    doc = load(rt, doc_id)
+    assert doc.plugin == "pdf/1" and doc.pages == 1 and "主动公开" in doc.text
+    assert doc.gongwen["doc_number"]["value"] == "长政办发〔2024〕3号"
+    assert doc.title == "XX县人民政府办公室关于做好2024年政府信息公开工作的通知"
+    assert doc.tokens["title"] and doc.tokens["body"]  # stored so reclassification never re-segments
+    assert doc.model_version and doc.candidates and len(doc.candidates) >= 3
+    assert doc.findings == [] and not doc.secrecy_blocked
+    with transaction(rt.sessions, readonly=True) as s:
+        assert audit.verify(s).ok
+
+
+def test_ingest_is_idempotent(rt, tmp_path):
+    doc_id = upload(rt, build_pdf(tmp_path / "a.pdf", [["关于开展安全生产大检查的通知", "各乡镇："]]))
+    assert ingest(rt, doc_id) == "pending_review"
+    attempts = load(rt, doc_id).attempts
+    assert ingest(rt, doc_id) == "pending_review"
+    assert load(rt, doc_id).attempts == attempts
+
+
+def test_secret_document_with_pii_in_tracked_changes(rt, tmp_path):
+    doc_id = upload(rt, build_gongwen_docx(tmp_path / "机密.docx"))
+    assert ingest(rt, doc_id) == "pending_review"
+    doc = load(rt, doc_id)
+    assert doc.secrecy_blocked
+    kinds = {f["kind"] for f in doc.findings}
+    assert {"secrecy", "resident_id", "mobile"} <= kinds
+    assert any(f["kind"] == "resident_id" and f["source"] == "insertion" for f in doc.findings)
+
+
+def test_bad_file_ends_failed_with_a_code_and_the_original_kept(rt):
+    doc_id = upload(rt, DATA / "hostile" / "pdf_renamed.docx")
+    assert ingest(rt, doc_id) == "failed"
+    doc = load(rt, doc_id)
+    assert doc.error_code == "type_mismatch" and "PDF" in doc.error_message
+    assert rt.storage.exists(doc.sha256)
+
+
+def test_missing_original_is_an_infrastructure_error_not_a_final_state(rt):
+    doc_id = receive(rt.sessions, rt.storage, department_id=1, filename="a.txt", stream=io.BytesIO("关于的通知".encode()),
+                     uploaded_by="x").document_id
+    rt.storage.local_path(load(rt, doc_id).sha256).unlink()
+    with pytest.raises(FileNotFoundError):
+        ingest(rt, doc_id)
+    assert load(rt, doc_id).status == "processing"  # the sweeper will queue it again

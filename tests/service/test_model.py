@@ -1,0 +1,224 @@
+"""The classifier: the shipped default model, predictions, rule hints, artifacts, versions."""
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+
+from classifier_helpers import small_result, training_records
+from service import evaluation
+from service import model as M
+from service import taxonomy as T
+from service.config import PROJECT_ROOT
+from service.modelstore import ModelStore
+from service.text import tokenize_document
+from service.train import prepare
+
+
+@pytest.fixture(scope="module")
+def default_store() -> ModelStore:
+    return ModelStore(PROJECT_ROOT / "models", T.load())
+
+
+@pytest.fixture(scope="module")
+def default_model(default_store) -> M.Classifier:
+    return default_store.load()
+
+
+@pytest.fixture(scope="module")
+def test_split():
+    records = [r for r in training_records() if r["split"] == "test"]
+    data, _ = prepare(records, T.load())
+    return data
+
+
+def test_a_default_model_is_committed_active_and_loads(default_store, default_model):
+    version = default_store.active_version()
+    assert version and (default_store.root / version / M.CARD_FILE).is_file()
+    assert default_model.name == f"county-default/{version}"
+    assert default_model.taxonomy.fingerprint == default_model.metadata["taxonomy"]["fingerprint"]
+    assert default_store.load() is default_model            # loaded once per process
+
+
+def test_default_model_reproduces_its_recorded_source_disjoint_evaluation(default_model, test_split):
+    """The artifact, reloaded, gives exactly the test figures its card reports."""
+    predictions = default_model.predict_many(test_split.docs, test_split.texts, explain=False)
+    report = evaluation.evaluate(list(test_split.y), predictions, default_model.taxonomy.names)
+    recorded = default_model.metadata["evaluation"]["test"]
+    assert report["macro_f1"] == recorded["macro_f1"]
+    assert report["confident"] == recorded["confident"]
+    assert report["accuracy"] >= 0.8
+    assert recorded["confident"]["precision"] >= 0.95
+
+
+def test_prediction_shape_and_abstention(default_model, test_split):
+    for p in default_model.predict_many(test_split.docs[:30], test_split.texts[:30]):
+        probs = [c["probability"] for c in p.candidates]
+        assert len(p.candidates) == 3 and probs == sorted(probs, reverse=True)
+        assert all(0.0 <= x <= 1.0 for x in probs) and sum(probs) <= 1.0 + 1e-3
+        assert p.candidates[0]["category"] == p.top_category
+        if p.needs_attention:
+            assert p.category is None and p.confidence < p.threshold
+        else:
+            assert p.category == p.top_category and p.confidence >= p.threshold
+        assert set(p.to_dict()) == {"category", "confidence", "candidates", "needs_attention", "model", "explanation"}
+
+
+def test_pre_tokenized_input_gives_the_same_prediction_as_text(default_model):
+    title, body = "修水县人民政府办公室关于印发修水县处置重大森林火灾应急预案的通知", "各乡镇人民政府：现将预案印发给你们。1 总则 1.1 编制目的"
+    doc = tokenize_document(title, body)
+    from_tokens = default_model.predict_tokens(doc.title, doc.body, doc.doc_type, doc.doc_number, doc.genre)
+    from_text = default_model.predict_text(title, body)
+    assert from_tokens.candidates == from_text.candidates
+    assert from_text.category == "应急预案"
+    terms = [t["term"] for t in from_text.explanation["terms"]]
+    assert "应急预案" in terms
+    weights = [t["weight"] for t in from_text.explanation["terms"]]
+    assert weights == sorted(weights, reverse=True) and min(weights) > 0
+
+
+def test_personnel_rule_hint_selects_the_category_and_says_so(default_model):
+    title = "X县人民政府关于张三等同志职务任免的通知"
+    body = "经县人民政府研究决定：任命张三为县教育局局长；免去李四县教育局局长职务。"
+    p = default_model.predict_text(title, body)
+    assert p.category == "人事任免" and not p.needs_attention
+    assert {r["rule"] for r in p.explanation["rules"]} == {"personnel_title", "personnel_body"}
+    # stored tokens (no text) still trigger the title rule
+    doc = tokenize_document(title, body)
+    assert default_model.predict_document(doc).top_category == "人事任免"
+    # the model alone would not have chosen it: the rule is what decided, openly
+    probs, _ = default_model.model_probabilities([doc])
+    assert default_model.taxonomy.names[int(np.argmax(probs[0]))] != "人事任免"
+
+
+def test_body_rule_alone_suggests_but_does_not_preselect(default_model):
+    p = default_model.predict_text("石台县十三届人大常委会第四次会议召开",
+                                   "会议决定任命张勇为石台县人民政府副县长职务。会议还审议了其他事项。")
+    assert [r["rule"] for r in p.explanation["rules"]] == ["personnel_body"]
+    assert p.category != "人事任免"
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    result = small_result()
+    directory = tmp_path_factory.mktemp("models") / "county-default" / "2026.01.01-1"
+    M.save(result.classifier, directory, result.metadata, "card")
+    return directory
+
+
+def test_skops_round_trip_gives_identical_probabilities(saved):
+    result = small_result()
+    loaded = M.load(saved, T.load())
+    docs = [d for d in prepare(list(training_records())[:40], T.load())[0].docs]
+    assert np.array_equal(loaded.model_probabilities(docs)[0], result.classifier.model_probabilities(docs)[0])
+    with zipfile.ZipFile(saved / M.MODEL_FILE) as archive:
+        assert "schema.json" in archive.namelist()
+        assert not [n for n in archive.namelist() if n.endswith((".pkl", ".pickle"))]
+    import skops.io as sio
+
+    assert set(sio.get_untrusted_types(file=saved / M.MODEL_FILE)) <= set(M.TRUSTED_TYPES)
+
+
+def _copy(saved, tmp_path):
+    target = tmp_path / "county-default" / "2026.01.01-1"
+    shutil.copytree(saved, target)
+    return target
+
+
+def _edit_metadata(directory, edit):
+    path = directory / M.METADATA_FILE
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    edit(meta)
+    path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize("edit, code", [
+    (lambda m: m.update(format_version=99), "model_incompatible"),
+    (lambda m: m.update(token_format=99), "model_incompatible"),
+    (lambda m: m["libraries"].update({"scikit-learn": "0.24.2"}), "model_incompatible"),
+    (lambda m: m["probes"][0]["probabilities"].__setitem__(0, 0.5), "model_incompatible"),
+    (lambda m: m["taxonomy"].update(fingerprint="0" * 64), "taxonomy_mismatch"),
+])
+def test_incompatible_artifacts_fail_with_a_clear_error(saved, tmp_path, edit, code):
+    directory = _copy(saved, tmp_path)
+    _edit_metadata(directory, edit)
+    with pytest.raises(M.ModelError) as err:
+        M.load(directory, T.load())
+    assert err.value.code == code
+    assert err.value.message          # a Chinese sentence for the clerk
+
+
+def test_a_different_taxonomy_is_refused(saved):
+    raw = json.loads(T.default_path().read_text(encoding="utf-8"))
+    raw["categories"][0]["name"] = "政务动态"
+    with pytest.raises(M.TaxonomyMismatch) as err:
+        M.load(saved, T.parse(raw))
+    assert "重新训练" in err.value.message
+
+
+def test_a_corrupt_or_untrusted_model_file_is_refused(saved, tmp_path):
+    directory = _copy(saved, tmp_path)
+    (directory / M.MODEL_FILE).write_bytes(b"not a zip")
+    with pytest.raises(M.ModelIncompatible):
+        M.load(directory, T.load())
+    import skops.io as sio
+    from sklearn.preprocessing import StandardScaler
+
+    sio.dump({"format": M.ARTIFACT_FORMAT, "pipeline": StandardScaler()}, directory / M.MODEL_FILE)
+    with pytest.raises(M.ModelUntrusted) as err:
+        M.load(directory, T.load())
+    assert "StandardScaler" in err.value.message
+
+
+def test_missing_model_is_reported(tmp_path):
+    store = ModelStore(tmp_path, T.load())
+    with pytest.raises(M.ModelNotFound) as err:
+        store.load()
+    assert "gongkai train" in err.value.message
+
+
+def test_activate_and_rollback_walk_the_version_history(saved, tmp_path):
+    for name in ("2026.01.01-1", "2026.01.01-2", "2026.01.02-1"):
+        shutil.copytree(saved, tmp_path / "county-default" / name)
+    store = ModelStore(tmp_path, T.load())
+    assert store.new_version_name() != "2026.01.01-1"
+    for name in ("2026.01.01-1", "2026.01.01-2", "2026.01.02-1"):
+        store.activate(name, reason="test")
+    assert store.active_version() == "2026.01.02-1"
+    assert store.rollback() == "2026.01.01-2"
+    assert store.rollback() == "2026.01.01-1"
+    with pytest.raises(M.ModelError):
+        store.rollback()
+    assert store.active_version() == "2026.01.01-1"
+    assert [v.name for v in store.versions()] == ["2026.01.01-1", "2026.01.01-2", "2026.01.02-1"]
+    assert [e["action"] for e in store.history()] == ["activate"] * 3 + ["rollback"] * 2
+    with pytest.raises(M.ModelNotFound):
+        store.activate("../../etc")
+
+
+@pytest.mark.parametrize("candidate", ["linear_svc_c1", "logistic_regression_c30", "sgd_modified_huber", "complement_nb"])
+def test_every_candidate_persists_with_trusted_types_only(candidate, tmp_path):
+    """Whichever candidate wins, its artifact holds only explicitly trusted types."""
+    from service import train as TR
+
+    data, _ = prepare([r for r in training_records() if r["split"] == "train"][::6], T.load())
+    pipeline = TR.make_pipeline(TR.candidates()[candidate]).fit(TR._rows(data), data.y)
+    M.dump_pipeline(pipeline, tmp_path / M.MODEL_FILE)
+    reloaded = M.load_pipeline(tmp_path / M.MODEL_FILE)
+    X = TR._rows(data)
+    assert np.allclose(M.decision_scores(reloaded[-1], reloaded[:-1].transform(X)),
+                       M.decision_scores(pipeline[-1], pipeline[:-1].transform(X)))
+
+
+def test_fast_feature_path_equals_scikit_learns_transform(default_model, test_split):
+    from service import features as F
+
+    X = default_model.rows(test_split.docs)
+    fast = F.fast_transformers(default_model.pipeline[0])
+    assert fast and [f.word_bigrams for f, _ in fast].count(True) == 2      # title and body bigrams coded
+    ours, sklearns = F.transform(fast, X), default_model.pipeline[0].transform(X)
+    assert ours.shape == sklearns.shape and (ours != 0).sum() == (sklearns != 0).sum()
+    assert abs(ours - sklearns).max() < 1e-6
