@@ -53,6 +53,7 @@ def ingest_job_id(queue: Queue, document_id: int, generation: int = 0) -> str:
 
 
 def enqueue_ingest(queue: Queue, document_ids: list[int], generation: int = 0) -> None:
+    document_ids = list(dict.fromkeys(document_ids))
     if not document_ids:
         return
     queue.enqueue_many([

@@ -1,0 +1,135 @@
+"""The parse server: a small process that forks one limited child per parse.
+
+Started on first use by each process that parses (``call``), as
+``python -m service.zygote``. It imports only the parser plugins, reads requests from
+its stdin and writes answers to its stdout, each framed as an 8-byte length and a
+pickle (parent and server are the same program and user). Stray output from libraries
+goes to stderr, never into the answers. It exits when its parent closes the pipe, so it
+never outlives the process it serves.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from typing import Any, BinaryIO
+
+log = logging.getLogger(__name__)
+_HEADER = struct.Struct(">Q")
+#: Imported by the server before the first fork, so children do not each import them.
+PRELOAD = ("pdfplumber", "pypdfium2", "docx", "lxml.etree", "charset_normalizer", "service.cleaning")
+
+
+def write_message(out: BinaryIO, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_HEADER.pack(len(data)) + data)
+    out.flush()
+
+
+def read_exactly(stream: BinaryIO, n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = stream.read(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def read_message(stream: BinaryIO) -> Any:
+    header = read_exactly(stream, _HEADER.size)
+    if header is None:
+        return None
+    data = read_exactly(stream, _HEADER.unpack(header)[0])
+    return None if data is None else pickle.loads(data)
+
+
+# ---------------------------------------------------------------------------
+# The server
+# ---------------------------------------------------------------------------
+
+def serve() -> None:
+    proto_in = os.fdopen(os.dup(0), "rb")
+    proto_out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # anything a library prints goes to stderr, not into the protocol
+    from service.pipeline import default_registry
+    from service.sandbox import fork_and_parse
+
+    default_registry()  # import every plugin once, before the first fork
+    for module in PRELOAD:
+        try:
+            __import__(module)
+        except ImportError:
+            pass
+    while True:
+        request = read_message(proto_in)
+        if request is None:
+            return
+        write_message(proto_out, fork_and_parse(*request))
+
+
+# ---------------------------------------------------------------------------
+# The client side: one server per process, started on first use
+# ---------------------------------------------------------------------------
+
+class _Client:
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        # The server imports what this process can import (tests and plugins on sys.path too).
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self.proc = subprocess.Popen([sys.executable, "-m", "service.zygote"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, close_fds=True, env=env)
+
+    def alive(self) -> bool:
+        return self.pid == os.getpid() and self.proc.poll() is None
+
+    def call(self, request: tuple, timeout: float) -> Any:
+        with self.lock:
+            write_message(self.proc.stdin, request)
+            reply = read_message(self.proc.stdout)
+            if reply is None:
+                raise EOFError("parse server exited")
+            return reply
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
+
+
+_client: _Client | None = None
+_client_lock = threading.Lock()
+
+
+def call(request: tuple, timeout: float) -> Any:
+    """Send one parse request to this process's server; None if no server could answer."""
+    global _client
+    with _client_lock:
+        if _client is None or not _client.alive():
+            try:
+                _client = _Client()
+            except OSError:
+                log.exception("could not start the parse server; parsing in a direct fork")
+                return None
+        client = _client
+    try:
+        return client.call(request, timeout)
+    except (EOFError, OSError, pickle.UnpicklingError):
+        log.exception("parse server failed; parsing in a direct fork")
+        with _client_lock:
+            if _client is client:
+                _client = None
+        return None
+
+
+if __name__ == "__main__":
+    serve()
