@@ -84,8 +84,8 @@ def parse_in_process(target: str, path: Path, context: ParseContext) -> ParsedDo
     except RecursionError as exc:
         raise ResourceLimit("RecursionError", what="嵌套层数") from exc
     except Exception as exc:  # any library bug, bare TypeErrors included
-        log.warning("parser %s crashed on %s:\n%s", target, path, traceback.format_exc())
-        raise ParserFailed(f"{type(exc).__name__}: {exc}"[:300]) from exc
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        raise ParserFailed(f"{type(exc).__name__}: {exc} at {frame.filename}:{frame.lineno}"[:500]) from exc
 
 
 def _limit_this_process(limits: Limits) -> None:
@@ -191,6 +191,6 @@ def run_isolated(target: str, path: Path, context: ParseContext, limits: Limits 
     if message[0] == "ok":
         return message[1]
     _, code, detail, params = message
-    if code in (ParserFailed.code, ResourceLimit.code) and detail and detail.startswith(("child exited", "wall time")):
-        log.warning("parser %s on %s: %s", target, path, detail)
+    if code in (ParserFailed.code, ResourceLimit.code):
+        log.warning("parser %s on %s: %s %s", target, path, code, detail)
     raise _error(code, detail, params)

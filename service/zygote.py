@@ -58,6 +58,8 @@ def serve() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the protocol
+    logging.lastResort = None  # errors travel back to the caller as coded answers and are logged there
+    logging.getLogger().addHandler(logging.NullHandler())
     from service.pipeline import default_registry
     from service.sandbox import fork_and_parse
 

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -55,9 +56,10 @@ def test_sleeper_hits_the_wall_clock_limit(sample):
 
 
 def test_segfault_in_a_native_library_does_not_kill_the_caller(sample):
-    with pytest.raises(ParserFailed):
+    with pytest.raises(ParserFailed) as info:
         run("Segfaults", sample)
-    assert os.getpid()  # still here
+    assert "signal 11" in info.value.detail
+    assert run("Good", sample).paragraphs[0].text == "正文"  # the next parse works
 
 
 def test_page_limit_is_enforced_on_what_comes_back(sample):
@@ -70,12 +72,32 @@ def test_parser_returning_the_wrong_type_fails_cleanly(sample):
         run("WrongReturn", sample)
 
 
-def test_no_child_processes_are_left_behind(sample):
-    import multiprocessing
-
-    for target in ("Good", "RaisesTypeError"):
+def children_of(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            run(target, sample)
-        except ParserFailed:
+            text = status.read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in text:
+            found.append(int(status.parent.name))
+    return found
+
+
+def test_no_child_processes_are_left_behind(sample):
+    from service import zygote
+
+    for target in ("Good", "RaisesTypeError", "Sleeps"):
+        try:
+            run(target, sample, Limits(memory_bytes=256 * 1024 * 1024, cpu_seconds=5, wall_seconds=1))
+        except (ParserFailed, ResourceLimit):
             pass
-    assert multiprocessing.active_children() == []
+    server = zygote._client.proc.pid
+    assert server in children_of(os.getpid())  # the parse server is ours
+    assert children_of(server) == []  # and every parse child it forked is gone
+
+
+def test_a_crash_is_reported_with_where_it_happened(sample):
+    with pytest.raises(ParserFailed) as info:
+        run("RaisesTypeError", sample)
+    assert "TypeError" in info.value.detail and "sandbox_plugins.py" in info.value.detail
