@@ -123,10 +123,15 @@ def _died(status: int) -> tuple:
 
 
 def fork_and_parse(target: str, path: str, context: ParseContext, limits: Limits) -> tuple:
-    """Fork a limited child that parses and pickles its answer into a pipe; never raises.
+    """Fork a limited child that parses; never raises.
 
     Returns ``("ok", ParsedDocument)`` or ``("error", code, detail, params)``.
     """
+    return pickle.loads(fork_and_parse_pickled(target, path, context, limits))
+
+
+def fork_and_parse_pickled(target: str, path: str, context: ParseContext, limits: Limits) -> bytes:
+    """``fork_and_parse``'s answer as the pickle the child wrote (the parse server forwards it as is)."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child
@@ -159,15 +164,12 @@ def fork_and_parse(target: str, path: str, context: ParseContext, limits: Limits
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     if timed_out:
-        return ("error", ResourceLimit.code, f"wall time {limits.wall_seconds}s",
-                {"what": f"处理时间超过 {int(limits.wall_seconds)} 秒"})
+        return pickle.dumps(("error", ResourceLimit.code, f"wall time {limits.wall_seconds}s",
+                             {"what": f"处理时间超过 {int(limits.wall_seconds)} 秒"}))
     data = b"".join(chunks)
     if data and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-        try:
-            return pickle.loads(data)
-        except Exception:  # noqa: BLE001 - a truncated answer
-            pass
-    return _died(status)
+        return data  # complete: the child exited normally after writing all of it
+    return pickle.dumps(_died(status))
 
 
 def _error(code: str, detail: str | None, params: dict) -> ParseError:

@@ -25,8 +25,12 @@ PRELOAD = ("pdfplumber", "pypdfium2", "docx", "lxml.etree", "charset_normalizer"
 
 
 def write_message(out: BinaryIO, obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_HEADER.pack(len(data)) + data)
+    write_pickled(out, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def write_pickled(out: BinaryIO, data: bytes) -> None:
+    out.write(_HEADER.pack(len(data)))
+    out.write(data)
     out.flush()
 
 
@@ -52,6 +56,20 @@ def read_message(stream: BinaryIO) -> Any:
 # The server
 # ---------------------------------------------------------------------------
 
+def _warm_up() -> None:
+    """Parse a tiny CJK PDF once, so PDFium's font lookup is done here, not in every child."""
+    from importlib import resources
+
+    from service.parsers import ParseContext
+    from service.sandbox import parse_in_process
+
+    try:
+        path = resources.files("service").joinpath("data", "warmup.pdf")
+        parse_in_process("plugins.pdf:PdfParser", path, ParseContext(media_type="application/pdf"))
+    except Exception:  # noqa: BLE001 - a warm-up, nothing depends on it
+        pass
+
+
 def serve() -> None:
     proto_in = os.fdopen(os.dup(0), "rb")
     proto_out = os.fdopen(os.dup(1), "wb")
@@ -61,7 +79,7 @@ def serve() -> None:
     logging.lastResort = None  # errors travel back to the caller as coded answers and are logged there
     logging.getLogger().addHandler(logging.NullHandler())
     from service.pipeline import default_registry
-    from service.sandbox import fork_and_parse
+    from service.sandbox import fork_and_parse_pickled
 
     default_registry()  # import every plugin once, before the first fork
     for module in PRELOAD:
@@ -69,11 +87,12 @@ def serve() -> None:
             __import__(module)
         except ImportError:
             pass
+    _warm_up()
     while True:
         request = read_message(proto_in)
         if request is None:
             return
-        write_message(proto_out, fork_and_parse(*request))
+        write_pickled(proto_out, fork_and_parse_pickled(*request))
 
 
 # ---------------------------------------------------------------------------
