@@ -88,12 +88,14 @@ def test_every_role_sees_exactly_what_it_may(app, world, who):
     for name, doc_id in docs.items():
         response = client.get(f"/api/v1/documents/{doc_id}")
         original = client.get(f"/api/v1/documents/{doc_id}/original")
+        job = client.get(f"/api/v1/documents/{doc_id}/job")
         if name in VISIBLE[who]:
             assert response.status_code == 200
+            assert job.status_code == (404 if who == "public" else 200)  # job details are for signed-in users
         else:
             assert response.status_code == 404  # another department's id reveals nothing
             assert response.get_json()["error"]["code"] == "not_found"
-            assert original.status_code == 404
+            assert original.status_code == 404 and job.status_code == 404
 
 
 def test_public_view_hides_internal_fields(app, world):

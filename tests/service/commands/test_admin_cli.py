@@ -1,0 +1,69 @@
+"""Operator commands run as an operator runs them: real processes on a real data directory."""
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from service import config
+from service.db import Department, transaction
+from service.intake import receive
+from service.runtime import Runtime
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
+    e["GONGKAI_DATA_DIR"] = str(tmp_path / "data")
+    return e
+
+
+def gongkai(env, *args):
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_db_departments_users_and_audit(env, tmp_path):
+    assert gongkai(env, "db", "upgrade").returncode == 0
+    assert gongkai(env, "departments", "add", "mzj", "县民政局").returncode == 0
+    refused = gongkai(env, "users", "add", "clerk", "--role", "uploader", "--password", "x")
+    assert refused.returncode == 2 and "部门" in refused.stderr
+    assert gongkai(env, "users", "add", "clerk", "--role", "uploader", "--department", "mzj", "--password", "pw").returncode == 0
+    listed = gongkai(env, "users", "list").stdout
+    assert "clerk\tuploader\tmzj" in listed
+    ok = gongkai(env, "audit", "verify")
+    assert ok.returncode == 0 and "2 条" in ok.stdout  # department + user; the refused user left none
+
+    db = sqlite3.connect(tmp_path / "data" / "gongkai.db")
+    db.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+    db.commit()
+    db.close()
+    broken = gongkai(env, "audit", "verify")
+    assert broken.returncode == 1 and "第 2 条" in broken.stdout
+
+
+def test_check_reports_missing_mismatched_and_orphaned_originals(env, tmp_path):
+    assert gongkai(env, "db", "upgrade").returncode == 0
+    rt = Runtime.from_settings(config.load({"data_dir": str(tmp_path / "data")}, environ={}))
+    with transaction(rt.sessions) as s:
+        s.add(Department(code="a", name="甲"))
+    ids = [receive(rt.sessions, rt.storage, department_id=1, filename=f"{i}.txt",
+                   stream=io.BytesIO(f"文件{i}".encode()), uploaded_by="t").document_id for i in range(3)]
+    assert gongkai(env, "check").returncode == 0
+
+    from service.db import Document
+    with transaction(rt.sessions, readonly=True) as s:
+        shas = [s.get(Document, i).sha256 for i in ids]
+    rt.storage.local_path(shas[0]).unlink()  # missing
+    rt.storage.local_path(shas[1]).write_bytes(b"tampered")  # checksum mismatch
+    orphan = rt.storage.put(io.BytesIO(b"no row names me")).sha256  # orphan
+    report = gongkai(env, "check", "--json")
+    assert report.returncode == 1
+    body = json.loads(report.stdout)
+    assert [m["sha256"] for m in body["missing"]] == [shas[0]]
+    assert [m["sha256"] for m in body["mismatched"]] == [shas[1]]
+    assert body["orphans"] == [orphan]
+    rt.close()
