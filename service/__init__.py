@@ -13,7 +13,7 @@ from typing import Any, Mapping
 def create_app(test_config: Mapping[str, Any] | None = None):
     from flask import Flask
 
-    from service import api, auth, config, errors_http
+    from service import api, auth, config, errors_http, web
     from service.errors import ConfigError
     from service.runtime import Runtime
     from service.taxonomy import from_settings as taxonomy_from_settings
@@ -43,4 +43,5 @@ def create_app(test_config: Mapping[str, Any] | None = None):
     app.register_blueprint(auth.bp, url_prefix="/api/v1")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors_http.register(app)
+    web.register(app)
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import audit
+from service import audit, search
 from service.db import Department, Document, utcnow
 from service.errors import GongkaiError
 from service.states import transition
@@ -119,6 +119,7 @@ def publish(session: Session, doc: Document, actor: str) -> None:
     if not doc.index_number:
         doc.index_number = next_index_number(session, doc)
     doc.published_at = utcnow()
+    search.index_document(session, doc)
     audit.append(session, actor, "publish", document_id=doc.id, index_number=doc.index_number, category=doc.category)
 
 
@@ -126,3 +127,4 @@ def withdraw(session: Session, doc: Document, actor: str, reason: str) -> None:
     if not (reason or "").strip():
         raise ReasonRequired()
     transition(session, doc, "withdrawn", actor=actor, reason=reason.strip())
+    search.unindex_document(session, doc)

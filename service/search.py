@@ -1,0 +1,86 @@
+"""Full-text search over published documents, for Chinese.
+
+Documents are indexed by their stored token stream (``Document.tokens``: the title and
+body segmented by ``service.text``'s tokenizer), joined by spaces; a query is segmented
+by the same tokenizer, so "政务公开" in a query matches "政务公开" in a body however the
+sentence around it was written. Every query token must occur (AND).
+
+- SQLite: the FTS5 table ``document_search(document_id UNINDEXED, content)`` with the
+  ``unicode61`` tokenizer, which splits on the spaces we put between tokens.
+- PostgreSQL: the table ``document_search(document_id, content tsvector)`` filled with
+  ``to_tsvector('simple', …)`` under a GIN index.
+
+Both tables are created by migration 0002. Only published documents are indexed:
+``index_document`` runs when a document is published, ``unindex_document`` when it is
+withdrawn (``service.review``).
+"""
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from service.db import Document
+from service.text import get_tokenizer
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def stream_of(doc: Document) -> str:
+    """The space-joined token stream of a document's title and body (tokenized now if not stored)."""
+    tokens = doc.tokens or {}
+    words = list(tokens.get("title") or []) + list(tokens.get("body") or [])
+    if not words:
+        tokenizer = get_tokenizer()
+        words = tokenizer.tokens(doc.title or "") + tokenizer.tokens(doc.text or "")
+    return " ".join(w for w in words if w.strip())
+
+
+def query_tokens(query: str) -> list[str]:
+    """The query as the index sees documents; numbers ("#") and duplicates dropped."""
+    seen: list[str] = []
+    for token in get_tokenizer().tokens(query or ""):
+        if token != "#" and token not in seen:
+            seen.append(token)
+    return seen
+
+
+def index_document(session: Session, doc: Document) -> None:
+    unindex_document(session, doc)
+    content = stream_of(doc)
+    if _is_sqlite(session):
+        session.execute(text("INSERT INTO document_search (document_id, content) VALUES (:id, :c)"),
+                        {"id": doc.id, "c": content})
+    else:
+        session.execute(text("INSERT INTO document_search (document_id, content) "
+                             "VALUES (:id, to_tsvector('simple', :c))"), {"id": doc.id, "c": content})
+
+
+def unindex_document(session: Session, doc: Document) -> None:
+    session.execute(text("DELETE FROM document_search WHERE document_id = :id"), {"id": doc.id})
+
+
+def _fts5_phrase(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def matching_ids(session: Session, query: str) -> list[int] | None:
+    """Ids of indexed documents containing every token of ``query``, best first.
+
+    None when the query has no searchable token (the caller shows everything).
+    """
+    tokens = query_tokens(query)
+    if not tokens:
+        return None
+    if _is_sqlite(session):
+        match = " ".join(_fts5_phrase(t) for t in tokens)
+        rows = session.execute(text("SELECT document_id FROM document_search WHERE document_search MATCH :q "
+                                    "ORDER BY rank"), {"q": match})
+    else:
+        # Each token as a quoted lexeme, so nothing in it is read as tsquery syntax.
+        lexemes = " & ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in tokens)
+        rows = session.execute(text("SELECT document_id FROM document_search "
+                                    "WHERE content @@ to_tsquery('simple', :q) "
+                                    "ORDER BY ts_rank(content, to_tsquery('simple', :q)) DESC"), {"q": lexemes})
+    return [int(r[0]) for r in rows]

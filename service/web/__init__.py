@@ -1,0 +1,165 @@
+"""The web pages: what clerks, reviewers and the public use, in Simplified Chinese.
+
+Pages render on the server (Jinja templates in ``templates/``) and change things through
+the same REST API as every other client (``/api/v1``), from small scripts in ``static/``
+that send the session's CSRF token in the ``X-CSRF-Token`` header. Every page checks
+access on the server with ``service.auth`` and ``service.access``; nothing is hidden only
+in the browser. Every asset is served by the app itself (intranets have no internet).
+
+- ``pages``: login, logout, the header, error pages (this module);
+- ``catalogue``: the public 公开目录 with full-text search (no login);
+- ``desk``: upload, my submissions, document history, review queue and review page;
+- ``admin``: departments and users, taxonomy, model versions, queue and workers.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+from functools import wraps
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+from werkzeug.security import check_password_hash
+
+from service import audit, auth
+from service.auth import Forbidden, Unauthorized
+from service.db import Department, User, transaction
+from service.errors import GongkaiError
+from service.states import STATE_NAMES_ZH
+
+log = logging.getLogger(__name__)
+ROLE_NAMES_ZH = {"uploader": "经办人", "reviewer": "审核人", "admin": "管理员", "public": "访客"}
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
+
+
+def runtime():
+    from flask import current_app
+
+    return current_app.extensions["gongkai"]
+
+
+def page(*roles: str):
+    """A page for ``roles`` only: the public goes to the login page, other roles get 403."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            who = auth.current()
+            if roles and not who.authenticated:
+                return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+            if roles and who.role not in roles:
+                raise Forbidden(f"{who.role} not in {roles}")
+            auth.check_csrf()
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def home_for(role: str) -> str:
+    return {"uploader": "desk.upload", "reviewer": "desk.queue", "admin": "desk.queue"}.get(role, "catalogue.index")
+
+
+@bp.app_context_processor
+def header_context():
+    who = auth.current()
+    info = {"who": who, "role_zh": ROLE_NAMES_ZH.get(who.role, who.role), "state_zh": STATE_NAMES_ZH,
+            "csrf_token": auth.csrf_token, "department_name": "", "display_name": who.name}
+    if who.kind == "user":
+        with transaction(runtime().sessions, readonly=True) as s:
+            user = s.get(User, who.user_id)
+            info["display_name"] = (user.display_name or user.username) if user else who.name
+            dept = s.get(Department, who.department_id) if who.department_id else None
+            info["department_name"] = dept.name if dept else "全县（不限部门）"
+    return info
+
+
+@bp.get("/")
+def root():
+    return redirect(url_for(home_for(auth.current().role)))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    target = request.args.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = ""
+    error = None
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "")
+        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+            raise auth.CsrfFailed()
+        username, password = request.form.get("username", ""), request.form.get("password", "")
+        with transaction(runtime().sessions) as s:
+            user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
+            ok = user is not None and user.active and check_password_hash(user.password_hash, password)
+            audit.append(s, username or "?", "login" if ok else "login.failed", ip=request.remote_addr)
+            user_id, role = (user.id, user.role) if ok else (None, None)
+        if ok:
+            session.clear()
+            session["user_id"] = user_id
+            session.permanent = True
+            auth.csrf_token()
+            return redirect(target or url_for(home_for(role)))
+        error = "用户名或密码错误。"
+    return render_template("login.html", error=error, next=target), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    auth.check_csrf()
+    session.clear()
+    return redirect(url_for("catalogue.index"))
+
+
+def error_page(status: int, title: str, message: str):
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求", 409: "操作被拒绝",
+          413: "文件过大", 422: "请求有误"}
+
+
+def _gongkai_error(exc: GongkaiError):
+    if isinstance(exc, Unauthorized) and not auth.current().authenticated:
+        return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+    from service.errors_http import STATUS_BY_CODE
+
+    status = getattr(exc, "http_status", None) or STATUS_BY_CODE.get(exc.code, 422)
+    return error_page(status, TITLES.get(status, "出错了"), exc.message)
+
+
+def _http_error(exc: HTTPException):
+    from service.errors_http import HTTP_MESSAGES, error_response
+
+    code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", "请求失败。"))
+    if request.path.startswith("/api/"):
+        return error_response(code, message, exc.code or 500)
+    return error_page(exc.code or 500, TITLES.get(exc.code or 500, "出错了"), message)
+
+
+def _internal_error(exc: Exception):
+    log.exception("unhandled error on a page")
+    return error_page(500, "服务器内部错误", "服务器内部错误，请稍后重试或联系管理员。")
+
+
+def error_pages(blueprint: Blueprint) -> Blueprint:
+    """Errors inside ``blueprint``'s pages render as HTML pages (called once, where it is defined)."""
+    blueprint.register_error_handler(GongkaiError, _gongkai_error)
+    blueprint.register_error_handler(HTTPException, _http_error)
+    blueprint.register_error_handler(Exception, _internal_error)
+    return blueprint
+
+
+error_pages(bp)
+
+
+def register(app) -> None:
+    """Register the page blueprints and HTML error pages (the API keeps its JSON errors)."""
+    from service.web import admin, catalogue, desk
+
+    for blueprint in (bp, catalogue.bp, desk.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    # URLs that match no route belong to no blueprint: answer by path (API → JSON).
+    for status in (404, 405):
+        app.register_error_handler(status, _http_error)

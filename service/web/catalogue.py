@@ -1,0 +1,72 @@
+"""The public 公开目录: published documents by category and year, full-text search, print view."""
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, abort, render_template, request, send_file
+from sqlalchemy import extract, func, select
+
+from service import search
+from service.api import public_view
+from service.db import Document, transaction
+from service.web import error_pages, runtime
+
+bp = error_pages(Blueprint("catalogue", __name__))
+PER_PAGE = 20
+
+
+def _int_arg(name: str, default: int | None = None) -> int | None:
+    try:
+        return int(request.args[name])
+    except (KeyError, ValueError):
+        return default
+
+
+@bp.get("/catalogue")
+def index():
+    category, year = request.args.get("category") or None, _int_arg("year")
+    q = (request.args.get("q") or "").strip()
+    page_no = max(1, _int_arg("page", 1) or 1)
+    published = Document.status == "published"
+    year_of = extract("year", Document.published_at)
+    with transaction(runtime().sessions, readonly=True) as s:
+        categories = s.execute(select(Document.category, func.count()).where(published)
+                               .group_by(Document.category).order_by(Document.category)).all()
+        years = s.execute(select(year_of, func.count()).where(published).group_by(year_of)
+                          .order_by(year_of.desc())).all()
+        query = select(Document).where(published)
+        if category:
+            query = query.where(Document.category == category)
+        if year:
+            query = query.where(year_of == year)
+        ids = search.matching_ids(s, q) if q else None
+        if ids is not None:
+            query = query.where(Document.id.in_(ids or [-1]))
+        total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        docs = s.execute(query.order_by(Document.published_at.desc(), Document.id.desc())
+                         .offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars().all()
+        items = [public_view(d) for d in docs]
+    pages = max(1, math.ceil(total / PER_PAGE))
+    return render_template("catalogue.html", items=items, total=total, page=page_no, pages=pages,
+                           categories=categories, years=[(int(y), n) for y, n in years if y is not None],
+                           category=category, year=year, q=q)
+
+
+@bp.get("/catalogue/<int:document_id>")
+def item(document_id: int):
+    with transaction(runtime().sessions, readonly=True) as s:
+        doc = s.get(Document, document_id)
+        if doc is None or doc.status != "published":
+            abort(404)
+        view = public_view(doc)
+    return render_template("catalogue_item.html", doc=view)
+
+
+@bp.get("/catalogue/<int:document_id>/download")
+def download(document_id: int):
+    with transaction(runtime().sessions, readonly=True) as s:
+        doc = s.get(Document, document_id)
+        if doc is None or doc.status != "published":
+            abort(404)
+        sha, name, media = doc.sha256, doc.filename, doc.media_type or "application/octet-stream"
+    return send_file(runtime().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)

@@ -1,0 +1,231 @@
+"""Pages for staff: upload and my submissions (uploaders), the review queue and review page (reviewers)."""
+from __future__ import annotations
+
+import math
+from datetime import timezone
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from markupsafe import Markup, escape
+from sqlalchemy import func, select
+
+from service import access, audit, auth
+from service.api import full_view
+from service.db import AuditEntry, Department, Document, transaction
+from service.web import error_pages, page, runtime
+
+bp = error_pages(Blueprint("desk", __name__))
+PER_PAGE = 30
+QUEUE_LIMIT = 2000
+#: Below this confidence a suggestion is shown as needing attention; at or above it, an
+#: item without findings may be confirmed together with others.
+BATCH_CONFIDENCE = 0.9
+ACCEPT = ".pdf,.docx,.txt"
+#: Where an explanation term was found (``service.features.FIELD_NAMES``), for reviewers.
+#: 公文 fields a reviewer may correct before publishing (keys of ``Document.gongwen``).
+EDITABLE_FIELDS = (("issuer", "发文机关"), ("doc_number", "发文字号"), ("date", "成文日期"), ("signer", "签发人"),
+                   ("recipients", "主送机关"))
+TERM_FIELDS_ZH = {"title": "标题词", "title_chars": "标题字", "body": "正文词", "body_head_chars": "正文开头",
+                  "metadata": "公文要素"}
+
+
+def _taxonomy():
+    return current_app.extensions["gongkai.taxonomy"]
+
+
+def _load(s, document_id: int) -> Document:
+    doc = s.get(Document, document_id)
+    if doc is None or not access.can_see(auth.current(), doc):
+        abort(404)
+    return doc
+
+
+# ---------------------------------------------------------------------------
+# Uploaders
+# ---------------------------------------------------------------------------
+
+@bp.get("/upload")
+@page("uploader", "admin")
+def upload():
+    departments = []
+    if auth.current().role == "admin":
+        with transaction(runtime().sessions, readonly=True) as s:
+            departments = [(d.code, d.name) for d in s.execute(select(Department).order_by(Department.code)).scalars()]
+    return render_template("upload.html", max_bytes=runtime().settings.max_upload_bytes, accept=ACCEPT,
+                           departments=departments)
+
+
+@bp.get("/submissions")
+@page("uploader", "admin")
+def submissions():
+    who = auth.current()
+    status = request.args.get("status") or None
+    try:
+        page_no = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page_no = 1
+    query = select(Document).where(access.visible(who))
+    if status:
+        query = query.where(Document.status == status)
+    with transaction(runtime().sessions, readonly=True) as s:
+        total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        docs = s.execute(query.order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars()
+        items = [full_view(d) for d in docs]
+    return render_template("submissions.html", items=items, status=status, total=total, page=page_no,
+                           pages=max(1, math.ceil(total / PER_PAGE)))
+
+
+ACTION_ZH = {"upload": "上传", "status": "状态变更", "review.confirm": "确认分类", "review.correct": "更正分类",
+             "publish": "发布", "review.fields": "修改公文要素", "privacy.acknowledge": "确认已处理个人信息", "ingest.analysed": "完成分析"}
+
+
+@bp.get("/documents/<int:document_id>")
+@page("uploader", "reviewer", "admin")
+def document(document_id: int):
+    with transaction(runtime().sessions, readonly=True) as s:
+        doc = full_view(_load(s, document_id))
+        history = s.execute(select(AuditEntry).where(AuditEntry.document_id == document_id)
+                            .order_by(AuditEntry.seq)).scalars().all()
+        events = [{"at": e.at, "actor": e.actor, "action": ACTION_ZH.get(e.action, e.action), "detail": e.detail}
+                  for e in history]
+    return render_template("document.html", doc=doc, events=events)
+
+
+@bp.get("/documents/<int:document_id>/original/view")
+@page("uploader", "reviewer", "admin")
+def original_inline(document_id: int):
+    """The original shown in the page (PDF in a frame), with the same access check as the API."""
+    with transaction(runtime().sessions, readonly=True) as s:
+        doc = _load(s, document_id)
+        sha, name, media = doc.sha256, doc.filename, doc.media_type or "application/octet-stream"
+    inline = media == "application/pdf"
+    response = send_file(runtime().storage.open(sha), mimetype=media, as_attachment=not inline, download_name=name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# ---------------------------------------------------------------------------
+# Reviewers
+# ---------------------------------------------------------------------------
+
+def has_pii(doc: Document) -> bool:
+    return any(not f.get("blocking") for f in doc.findings or [])
+
+
+def low_confidence(doc: Document) -> bool:
+    return bool(doc.needs_attention) or (doc.confidence or 0.0) < BATCH_CONFIDENCE
+
+
+def attention_key(doc: Document):
+    """密级 first, then personal information, then uncertain suggestions, then the oldest."""
+    created = doc.created_at if doc.created_at.tzinfo else doc.created_at.replace(tzinfo=timezone.utc)
+    return (not doc.secrecy_blocked, not has_pii(doc), not low_confidence(doc), created, doc.id)
+
+
+def queue_documents(s, status: str, department: str | None, category: str | None) -> list[Document]:
+    query = select(Document).where(access.visible(auth.current()), Document.status == status)
+    if department:
+        query = query.join(Department).where(Department.code == department)
+    if category:
+        query = query.where(Document.suggested_category == category)
+    docs = s.execute(query.order_by(Document.id).limit(QUEUE_LIMIT)).scalars().all()
+    return sorted(docs, key=attention_key)
+
+
+def _queue_filters() -> dict:
+    return {"status": request.args.get("status") or "pending_review",
+            "department": request.args.get("department") or None, "category": request.args.get("category") or None}
+
+
+@bp.get("/review")
+@page("reviewer", "admin")
+def queue():
+    filters = _queue_filters()
+    with transaction(runtime().sessions, readonly=True) as s:
+        docs = queue_documents(s, **filters)
+        rows = [{**full_view(d), "pii": has_pii(d), "low": low_confidence(d),
+                 "batchable": not d.secrecy_blocked and not has_pii(d) and not low_confidence(d)
+                 and d.status == "pending_review"} for d in docs]
+        departments = [(d.code, d.name) for d in s.execute(select(Department).order_by(Department.code)).scalars()]
+    return render_template("queue.html", rows=rows, filters=filters, departments=departments,
+                           categories=_taxonomy().names)
+
+
+def highlight(text: str, findings: list[dict]) -> Markup:
+    """``text`` escaped, with every finding's value marked where it occurs (密级 and PII)."""
+    spans: list[tuple[int, int, str]] = []
+    for f in findings:
+        value = f.get("value") or ""
+        if len(value) < 2:
+            continue
+        kind = "secret" if f.get("blocking") else "pii"
+        start = text.find(value)
+        while start >= 0:
+            spans.append((start, start + len(value), kind))
+            start = text.find(value, start + len(value))
+    out, pos = [], 0
+    for start, end, kind in sorted(spans):
+        if start < pos:
+            continue
+        out.append(escape(text[pos:start]))
+        out.append(Markup('<mark class="{}">{}</mark>').format(kind, text[start:end]))
+        pos = end
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+@bp.get("/review/<int:document_id>")
+@page("reviewer", "admin")
+def review(document_id: int):
+    filters = _queue_filters()
+    with transaction(runtime().sessions, readonly=True) as s:
+        doc = _load(s, document_id)
+        view = full_view(doc)
+        order = [d.id for d in queue_documents(s, **filters)]
+    if document_id in order:
+        i = order.index(document_id)
+        prev_id, next_id = (order[i - 1] if i > 0 else None), (order[i + 1] if i + 1 < len(order) else None)
+    else:
+        prev_id, next_id = None, (order[0] if order else None)
+    names = _taxonomy().names
+    top = [c["category"] for c in view["suggestion"]["candidates"] or []]
+    choices = (top + [n for n in names if n not in top])[:9]
+    explanation = view["suggestion"]["explanation"] or {}
+    return render_template("review.html", doc=view, choices=choices, all_categories=names,
+                           text_html=highlight(view["text"] or "", view["findings"] or []),
+                           terms=explanation.get("terms") or [], term_fields=TERM_FIELDS_ZH, rules=explanation.get("rules") or [],
+                           prev_url=url_for("desk.review", document_id=prev_id, **_clean(filters)) if prev_id else "",
+                           next_url=url_for("desk.review", document_id=next_id, **_clean(filters)) if next_id else "",
+                           pii=[f for f in view["findings"] or [] if not f.get("blocking")],
+                           secrets=[f for f in view["findings"] or [] if f.get("blocking")],
+                           fields=EDITABLE_FIELDS)
+
+
+@bp.post("/review/<int:document_id>/fields")
+@page("reviewer", "admin")
+def edit_fields(document_id: int):
+    """Correct the 公文 fields read from the document; every change is audited."""
+    actor = auth.current().name
+    with transaction(runtime().sessions) as s:
+        doc = _load(s, document_id)
+        if doc.status not in ("pending_review", "approved"):
+            abort(409)
+        fields, changes = dict(doc.gongwen or {}), {}
+        for key, _label in EDITABLE_FIELDS:
+            if key not in request.form:
+                continue
+            value, hit = request.form[key].strip()[:500], fields.get(key) or {}
+            if value == (hit.get("value") or ""):
+                continue
+            changes[key] = {"from": hit.get("value"), "to": value}
+            if value:
+                fields[key] = {**hit, "value": value, "edited_by": actor}
+            else:
+                fields.pop(key, None)
+        if changes:
+            doc.gongwen = fields
+            audit.append(s, actor, "review.fields", document_id=doc.id, changes=changes)
+    return redirect(url_for("desk.review", document_id=document_id))
+
+
+def _clean(filters: dict) -> dict:
+    return {k: v for k, v in filters.items() if v and not (k == "status" and v == "pending_review")}

@@ -1,0 +1,30 @@
+// Shared by every page: calls to the REST API with the session's CSRF token.
+"use strict";
+window.gk = (function () {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  const token = meta ? meta.content : "";
+  async function api(method, path, body) {
+    const init = { method: method, headers: { "X-CSRF-Token": token }, credentials: "same-origin" };
+    if (body instanceof FormData) {
+      init.body = body;
+    } else if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch("/api/v1" + path, init);
+    } catch (e) {
+      return { ok: false, status: 0, data: { error: { message: "网络连接失败，请检查网络后重试。" } } };
+    }
+    let data = {};
+    try { data = await response.json(); } catch (e) { data = {}; }
+    return { ok: response.ok, status: response.status, data: data };
+  }
+  function errorText(result) {
+    return (result.data && result.data.error && result.data.error.message) || ("请求失败（" + result.status + "）");
+  }
+  const STATES = { received: "已接收", processing: "处理中", pending_review: "待审核", approved: "已审核",
+    published: "已发布", withdrawn: "已撤回", rejected: "已退回", failed: "处理失败" };
+  return { api: api, errorText: errorText, STATES: STATES };
+})();

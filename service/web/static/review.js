@@ -1,0 +1,62 @@
+// Review page, keyboard first: 1–9 choose a category, Enter confirms, R rejects, J/K next/previous.
+"use strict";
+(function () {
+  const root = document.getElementById("review");
+  const id = root.dataset.id;
+  const message = document.getElementById("message");
+  const choices = Array.from(document.querySelectorAll("#choices .choice"));
+  const dialog = document.getElementById("reject-dialog");
+  const reason = document.getElementById("reject-reason");
+  let chosen = (choices.find(function (b) { return b.classList.contains("chosen"); }) || {}).dataset;
+  chosen = chosen ? chosen.category : "";
+
+  function say(text, ok) {
+    message.textContent = text;
+    message.className = ok ? "alert ok" : "alert";
+    message.hidden = false;
+  }
+  function choose(i) {
+    if (!choices[i]) return;
+    choices.forEach(function (b) { b.classList.remove("chosen"); });
+    choices[i].classList.add("chosen");
+    chosen = choices[i].dataset.category;
+  }
+  async function act(path, body, done) {
+    const got = await gk.api("POST", "/documents/" + id + path, body);
+    if (!got.ok) { say(gk.errorText(got), false); return; }
+    say(done, true);
+    setTimeout(function () { window.location.reload(); }, 400);
+  }
+  function confirmChoice() {
+    if (!chosen) { say("请先按数字键选择一个类别。", false); return; }
+    const action = chosen === root.dataset.suggested ? "confirm" : "correct";
+    act("/review", { action: action, category: chosen }, action === "confirm" ? "已确认。" : "已更正为「" + chosen + "」。");
+  }
+  function openReject() { reason.value = ""; dialog.showModal(); reason.focus(); }
+
+  choices.forEach(function (b, i) { b.addEventListener("click", function () { choose(i); }); });
+  document.getElementById("confirm").addEventListener("click", confirmChoice);
+  document.getElementById("reject").addEventListener("click", openReject);
+  document.getElementById("reject-cancel").addEventListener("click", function () { dialog.close(); });
+  dialog.addEventListener("close", function () {
+    if (dialog.returnValue === "ok" && reason.value.trim()) {
+      act("/review", { action: "reject", reason: reason.value.trim() }, "已退回。");
+    }
+  });
+  document.getElementById("publish").addEventListener("click", function () {
+    act("/publish", undefined, "已发布。");
+  });
+  const ack = document.getElementById("ack-pii");
+  if (ack) ack.addEventListener("click", function () { act("/acknowledge-pii", { note: "" }, "已确认个人信息已处理。"); });
+
+  document.addEventListener("keydown", function (e) {
+    if (dialog.open || e.ctrlKey || e.metaKey || e.altKey) return;
+    const tag = (e.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select") return;
+    if (/^[1-9]$/.test(e.key)) { choose(Number(e.key) - 1); e.preventDefault(); }
+    else if (e.key === "Enter") { confirmChoice(); e.preventDefault(); }
+    else if (e.key === "r" || e.key === "R") { openReject(); e.preventDefault(); }
+    else if ((e.key === "j" || e.key === "J") && root.dataset.next) { window.location.href = root.dataset.next; }
+    else if ((e.key === "k" || e.key === "K") && root.dataset.prev) { window.location.href = root.dataset.prev; }
+  });
+})();

@@ -1,0 +1,90 @@
+// Upload page: several files by drag-and-drop or picker, each with a live status.
+"use strict";
+(function () {
+  const root = document.getElementById("uploader");
+  const maxBytes = Number(root.dataset.maxBytes);
+  const accept = root.dataset.accept.split(",");
+  const table = document.getElementById("uploads");
+  const rows = table.querySelector("tbody");
+  const zone = document.getElementById("dropzone");
+  const picker = document.getElementById("picker");
+  const department = document.getElementById("department");
+  const FINAL = ["pending_review", "approved", "published", "rejected", "failed", "withdrawn"];
+
+  function size(n) {
+    return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(n / 1024)) + " KB";
+  }
+  function row(file) {
+    const tr = document.createElement("tr");
+    const name = document.createElement("td");
+    name.textContent = file.name;
+    const bytes = document.createElement("td");
+    bytes.textContent = size(file.size);
+    const state = document.createElement("td");
+    state.className = "upload-status";
+    tr.append(name, bytes, state);
+    rows.append(tr);
+    table.hidden = false;
+    return state;
+  }
+  function show(cell, text, kind) {
+    cell.textContent = text;
+    cell.dataset.state = kind;
+  }
+  function refusal(file) {
+    const dot = file.name.lastIndexOf(".");
+    const ext = dot >= 0 ? file.name.slice(dot).toLowerCase() : "";
+    if (file.name.toLowerCase().endsWith(".doc") || file.name.toLowerCase().endsWith(".wps")) {
+      return "旧版 Word/WPS 格式无法读取，请另存为 .docx 后再上传。";
+    }
+    if (accept.indexOf(ext) < 0) return "不支持的文件类型，请上传 Word（.docx）、PDF 或 .txt 文件。";
+    if (file.size === 0) return "文件是空的（0 字节）。";
+    if (file.size > maxBytes) return "文件超过大小上限（" + size(maxBytes) + "），请压缩或拆分后再上传。";
+    return null;
+  }
+  async function poll(cell, id) {
+    for (let i = 0; i < 600; i++) {
+      const got = await gk.api("GET", "/documents/" + id);
+      if (got.ok) {
+        const d = got.data;
+        if (d.status === "failed") {
+          show(cell, "处理失败：" + ((d.error && d.error.message) || "原因不明"), "failed");
+          return;
+        }
+        show(cell, gk.STATES[d.status] || d.status, FINAL.indexOf(d.status) >= 0 ? "done" : "processing");
+        if (FINAL.indexOf(d.status) >= 0) {
+          const link = document.createElement("a");
+          link.href = "/documents/" + id;
+          link.textContent = " 查看";
+          cell.append(link);
+          return;
+        }
+      }
+      await new Promise(function (r) { setTimeout(r, 1000); });
+    }
+  }
+  async function send(file) {
+    const cell = row(file);
+    const refused = refusal(file);
+    if (refused) { show(cell, "未上传：" + refused, "failed"); return; }
+    show(cell, "上传中…", "uploading");
+    const form = new FormData();
+    form.append("file", file, file.name);
+    if (department) form.append("department", department.value);
+    const got = await gk.api("POST", "/documents", form);
+    if (!got.ok) { show(cell, "上传失败：" + gk.errorText(got), "failed"); return; }
+    show(cell, got.data.created ? "处理中…" : "已上传过，正在查询状态…", "processing");
+    await poll(cell, got.data.id);
+  }
+  function sendAll(files) { Array.from(files).forEach(send); }
+
+  picker.addEventListener("change", function () { sendAll(picker.files); picker.value = ""; });
+  ["dragenter", "dragover"].forEach(function (t) {
+    zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.add("over"); });
+  });
+  ["dragleave", "drop"].forEach(function (t) {
+    zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.remove("over"); });
+  });
+  zone.addEventListener("drop", function (e) { sendAll(e.dataTransfer.files); });
+  zone.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") picker.click(); });
+})();

@@ -1,0 +1,78 @@
+"""Admin pages: departments, users, taxonomy, model versions, queue status — admins only."""
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from service import create_app
+from service.db import AuditEntry, Department, User, transaction
+from conftest import unique_queue_name
+
+PASSWORD = "correct horse 电池"
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.fixture
+def app(db_url, redis_url, tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(MODELS / "county-default", models / "county-default")
+    app = create_app({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
+                      "secret_key": "test-secret", "queue_name": unique_queue_name(), "models_dir": str(models)})
+    with transaction(app.extensions["gongkai"].sessions) as s:
+        s.add(Department(code="a", name="甲乡人民政府"))
+        s.flush()
+        s.add(User(username="adm", role="admin", password_hash=generate_password_hash(PASSWORD)))
+        s.add(User(username="rev", role="reviewer", password_hash=generate_password_hash(PASSWORD)))
+    yield app
+    app.extensions["gongkai"].close()
+
+
+def login(app, username, password=PASSWORD):
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    assert client.post("/login", data={"username": username, "password": password, "csrf_token": token}).status_code == 302
+    # a new token comes with the new session
+    fresh = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/catalogue").get_data(as_text=True)).group(1)
+    assert fresh != token
+    return client, fresh
+
+
+def test_only_admins_see_the_admin_page(app):
+    assert app.test_client().get("/admin").status_code == 302
+    rev, _ = login(app, "rev")
+    assert rev.get("/admin").status_code == 403
+    adm, _ = login(app, "adm")
+    html = adm.get("/admin").get_data(as_text=True)
+    assert "甲乡人民政府" in html and "分类体系" in html and "2026.11.25-1" in html and "使用中" in html
+    assert "排队" in html and "处理进程" in html
+
+
+def test_admin_adds_departments_and_users_with_csrf(app):
+    adm, token = login(app, "adm")
+    assert adm.post("/admin/departments", data={"code": "mzj", "name": "县民政局"}).status_code == 403
+    assert adm.post("/admin/departments", data={"code": "mzj", "name": "县民政局", "csrf_token": token}).status_code == 302
+    dup = adm.post("/admin/departments", data={"code": "mzj", "name": "县民政局", "csrf_token": token})
+    assert dup.status_code == 422 and "已存在" in dup.get_data(as_text=True)
+    no_dept = adm.post("/admin/users", data={"username": "clerk", "role": "uploader", "password": "pw-12345678",
+                                             "csrf_token": token})
+    assert no_dept.status_code == 422 and "经办人必须属于一个部门" in no_dept.get_data(as_text=True)
+    ok = adm.post("/admin/users", data={"username": "clerk", "name": "王文书", "role": "uploader", "department": "mzj",
+                                        "password": "pw-12345678", "csrf_token": token})
+    assert ok.status_code == 302
+    clerk, _ = login(app, "clerk", "pw-12345678")
+    assert "县民政局" in clerk.get("/upload").get_data(as_text=True)
+    with transaction(app.extensions["gongkai"].sessions, readonly=True) as s:
+        actions = [e.action for e in s.query(AuditEntry).order_by(AuditEntry.seq)]
+    assert "department.create" in actions and "user.create" in actions
+
+
+def test_model_activate_and_refused_rollback(app, tmp_path):
+    adm, token = login(app, "adm")
+    done = adm.post("/admin/models", data={"action": "activate", "version": "2026.11.25-1", "csrf_token": token})
+    assert done.status_code == 302
+    history = (tmp_path / "models" / "county-default" / "history.jsonl").read_text(encoding="utf-8")
+    assert history.count('"activate"') == 2
+    back = adm.post("/admin/models", data={"action": "rollback", "csrf_token": token})
+    assert back.status_code == 302  # back to the same version: the stack had two entries

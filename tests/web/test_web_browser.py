@@ -1,0 +1,330 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright against a real
+`gongkai serve` (web + a real worker, on the test Redis), from upload to the public catalogue.
+
+Every request the browser makes is checked: anything for a host other than the app's own
+is blocked and fails the test. Screenshots go to docs/screenshots/ (linked from the README).
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import docx
+import pytest
+
+from build_docx import build_gongwen_docx
+from build_pdf import build_pdf
+from conftest import unique_queue_name
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ROOT = Path(__file__).resolve().parents[2]
+HOSTILE = ROOT / "tests" / "data" / "hostile"
+SHOTS = ROOT / "docs" / "screenshots"
+#: Noto CJK unpacked by scripts/test.sh, for Chromium only (see there why not installed).
+CJK_FONTS = ROOT / ".venv" / "share" / "fonts-cjk" / "usr" / "share" / "fonts"
+PASSWORD = "pw-浏览器-123456"
+LOCAL_SCHEMES = ("data:", "blob:", "chrome:", "chrome-extension:", "about:")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI", "").lower() != "true",
+                                reason="Chromium not installed (apt-get install chromium)")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gongkai(env, *args):
+    done = subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+@pytest.fixture
+def server(tmp_path, redis_url):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
+    env.update(GONGKAI_DATA_DIR=str(tmp_path / "data"), GONGKAI_WORKERS="1", GONGKAI_PORT=str(port),
+               GONGKAI_REDIS_URL=redis_url, GONGKAI_QUEUE_NAME=unique_queue_name())
+    log = open(tmp_path / "serve.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if "已启动" in (tmp_path / "serve.log").read_text():
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+    gongkai(env, "departments", "add", "nyj", "县农业农村局")
+    gongkai(env, "departments", "add", "mzj", "县民政局")
+    for name, role, dept in (("clerk", "uploader", "nyj"), ("other", "uploader", "mzj"), ("checker", "reviewer", None)):
+        gongkai(env, "users", "add", name, "--role", role, *(["--department", dept] if dept else []),
+                "--name", {"clerk": "王文书", "other": "李干事", "checker": "赵审核"}[name], "--password", PASSWORD)
+    yield {"url": f"http://127.0.0.1:{port}", "log": tmp_path / "serve.log"}
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def font_env(tmp_path) -> dict:
+    """Chromium's environment: the system fonts plus the unpacked CJK font, if there."""
+    if not CJK_FONTS.is_dir():
+        return dict(os.environ)
+    conf = tmp_path / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
+                    '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+                    f'<dir>{CJK_FONTS}</dir><cachedir>{tmp_path / "fontcache"}</cachedir></fontconfig>\n',
+                    encoding="utf-8")
+    return dict(os.environ, FONTCONFIG_FILE=str(conf))
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, env=font_env(tmp_path))
+        yield b
+        b.close()
+
+
+class Guard:
+    """Lets through only network requests for the app's own origin; records and blocks the rest.
+
+    The browser's own internal pages (its PDF viewer is ``chrome-extension://`` and
+    ``chrome://``) and ``data:``/``blob:`` URLs never leave the machine and pass.
+    """
+
+    def __init__(self, base: str):
+        self.origin = urlsplit(base)[:2]
+        self.seen: list[str] = []
+        self.foreign: list[str] = []
+
+    def __call__(self, route):
+        url = route.request.url
+        self.seen.append(url)
+        if url.startswith(LOCAL_SCHEMES) or urlsplit(url)[:2] == self.origin:
+            route.continue_()
+        else:
+            self.foreign.append(url)
+            route.abort()
+
+
+def new_page(browser, server, guard):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    return page
+
+
+def log_in(page, base, username):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("[data-testid=who]").count() == 1, page.content()
+
+
+def drop_file(page, selector: str, name: str) -> None:
+    """Drag a small file named ``name`` from outside the page onto ``selector``."""
+    data = page.evaluate_handle("""name => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(["x"], name, {type: "application/octet-stream"}));
+        return dt;
+    }""", name)
+    page.dispatch_event(selector, "drop", {"dataTransfer": data})
+
+
+def make_docx(path: Path) -> Path:
+    d = docx.Document()
+    d.add_paragraph("县农业农村局关于开展秸秆综合利用工作的通知")
+    d.add_paragraph("各乡镇人民政府：")
+    d.add_paragraph("为全面推进农村人居环境整治提升行动，现就做好今年秸秆综合利用工作通知如下。"
+                    "各乡镇要加强宣传引导，落实属地责任，确保秸秆综合利用率达到百分之九十以上。")
+    d.add_paragraph("县农业农村局")
+    d.add_paragraph("2026年10月9日")
+    d.save(path)
+    return path
+
+
+def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    base = server["url"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    guard = Guard(base)
+    word = make_docx(tmp_path / "秸秆综合利用通知.docx")
+    pdf = build_pdf(tmp_path / "秸秆禁烧通知.pdf", [["县农业农村局关于做好秸秆禁烧工作的通知", "各乡镇人民政府：",
+                                                   "秋收在即，现就做好秸秆禁烧和综合利用工作通知如下。",
+                                                   "各乡镇要落实网格化巡查，严禁露天焚烧秸秆。"]])
+    secret = build_gongwen_docx(tmp_path / "机密文件.docx")
+    (tmp_path / "照片.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+
+    # An uploader uploads a .docx and a .pdf (and a 密级 document); the worker processes them.
+    clerk = new_page(browser, server, guard)
+    log_in(clerk, base, "clerk")
+    expect(clerk.locator("header.site")).to_contain_text("县农业农村局")
+    expect(clerk.locator("header.site")).to_contain_text("经办人")
+    clerk.goto(f"{base}/upload")
+    clerk.set_input_files("#picker", [str(word), str(pdf), str(secret), str(tmp_path / "照片.png")])
+    statuses = clerk.locator("#uploads .upload-status")
+    expect(statuses.nth(3)).to_contain_text("不支持的文件类型")  # refused before upload
+    for i in range(3):
+        expect(statuses.nth(i)).to_contain_text("待审核", timeout=120_000)
+    drop_file(clerk, "#dropzone", "旧版文件.doc")  # dragged in: refused in the browser, never sent
+    expect(statuses.nth(4)).to_contain_text("另存为 .docx")
+    clerk.set_input_files("#picker", str(HOSTILE / "pdf_renamed.docx"))  # the server says why, in plain words
+    expect(statuses.nth(5)).to_contain_text("处理失败：", timeout=120_000)
+    expect(statuses.nth(5)).to_contain_text("PDF")
+    clerk.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
+    clerk.goto(f"{base}/submissions")
+    expect(clerk.locator("table.list tbody tr")).to_have_count(4)
+    clerk.select_option("select[name=status]", "failed")
+    expect(clerk.locator("table.list tbody tr")).to_have_count(1)
+    expect(clerk.locator("table.list tbody")).to_contain_text("处理失败")
+    clerk.select_option("select[name=status]", "pending_review")
+    expect(clerk.locator("table.list tbody tr")).to_have_count(3)
+    ids = {}
+    for link in clerk.locator("table.list tbody tr td:first-child a").all():
+        text, href = link.inner_text(), link.get_attribute("href")
+        key = "secret" if "信息公开" in text else "pdf" if "禁烧" in text else "word"
+        ids[key] = int(href.rsplit("/", 1)[1])
+    assert set(ids) == {"word", "pdf", "secret"}, ids
+
+    # Another department's uploader cannot open the document by URL.
+    other = new_page(browser, server, guard)
+    log_in(other, base, "other")
+    response = other.goto(f"{base}/documents/{ids['word']}")
+    assert response.status == 404
+    expect(other.locator("main")).to_contain_text("页面不存在")
+    assert other.goto(f"{base}/review/{ids['word']}").status == 403
+    assert other.goto(f"{base}/api/v1/documents/{ids['word']}/original").status == 404
+
+    # A reviewer: the queue puts the 密级 document first; confirm one with the keyboard, correct the other.
+    rev = new_page(browser, server, guard)
+    log_in(rev, base, "checker")
+    rev.goto(f"{base}/review")
+    rows = rev.locator("table.queue tbody tr")
+    expect(rows).to_have_count(3)
+    assert rows.first.get_attribute("data-id") == str(ids["secret"])
+    expect(rows.first).to_contain_text("密级")
+    rev.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
+    order = [r.get_attribute("data-id") for r in rows.all()]
+
+    rev.goto(f"{base}/review/{ids['secret']}")
+    rev.keyboard.press("j")  # J: the next item in the queue's order
+    rev.wait_for_url(re.compile(rf"/review/{order[1]}$"))
+    rev.keyboard.press("k")
+    rev.wait_for_url(re.compile(rf"/review/{ids['secret']}$"))
+
+    rev.goto(f"{base}/review/{ids['word']}")
+    expect(rev.locator("#text")).to_contain_text("秸秆综合利用")
+    first = rev.locator("#choices .choice").first.get_attribute("data-category")
+    rev.screenshot(path=str(SHOTS / "review.png"), full_page=True)
+    rev.keyboard.press("1")
+    rev.keyboard.press("Enter")
+    expect(rev.locator("#status")).to_have_text("已审核")
+
+    rev.goto(f"{base}/review/{ids['pdf']}")
+    expect(rev.locator("iframe")).to_have_count(1)  # the PDF itself beside the extracted text
+    second = rev.locator("#choices .choice").nth(1).get_attribute("data-category")
+    rev.keyboard.press("2")
+    rev.keyboard.press("Enter")
+    expect(rev.locator("#status")).to_have_text("已审核")
+
+    # Both are published (personal information, if any, acknowledged first).
+    for key in ("word", "pdf"):
+        rev.goto(f"{base}/review/{ids[key]}")
+        if rev.locator("#ack-pii").count():
+            rev.click("#ack-pii")
+            rev.wait_for_load_state()
+            expect(rev.locator("#ack-pii")).to_have_count(0)
+        rev.click("#publish")
+        expect(rev.locator("#status")).to_have_text("已发布")
+
+    # The 密级 document cannot be published: the refusal is shown with its reason.
+    rev.goto(f"{base}/review/{ids['secret']}")
+    expect(rev.locator("main")).to_contain_text("依法不得公开发布")
+    rev.keyboard.press("1")
+    rev.keyboard.press("Enter")
+    expect(rev.locator("#status")).to_have_text("已审核")
+    rev.click("#publish")
+    expect(rev.locator("#message")).to_contain_text("密级标志")
+    expect(rev.locator("#status")).to_have_text("已审核")
+
+    # The public catalogue lists both with index numbers; a Chinese word from the body finds them.
+    public = new_page(browser, server, guard)
+    public.goto(f"{base}/catalogue")
+    rows = public.locator("table.catalogue tbody tr")
+    expect(rows).to_have_count(2)
+    for row in rows.all():
+        assert re.search(r"nyj-\d{4}-\d{5}", row.inner_text())
+    public.fill("input[name=q]", "秸秆")
+    public.press("input[name=q]", "Enter")
+    expect(public.locator(".summary")).to_contain_text("共 2 条")
+    public.screenshot(path=str(SHOTS / "catalogue.png"), full_page=True)
+    public.fill("input[name=q]", "人居环境")
+    public.press("input[name=q]", "Enter")
+    expect(public.locator(".summary")).to_contain_text("共 1 条")
+    expect(public.locator("table.catalogue")).to_contain_text("秸秆综合利用")
+    public.locator("table.catalogue tbody a").first.click()
+    expect(public.locator(".doc-title")).to_be_visible()
+    public.emulate_media(media="print")  # the print view leaves out the page furniture
+    expect(public.locator("header.site")).to_be_hidden()
+    expect(public.locator(".doc-text")).to_be_visible()
+    public.emulate_media(media="screen")
+    with public.expect_download() as download:
+        public.click("text=下载原件")
+    assert download.value.suggested_filename.endswith((".docx", ".pdf"))
+    assert first and second
+
+    assert not guard.foreign, guard.foreign
+    assert any(u.startswith(base + "/static/web/") for u in guard.seen)
+
+
+def test_confident_items_are_confirmed_together_and_admin_sees_the_queue(server, browser, tmp_path):
+    """Three confident suggestions without findings and one uncertain: only the three can be batch-confirmed."""
+    from playwright.sync_api import expect
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
+
+    from service.db import Department, Document
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'gongkai.db'}")
+    with Session(engine) as s, s.begin():
+        dept = s.execute(select(Department).where(Department.code == "mzj")).scalar_one()
+        for n, (confidence, attention) in enumerate([(0.97, False), (0.95, False), (0.93, False), (0.41, True)]):
+            s.add(Document(department_id=dept.id, filename=f"{n}.txt", sha256=f"{n:02d}".ljust(64, "0"), size=1,
+                           status="pending_review", title=f"县民政局工作动态第{n}期", text="本期工作动态。",
+                           suggested_category="工作动态" if not attention else None, confidence=confidence,
+                           needs_attention=attention, candidates=[{"category": "工作动态", "probability": confidence}]))
+    guard = Guard(server["url"])
+    rev = new_page(browser, server, guard)
+    log_in(rev, server["url"], "checker")
+    rev.goto(f"{server['url']}/review")
+    expect(rev.locator("input.pick")).to_have_count(3)
+    rev.check("#select-all")
+    expect(rev.locator("#batch-count")).to_have_text("3")
+    rev.click("#batch-confirm")
+    expect(rev.locator("table.queue tbody tr")).to_have_count(1)
+    with Session(engine) as s:
+        assert sorted(s.execute(select(Document.status)).scalars()) == ["approved"] * 3 + ["pending_review"]
+    engine.dispose()
+
+    # An uploader asking for the queue gets a clean 403 page, not a JSON error.
+    clerk = new_page(browser, server, guard)
+    log_in(clerk, server["url"], "clerk")
+    assert clerk.goto(f"{server['url']}/review").status == 403
+    expect(clerk.locator("main")).to_contain_text("无权访问")
+    assert not guard.foreign, guard.foreign

@@ -1,0 +1,256 @@
+"""The web pages through Flask's test client, as every role, on SQLite and PostgreSQL."""
+import re
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from service import create_app, review, search
+from service.db import Department, Document, User, transaction
+from conftest import unique_queue_name
+
+PASSWORD = "correct horse 电池"
+
+
+@pytest.fixture
+def app(db_url, redis_url, tmp_path):
+    app = create_app({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
+                      "secret_key": "test-secret", "queue_name": unique_queue_name()})
+    yield app
+    app.extensions["gongkai"].close()
+
+
+def add_doc(s, dept, status, n, **fields) -> int:
+    doc = Document(department_id=dept.id, filename=f"{n}.pdf", sha256=f"{n}".ljust(64, "0"), size=1,
+                   status=status, title=fields.pop("title", f"{dept.name}文件{n}"), **fields)
+    s.add(doc)
+    s.flush()
+    return doc.id
+
+
+@pytest.fixture
+def world(app):
+    sessions = app.extensions["gongkai"].sessions
+    with transaction(sessions) as s:
+        a, b = Department(code="a", name="甲乡人民政府"), Department(code="b", name="县民政局")
+        s.add_all([a, b])
+        s.flush()
+        for name, role, dept in (("up_a", "uploader", a), ("up_b", "uploader", b), ("rev", "reviewer", None),
+                                 ("adm", "admin", None)):
+            s.add(User(username=name, display_name=f"{name}同志", role=role, department_id=dept.id if dept else None,
+                       password_hash=generate_password_hash(PASSWORD)))
+        docs = {
+            "a_pending": add_doc(s, a, "pending_review", 1, suggested_category="工作动态", confidence=0.97),
+            "a_secret": add_doc(s, a, "pending_review", 2, suggested_category="工作动态", confidence=0.99,
+                                secrecy_blocked=True, text="机密★1年 关于某事项的通知",
+                                findings=[{"kind": "secrecy", "value": "机密★1年", "blocking": True, "location": "版头"}]),
+            "a_pii": add_doc(s, a, "pending_review", 3, suggested_category="工作动态", confidence=0.95,
+                             text="联系电话 13812345678",
+                             findings=[{"kind": "mobile", "value": "13812345678", "masked": "138****5678",
+                                        "blocking": False, "location": "正文"}]),
+            "b_low": add_doc(s, b, "pending_review", 4, suggested_category="人事任免", confidence=0.4,
+                             needs_attention=True),
+            "b_approved": add_doc(s, b, "approved", 5, category="工作动态"),
+        }
+    return {"docs": docs, "sessions": sessions}
+
+
+def login(app, username):
+    client = app.test_client()
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def csrf_of(client) -> str:
+    html = client.get("/catalogue").get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def test_login_shows_who_department_and_role(app, world):
+    client = login(app, "up_a")
+    html = client.get("/upload").get_data(as_text=True)
+    assert "up_a同志" in html and "甲乡人民政府" in html and "经办人" in html
+    assert 'name="csrf-token"' in html
+    html = login(app, "rev").get("/review").get_data(as_text=True)
+    assert "审核人" in html and "全县（不限部门）" in html
+
+
+def test_wrong_password_and_missing_csrf_are_refused(app, world):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    bad = client.post("/login", data={"username": "up_a", "password": "x", "csrf_token": token})
+    assert bad.status_code == 401 and "用户名或密码错误" in bad.get_data(as_text=True)
+    no_csrf = client.post("/login", data={"username": "up_a", "password": PASSWORD})
+    assert no_csrf.status_code == 403 and "<html" in no_csrf.get_data(as_text=True)
+    logged = login(app, "up_a")
+    assert logged.post("/logout").status_code == 403  # no token
+    assert logged.post("/logout", data={"csrf_token": csrf_of(logged)}).status_code == 302
+
+
+def test_pages_check_access_on_the_server(app, world):
+    docs = world["docs"]
+    public = app.test_client()
+    assert public.get("/upload").status_code == 302  # to the login page
+    assert public.get("/review").headers["Location"].startswith("/login")
+    up_a, up_b, rev = login(app, "up_a"), login(app, "up_b"), login(app, "rev")
+    refused = up_a.get("/review")
+    assert refused.status_code == 403 and "无权访问" in refused.get_data(as_text=True)
+    assert rev.get("/upload").status_code == 403
+    assert up_a.get(f"/documents/{docs['a_pending']}").status_code == 200
+    other = up_b.get(f"/documents/{docs['a_pending']}")
+    assert other.status_code == 404 and "页面不存在" in other.get_data(as_text=True)
+    assert up_b.get(f"/documents/{docs['a_pending']}/original/view").status_code == 404
+    assert up_a.get(f"/review/{docs['a_pending']}").status_code == 403
+
+
+def test_unknown_pages_are_html_and_unknown_api_paths_json(app, world):
+    client = app.test_client()
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and "页面不存在" in page.get_data(as_text=True)
+    api = client.get("/api/v1/no-such")
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
+
+
+def test_queue_puts_secrecy_then_pii_then_low_confidence_first(app, world):
+    docs = world["docs"]
+    html = login(app, "rev").get("/review").get_data(as_text=True)
+    order = [int(i) for i in re.findall(r'<tr data-id="(\d+)"', html)]
+    assert order == [docs["a_secret"], docs["a_pii"], docs["b_low"], docs["a_pending"]]
+    assert 'class="bar"' in html
+    # only the confident item without findings may be confirmed in a batch
+    assert re.findall(r'class="pick" value="(\d+)"', html) == [str(docs["a_pending"])]
+    only_b = login(app, "rev").get("/review?department=b").get_data(as_text=True)
+    assert [int(i) for i in re.findall(r'<tr data-id="(\d+)"', only_b)] == [docs["b_low"]]
+
+
+def test_review_page_highlights_findings_and_lists_choices(app, world):
+    docs = world["docs"]
+    rev = login(app, "rev")
+    html = rev.get(f"/review/{docs['a_secret']}").get_data(as_text=True)
+    assert '<mark class="secret">机密★1年</mark>' in html and "依法不得公开发布" in html
+    html = rev.get(f"/review/{docs['a_pii']}").get_data(as_text=True)
+    assert '<mark class="pii">13812345678</mark>' in html and 'data-category="工作动态"' in html
+
+
+def publish(app, world, key):
+    with transaction(world["sessions"]) as s:
+        doc = s.get(Document, world["docs"][key])
+        review.publish(s, doc, "rev")
+
+
+def test_catalogue_lists_published_with_index_numbers_and_searches_chinese(app, world):
+    with transaction(world["sessions"]) as s:
+        doc = s.get(Document, world["docs"]["b_approved"])
+        doc.title, doc.text = "县民政局关于开展社会救助政策宣传月活动的通知", "各乡镇：为做好困难群众基本生活保障工作，现开展宣传。"
+        doc.tokens = None  # tokenized at indexing time
+    publish(app, world, "b_approved")
+    public = app.test_client()
+    html = public.get("/catalogue").get_data(as_text=True)
+    assert "社会救助政策宣传月" in html and re.search(r"b-\d{4}-00001", html)
+    assert "共 1 条" in public.get("/catalogue?q=困难群众").get_data(as_text=True)
+    assert "共 1 条" in public.get("/catalogue?q=社会救助").get_data(as_text=True)
+    assert "共 0 条" in public.get("/catalogue?q=防汛抗旱").get_data(as_text=True)
+    assert "共 1 条" in public.get("/catalogue?category=工作动态").get_data(as_text=True)
+    assert "共 0 条" in public.get("/catalogue?category=人事任免").get_data(as_text=True)
+    item = public.get(f"/catalogue/{world['docs']['b_approved']}")
+    assert item.status_code == 200 and "@media print" not in item.get_data(as_text=True)
+    assert public.get(f"/catalogue/{world['docs']['a_pending']}").status_code == 404
+    with transaction(world["sessions"]) as s:
+        review.withdraw(s, s.get(Document, world["docs"]["b_approved"]), "rev", "内容有误")
+    assert "共 0 条" in public.get("/catalogue?q=困难群众").get_data(as_text=True)
+    assert "共 0 条" in public.get("/catalogue").get_data(as_text=True)
+
+
+def test_search_uses_the_stored_token_stream(app, world):
+    with transaction(world["sessions"]) as s:
+        doc = s.get(Document, world["docs"]["b_approved"])
+        doc.tokens = {"title": ["通知"], "body": ["政务公开", "工作", "要点"]}
+        search_ids = search.matching_ids(s, "政务公开")
+        assert search_ids == []
+        review.publish(s, doc, "rev")
+        assert search.matching_ids(s, "政务公开 要点") == [doc.id]
+        # query syntax is never interpreted: "OR" is a word that must occur, * and quotes are dropped
+        assert search.matching_ids(s, '"政务公开" OR *') == []
+        assert search.matching_ids(s, "'政务公开' &") == [doc.id]
+        assert search.matching_ids(s, "！？") is None
+
+
+def test_catalogue_paginates(app, world):
+    with transaction(world["sessions"]) as s:
+        dept = s.get(Department, 1)
+        for n in range(25):
+            doc = Document(department_id=dept.id, filename=f"p{n}.pdf", sha256=f"p{n:03d}".ljust(64, "0"), size=1,
+                           status="approved", category="工作动态", title=f"第{n}号公告")
+            s.add(doc)
+            s.flush()
+            review.publish(s, doc, "rev")
+    public = app.test_client()
+    first = public.get("/catalogue").get_data(as_text=True)
+    assert "第 1 / 2 页" in first and first.count('class="mono"') == 20
+    second = public.get("/catalogue?page=2").get_data(as_text=True)
+    assert second.count('class="mono"') == 5
+
+
+def test_submissions_and_history(app, world):
+    docs = world["docs"]
+    up_a = login(app, "up_a")
+    html = up_a.get("/submissions").get_data(as_text=True)
+    assert "甲乡人民政府文件1" in html and "县民政局" not in html.split("<main>")[1]
+    assert "甲乡人民政府文件1" not in up_a.get("/submissions?status=failed").get_data(as_text=True)
+    with transaction(world["sessions"]) as s:
+        review.reject(s, s.get(Document, docs["a_pending"]), "rev", "附件缺失")
+    history = up_a.get(f"/documents/{docs['a_pending']}").get_data(as_text=True)
+    assert "待审核 → 已退回" in history and "附件缺失" in history
+
+
+def test_static_assets_are_served_by_the_app(app, world):
+    client = app.test_client()
+    html = client.get("/catalogue").get_data(as_text=True)
+    for ref in re.findall(r'(?:href|src)="([^"]+)"', html):
+        assert not re.match(r"^(https?:)?//", ref), ref
+    assert client.get("/static/web/app.css").status_code == 200
+
+
+def test_reviewer_corrects_gongwen_fields_with_audit(app, world):
+    doc_id = world["docs"]["a_pending"]
+    rev = login(app, "rev")
+    html = rev.get(f"/review/{doc_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert rev.post(f"/review/{doc_id}/fields", data={"issuer": "甲乡人民政府"}).status_code == 403  # no CSRF
+    done = rev.post(f"/review/{doc_id}/fields", data={"csrf_token": token, "issuer": "甲乡人民政府",
+                                                      "doc_number": "甲政发〔2026〕3号", "date": ""})
+    assert done.status_code == 302
+    with transaction(world["sessions"], readonly=True) as s:
+        doc = s.get(Document, doc_id)
+        assert doc.gongwen["issuer"]["value"] == "甲乡人民政府" and doc.gongwen["issuer"]["edited_by"] == "rev"
+        assert doc.gongwen["doc_number"]["value"] == "甲政发〔2026〕3号" and "date" not in doc.gongwen
+    assert "修改公文要素" in rev.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert login(app, "up_a").post(f"/review/{doc_id}/fields", data={"csrf_token": token}).status_code == 403
+
+
+def test_migration_indexes_documents_published_before_it(db_url):
+    from sqlalchemy import text
+
+    from service.db import make_engine, session_factory
+    from service.migrate import upgrade
+
+    from alembic import command
+
+    from service.migrate import alembic_config
+
+    engine = make_engine(db_url)  # at head: step down to 0001, publish, and back up
+    command.downgrade(alembic_config(engine), "0001")
+    with transaction(session_factory(engine)) as s:
+        dept = Department(code="x", name="某局")
+        s.add(dept)
+        s.flush()
+        s.add(Document(department_id=dept.id, filename="a.pdf", sha256="a" * 64, size=1, status="published",
+                       title="旧文件", tokens={"title": ["旧", "文件"], "body": ["防汛", "抗旱"]}))
+    upgrade(engine)
+    with transaction(session_factory(engine), readonly=True) as s:
+        assert len(search.matching_ids(s, "防汛")) == 1
+        assert s.execute(text("SELECT count(*) FROM document_search")).scalar_one() == 1
+    engine.dispose()
