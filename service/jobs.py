@@ -7,3 +7,10 @@ from service.ingest import ingest
 
 def ingest_job(document_id: int) -> str:
     return ingest(runtime.current(), int(document_id))
+
+
+def retrain_job(actor: str) -> dict:
+    from service.retrain import retrain
+
+    rt = runtime.current()
+    return retrain(rt.settings, rt.sessions, actor)

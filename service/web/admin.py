@@ -112,6 +112,11 @@ def model_action():
         store.activate(version, reason)
     elif action == "rollback":
         version = store.rollback(reason)
+    elif action == "retrain":
+        # Training takes a while: it runs as a background job on a worker.
+        runtime().queue.enqueue("service.jobs.retrain_job", auth.current().name, job_timeout=3600,
+                                result_ttl=7 * 24 * 3600, failure_ttl=7 * 24 * 3600)
+        version = "(后台训练中)"
     else:
         raise AdminInputError(what="未知操作")
     with transaction(runtime().sessions) as s:

@@ -76,3 +76,13 @@ def test_model_activate_and_refused_rollback(app, tmp_path):
     assert history.count('"activate"') == 2
     back = adm.post("/admin/models", data={"action": "rollback", "csrf_token": token})
     assert back.status_code == 302  # back to the same version: the stack had two entries
+
+
+def test_retrain_button_queues_a_background_job(app):
+    adm, token = login(app, "adm")
+    assert adm.post("/admin/models", data={"action": "retrain", "csrf_token": token}).status_code == 302
+    queue = app.extensions["gongkai"].queue
+    (job,) = queue.get_jobs()
+    assert job.func_name == "service.jobs.retrain_job" and job.args == ["adm"]
+    with transaction(app.extensions["gongkai"].sessions, readonly=True) as s:
+        assert s.query(AuditEntry).filter(AuditEntry.action == "model.retrain").count() == 1
