@@ -254,3 +254,27 @@ def test_migration_indexes_documents_published_before_it(db_url):
         assert len(search.matching_ids(s, "防汛")) == 1
         assert s.execute(text("SELECT count(*) FROM document_search")).scalar_one() == 1
     engine.dispose()
+
+
+def test_every_response_forbids_other_hosts(app):
+    response = app.test_client().get("/catalogue")
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "http" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert app.test_client().get("/api/v1/openapi.json").headers["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_every_inline_handler_in_the_templates_is_allowed_by_the_policy():
+    import base64
+    import hashlib
+    import re
+    from pathlib import Path
+
+    from service import CONTENT_SECURITY_POLICY
+
+    templates = Path(__file__).resolve().parents[2] / "service" / "web" / "templates"
+    handlers = {m for t in templates.glob("*.html") for m in re.findall(r' on[a-z]+="([^"]*)"', t.read_text(encoding="utf-8"))}
+    assert handlers
+    for handler in handlers:
+        digest = base64.b64encode(hashlib.sha256(handler.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in CONTENT_SECURITY_POLICY, handler
