@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy import func, select
 
 from service import access, auth, review
-from service.auth import Forbidden, current, require
+from service.auth import current, require
 from service.db import Department, Document, transaction
 from service.errors import GongkaiError
 from service.intake import receive
@@ -269,5 +269,3 @@ def openapi():
 
     return jsonify(spec())
 
-
-__all__ = ["bp", "Forbidden"]

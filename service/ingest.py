@@ -58,10 +58,12 @@ def ingest(rt: Runtime, document_id: int) -> str:
     try:
         extraction = extract(path, filename=filename, settings=rt.settings)
     except ParseError as exc:
+        error = exc
+        log.info("document %s failed: %s (%s)", document_id, error.code, error.detail)
+
         def fail(s, doc):
-            doc.error_code, doc.error_message = exc.code, exc.message
-            transition(s, doc, "failed", actor=ACTOR, reason=exc.code, detail=exc.detail)
-        log.info("document %s failed: %s (%s)", document_id, exc.code, exc.detail)
+            doc.error_code, doc.error_message = error.code, error.message
+            transition(s, doc, "failed", actor=ACTOR, reason=error.code, detail=error.detail)
         return _finish(rt, document_id, fail)
 
     result = analyze(extraction, rt.settings)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from build_pdf import SEED_WATERMARK, build_pdf, build_seed_report_pdf, paginate
+from build_pdf import build_pdf, build_seed_report_pdf, paginate
 from plugins.pdf import PdfParser
 from service.cleaning import clean
 from service.parsers import CorruptFile, Encrypted, ParseContext, ParseLimits, ResourceLimit, Table
