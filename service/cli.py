@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "service.commands.admin",
     "service.commands.serve",
     "service.commands.classify",
+    "service.commands.archive",
 )
 
 

@@ -14,3 +14,10 @@ def retrain_job(actor: str) -> dict:
 
     rt = runtime.current()
     return retrain(rt.settings, rt.sessions, actor)
+
+
+def ingest_many_job(document_ids: list[int]) -> dict[str, str]:
+    """Ingest a chunk of documents (archive import): one job, many ids, no fork per file."""
+    from service.archive import ingest_many
+
+    return ingest_many(runtime.current(), [int(i) for i in document_ids])

@@ -63,6 +63,34 @@ def enqueue_ingest(queue: Queue, document_ids: list[int], generation: int = 0) -
     ])
 
 
+INGEST_MANY_FUNC = "service.jobs.ingest_many_job"
+
+
+def enqueue_ingest_chunks(queue: Queue, document_ids: list[int], chunk_size: int = 25) -> list[str]:
+    """Queue ``document_ids`` as jobs of ``chunk_size`` ids each (archive import); return the job ids.
+
+    A chunk's job id is derived from its ids, so enqueueing the same chunk while its job
+    still waits does not queue it twice. A job never raises for one document (see
+    ``service.archive.ingest_many``); documents it could not finish are swept up by
+    ``requeue_stuck``.
+    """
+    from service.archive import chunk_job_id
+
+    ids = list(dict.fromkeys(int(i) for i in document_ids))
+    prepared, job_ids = [], []
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start:start + chunk_size]
+        job_id = chunk_job_id(queue.name, chunk)
+        job_ids.append(job_id)
+        if job_status(queue, job_id) in WAITING:
+            continue
+        prepared.append(Queue.prepare_data(INGEST_MANY_FUNC, args=(chunk,), job_id=job_id, result_ttl=3600,
+                                           failure_ttl=7 * 24 * 3600, timeout=150 * len(chunk) + 60))
+    if prepared:
+        queue.enqueue_many(prepared)
+    return job_ids
+
+
 def job_status(queue: Queue, job_id: str) -> str | None:
     job = Job.fetch(job_id, connection=queue.connection, serializer=JSONSerializer) \
         if Job.exists(job_id, connection=queue.connection) else None

@@ -1,0 +1,273 @@
+"""Archive import (`gongkai import`): folders and zips through the real CLI, Redis and burst workers."""
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pytest
+from build_docx import build_gongwen_docx
+from build_pdf import build_pdf
+from conftest import unique_queue_name
+from sqlalchemy import func, select
+
+from service import archive, audit, config
+from service.db import AuditEntry, Department, Document, transaction
+from service.runtime import Runtime
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+CORRUPT_PDF = DATA / "hostile" / "qpdf__bad1.pdf"
+
+
+@pytest.fixture
+def rt(db_url, redis_url, tmp_path):
+    settings = config.load({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
+                            "queue_name": unique_queue_name()})
+    runtime = Runtime.from_settings(settings)
+    with transaction(runtime.sessions) as s:
+        s.add(Department(code="xzf", name="XX县人民政府办公室"))
+    yield runtime
+    runtime.close()
+
+
+def env_for(rt) -> dict:
+    s = rt.settings
+    return dict(os.environ, GONGKAI_DATABASE_URL=rt.engine.url.render_as_string(hide_password=False),
+                GONGKAI_REDIS_URL=s.redis_url, GONGKAI_DATA_DIR=str(s.data_dir), GONGKAI_QUEUE_NAME=s.queue_name)
+
+
+def gongkai_import(rt, *args: str, cwd: Path | None = None) -> tuple[int, dict, str]:
+    done = subprocess.run([sys.executable, "-m", "service.cli", "import", *args, "--department", "xzf", "--json"],
+                          env=env_for(rt), capture_output=True, text=True, timeout=600,
+                          cwd=cwd or Path(__file__).resolve().parents[2], check=False)
+    assert done.stdout.strip(), done.stderr[-3000:]
+    return done.returncode, json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+def burst_worker(rt) -> None:
+    done = subprocess.run([sys.executable, "-m", "service.cli", "worker", "--burst"], env=env_for(rt),
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def docs(rt) -> dict[str, Document]:
+    with transaction(rt.sessions, readonly=True) as s:
+        return {d.filename: d for d in s.execute(select(Document)).scalars()}
+
+
+def doc_count(rt) -> int:
+    with transaction(rt.sessions, readonly=True) as s:
+        return s.execute(select(func.count()).select_from(Document)).scalar_one()
+
+
+def txt(body: str) -> bytes:
+    return f"关于{body}的通知\n各乡镇人民政府：\n现将{body}有关事项通知如下，请认真贯彻执行。\n".encode()
+
+
+def make_folder(root: Path) -> Path:
+    src = root / "src"
+    (src / "a").mkdir(parents=True)
+    (src / "b").mkdir()
+    build_pdf(src / "a" / "通知.pdf", [["关于开展防汛检查的通知", "各乡镇：", "请于本月底前完成防汛检查。"]])
+    build_gongwen_docx(src / "a" / "公文.docx")
+    (src / "b" / "说明.txt").write_bytes(txt("做好政务公开工作"))
+    shutil.copy(src / "b" / "说明.txt", src / "b" / "说明（副本）.txt")  # a duplicate (sorted after)
+    shutil.copy(CORRUPT_PDF, src / "bad.pdf")
+    with zipfile.ZipFile(src / "old.zip", "w") as zf:  # an archive inside the folder: not expanded
+        zf.writestr("x.txt", txt("旧档案"))
+    return src
+
+
+def make_zip(root: Path, folder: Path) -> Path:
+    path = root / "archive.zip"
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("inner.txt", txt("内层文件"))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("历史/通知.pdf", (folder / "a" / "通知.pdf").read_bytes())  # duplicate of the folder's
+        zf.writestr("历史/新文件.txt", txt("规范行政执法"))
+        zf.writestr("历史/新文件-副本.txt", txt("规范行政执法"))  # duplicate inside the zip
+        zf.writestr("历史/截断.pdf", (folder / "a" / "通知.pdf").read_bytes()[:300])  # corrupt
+        zf.writestr("历史/空目录/", b"")
+        zf.writestr("../../evil.txt", b"zip-slip")
+        zf.writestr("/etc/x.txt", b"absolute")
+        zf.writestr("嵌套.zip", inner.getvalue())
+        zf.writestr("bomb.txt", b"\0" * (40 * 1024 * 1024))  # ~40 KB compressed
+    return path
+
+
+def test_import_folder_and_zip_then_again(rt, tmp_path):
+    folder = make_folder(tmp_path)
+    manifest = tmp_path / "清单.csv"
+    manifest.write_bytes("path,category,date,doc_number,status\n"
+                         "b/说明.txt,工作动态,2019-05-06,X政办〔2019〕3号,confirmed\n".encode("gbk"))
+
+    rc, summary, stderr = gongkai_import(rt, str(folder), "--manifest", str(manifest))
+    assert rc == 1, stderr  # the nested archive failed
+    assert summary["scanned"] == 6 and summary["imported"] == 4 and summary["duplicates"] == 1
+    assert summary["failed"] == {"nested_archive": 1}
+    assert summary["queued"] == 4 and summary["jobs"] == 1
+    assert "导入文件" in stderr  # the progress bar
+
+    burst_worker(rt)
+    by_name = docs(rt)
+    assert by_name["bad.pdf"].status == "failed" and by_name["bad.pdf"].error_code
+    assert by_name["通知.pdf"].status == "pending_review"
+    note = by_name["说明.txt"]
+    assert note.status == "approved" and note.category == "工作动态"
+    assert note.gongwen["manifest"] == {"category": "工作动态", "date": "2019-05-06",
+                                        "doc_number": "X政办〔2019〕3号", "status": "confirmed"}
+    with transaction(rt.sessions, readonly=True) as s:
+        entries = s.execute(select(AuditEntry).where(AuditEntry.document_id == note.id)).scalars().all()
+        assert any(e.actor == "import:manifest" and e.detail.get("to") == "approved" for e in entries)
+        assert any(e.action == "import.manifest" and e.actor == "import:cli" for e in entries)
+
+    archive_zip = make_zip(tmp_path, folder)
+    cwd = tmp_path / "work" / "here"
+    cwd.mkdir(parents=True)
+    rc, summary, stderr = gongkai_import(rt, str(archive_zip), cwd=cwd)
+    assert rc == 1
+    assert summary["imported"] == 2 and summary["duplicates"] == 2, summary
+    assert summary["failed"] == {"nested_archive": 1, "resource_limit": 1, "unsafe_path": 2}, summary
+    assert not list(tmp_path.rglob("evil.txt")) and not list(tmp_path.rglob("x.txt"))  # nothing extracted
+    burst_worker(rt)
+    by_name = docs(rt)
+    assert by_name["截断.pdf"].status == "failed"
+    assert by_name["新文件.txt"].status == "pending_review"
+    before = doc_count(rt)
+    assert before == 6
+
+    # Again: nothing new, duplicates counted, only the failures retried.
+    rc, summary, _ = gongkai_import(rt, str(folder), "--manifest", str(manifest))
+    assert summary["imported"] == 0 and summary["duplicates"] == 5 and summary["retried"] == 1
+    assert summary["queued"] == 1
+    rc, summary, _ = gongkai_import(rt, str(archive_zip))
+    assert summary["imported"] == 0 and summary["duplicates"] == 4 and summary["retried"] == 1
+    burst_worker(rt)
+    assert doc_count(rt) == before
+    by_name = docs(rt)
+    assert by_name["bad.pdf"].status == "failed" and by_name["说明.txt"].status == "approved"
+    with transaction(rt.sessions, readonly=True) as s:
+        retries = [e for e in s.execute(select(AuditEntry).where(AuditEntry.action == "status")).scalars()
+                   if e.detail.get("reason") == "import_retry"]
+        assert {e.document_id for e in retries} == {by_name["bad.pdf"].id, by_name["截断.pdf"].id}
+        # The manifest was recorded once, not again on the re-run.
+        assert s.execute(select(func.count()).select_from(AuditEntry)
+                         .where(AuditEntry.action == "import.manifest")).scalar_one() == 1
+        assert audit.verify(s).ok
+    # Only digests under the storage root were written.
+    originals = rt.storage.root
+    assert {p.name for p in originals.rglob("*") if p.is_file()} == {d.sha256 for d in by_name.values()}
+
+
+def test_import_wait_publishes_through_the_gates(rt, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "公开.txt").write_bytes(txt("公布年度政务公开工作要点"))
+    build_gongwen_docx(src / "密件.docx")  # carries a 密级 mark and personal information
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps([
+        {"path": "公开.txt", "category": "工作动态", "status": "published"},
+        {"path": "密件.docx", "category": "规划计划", "status": "published"},
+        {"path": "不存在.pdf", "status": "confirmed"},
+    ], ensure_ascii=False), encoding="utf-8")
+    worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=env_for(rt),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        rc, summary, stderr = gongkai_import(rt, str(src), "--manifest", str(manifest), "--wait",
+                                             "--timeout", "300")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    assert rc == 0, (summary, stderr)
+    assert "处理文件" in stderr
+    assert summary["states"] == {"published": 1, "approved": 1}, summary
+    assert summary["manifest"] == {"published": 1, "publish_refused": 1}
+    assert summary["manifest_unmatched"] == ["不存在.pdf"]
+    by_name = docs(rt)
+    assert by_name["公开.txt"].status == "published" and by_name["公开.txt"].index_number
+    secret = by_name["密件.docx"]
+    assert secret.status == "approved" and secret.category == "规划计划"
+    assert [r["document_id"] for r in summary["publish_refused"]] == [secret.id]
+
+
+def test_bad_manifest_and_unknown_department_are_usage_errors(rt, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(txt("测试"))
+    bad = tmp_path / "m.csv"
+    bad.write_text("path,category\na.txt,不存在的分类\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "service.cli", "import", str(src), "--manifest", str(bad),
+                           "--department", "xzf"], env=env_for(rt), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "不存在的分类" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "service.cli", "import", str(src), "--department", "nope"],
+                          env=env_for(rt), capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "没有部门" in done.stderr
+    assert doc_count(rt) == 0
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("a/b.txt", "a/b.txt"), ("./a//b.txt", "a/b.txt"), ("a\\b.txt", "a/b.txt"),
+    ("../evil.txt", None), ("a/../../evil.txt", None), ("/etc/passwd", None), ("C:/x.txt", None),
+    ("\\\\server\\share\\x.txt", None),
+])
+def test_safe_member_path(name, expected):
+    assert archive.safe_member_path(name) == expected
+
+
+def test_gbk_entry_names_are_decoded():
+    info = zipfile.ZipInfo("通知.txt".encode("gbk").decode("cp437"))
+    assert archive.entry_name(info) == "通知.txt"
+
+
+def test_large_entry_is_streamed_with_bounded_memory(tmp_path, monkeypatch):
+    """With the ratio check off, a 64 MB run of zeros streams into storage without being held in memory."""
+    from service.storage import LocalStorage
+
+    path = tmp_path / "big.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("zeros.txt", "w") as out:
+            for _ in range(64):
+                out.write(b"\0" * (1024 * 1024))
+    monkeypatch.setattr(archive, "MAX_RATIO", 10 ** 9)
+    storage = LocalStorage(tmp_path / "originals")
+    with zipfile.ZipFile(path) as zf:
+        (item,) = list(archive.iter_zip(zf, max_entry_bytes=128 * 1024 * 1024))
+        tracemalloc.start()
+        with item.open() as stream:
+            stored = storage.put(stream, max_bytes=128 * 1024 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert stored.size == 64 * 1024 * 1024
+    assert peak < 16 * 1024 * 1024, peak
+    # And a declared size over the upload cap is refused without reading.
+    with zipfile.ZipFile(path) as zf:
+        (item,) = list(archive.iter_zip(zf, max_entry_bytes=1024 * 1024))
+    assert item.error[0] == "file_too_large"
+
+
+def test_a_lying_size_field_ends_as_a_failure(tmp_path):
+    """An entry whose header claims fewer bytes than it inflates to: zipfile stops at the claim, the CRC fails."""
+    path = tmp_path / "liar.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.txt", b"A" * 100_000)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.infolist()[0]
+    size = info.file_size.to_bytes(4, "little")
+    small = (1000).to_bytes(4, "little")
+    data = data.replace(size, small)  # local header and central directory
+    path.write_bytes(bytes(data))
+    from service.storage import LocalStorage
+
+    storage = LocalStorage(tmp_path / "originals")
+    with zipfile.ZipFile(path) as zf:
+        (item,) = list(archive.iter_zip(zf, max_entry_bytes=10 ** 6))
+        with pytest.raises(archive.ItemFailed) as exc, item.open() as stream:
+            storage.put(stream)
+    assert exc.value.code in {"corrupt_file", "resource_limit"}
+    assert not list(storage.iter_digests())
