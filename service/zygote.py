@@ -34,10 +34,15 @@ def write_pickled(out: BinaryIO, data: bytes) -> None:
     out.flush()
 
 
+#: Largest message accepted; a longer length means the stream is out of step.
+MAX_MESSAGE = 1 << 30
+
+
 def read_exactly(stream: BinaryIO, n: int) -> bytes | None:
+    """``n`` bytes, read in chunks (a bogus length never allocates a huge buffer up front)."""
     buf = bytearray()
     while len(buf) < n:
-        chunk = stream.read(n - len(buf))
+        chunk = stream.read(min(n - len(buf), 1 << 20))
         if not chunk:
             return None
         buf += chunk
@@ -48,7 +53,10 @@ def read_message(stream: BinaryIO) -> Any:
     header = read_exactly(stream, _HEADER.size)
     if header is None:
         return None
-    data = read_exactly(stream, _HEADER.unpack(header)[0])
+    length = _HEADER.unpack(header)[0]
+    if length > MAX_MESSAGE:
+        raise pickle.UnpicklingError(f"message length {length} out of range")
+    data = read_exactly(stream, length)
     return None if data is None else pickle.loads(data)
 
 
