@@ -15,11 +15,14 @@ KNOWN_CODES = {"empty_file", "file_too_large", "unsupported_type", "type_mismatc
 RECORD_KEYS = {"path", "sha256", "media_type", "plugin", "title", "text", "pages", "tables", "metadata",
                "hidden_text", "warnings"}
 
+# Peak RSS from VmHWM: getrusage's ru_maxrss also counts what the forking test process had
+# resident before exec, which says nothing about the command itself.
 RUNNER = """
-import resource, sys
+import re, sys
 from service.cli import main
 code = main(sys.argv[1:])
-sys.stderr.write("PEAK_RSS_KB=%d\\n" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+peak = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)
+sys.stderr.write("PEAK_RSS_KB=%s\\n" % peak)
 sys.exit(code)
 """
 
