@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "service.commands.serve",
     "service.commands.classify",
     "service.commands.archive",
+    "service.commands.reclassify",
 )
 
 

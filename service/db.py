@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Float,
+    Index,
     ForeignKey,
     Integer,
     String,
@@ -212,3 +213,59 @@ def transaction(factory: sessionmaker[Session], readonly: bool = False) -> Itera
             yield session
     finally:
         session.close()
+
+
+class ReclassBatch(Base):
+    """A batch reclassification (``service/reclassify.py``): one model run over selected documents."""
+
+    __tablename__ = "reclass_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(64))
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: computing / ready / applied / rolled_back / cancelled
+    status: Mapped[str] = mapped_column(String(20), default="computing", index=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    rolled_back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ReclassItem(Base):
+    """One document in a batch: its suggestion before, the new model's answer, the reviewer's decision."""
+
+    __tablename__ = "reclass_items"
+    __table_args__ = (UniqueConstraint("batch_id", "document_id", name="uq_reclass_items_batch_document"),
+                      Index("ix_reclass_items_batch_kind", "batch_id", "kind"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("reclass_batches.id", ondelete="CASCADE"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    #: change / same / disagreement / no_tokens
+    kind: Mapped[str] = mapped_column(String(16))
+    # the document's suggestion when the batch was computed (restored exactly by a rollback)
+    old_suggested_category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    old_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    old_candidates: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    old_explanation: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    old_needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    old_model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the new model's answer
+    new_category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    new_top_category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    new_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    new_candidates: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    new_explanation: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    new_needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    new_model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: the reviewer-confirmed or published category, if any (never changed by a batch)
+    confirmed_category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: pending / accepted / rejected
+    decision: Mapped[str] = mapped_column(String(10), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: set by apply/rollback: applied / skipped_confirmed / skipped_changed / rolled_back / rollback_skipped
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -1,0 +1,300 @@
+"""Batch reclassification (service/reclassify.py, `gongkai reclassify`, `gongkai batches`) on SQLite and PostgreSQL."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from service import audit, config, reclassify as R
+from service.db import AuditEntry, Department, Document, ReclassBatch, ReclassItem, transaction
+from service.modelstore import store_from_settings
+from service.text import tokenize_document
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TEXTS = [
+    ("关于印发县防汛抗旱应急预案的通知", "为做好防汛抗旱工作，有效应对洪涝灾害，制定本预案。一、总则 二、组织指挥体系 三、预警和应急响应。"),
+    ("关于张三同志任职的通知", "经县人民政府研究决定：任命张三同志为县财政局副局长；免去李四同志县财政局副局长职务。"),
+    ("县人民政府2025年政府工作报告", "各位代表：现在，我代表县人民政府向大会报告工作，请予审议。过去一年经济社会发展取得新成效。"),
+    ("关于开展全县安全生产大检查的通知", "各乡镇人民政府，县直各部门：为深刻吸取事故教训，决定在全县开展安全生产大检查。"),
+    ("县“十四五”国民经济和社会发展规划纲要", "本规划主要阐明全县发展战略意图，明确经济社会发展目标、主要任务和重大举措。"),
+    ("办理居民身份证办事指南", "办理条件：本县户籍居民。申请材料：户口簿、照片。办理地点：县政务服务中心。办理时限：60个工作日。"),
+    ("县财政局主要职责和内设机构", "县财政局是县人民政府工作部门。主要职责：拟订全县财政发展规划和政策；内设机构：办公室、预算股。"),
+    ("我县召开春季植树造林动员会", "3月12日上午，我县召开春季植树造林动员会，县委副书记出席并讲话，各乡镇负责同志参加会议。"),
+    ("关于进一步规范行政执法行为的实施意见", "为全面推进依法行政，规范行政执法行为，根据有关法律法规，结合本县实际，提出如下意见。"),
+    ("关于公布县级行政许可事项清单的通知", "根据国务院有关规定，现将县级行政许可事项清单予以公布，请各单位认真执行。"),
+]
+
+
+@pytest.fixture
+def settings(db_url, tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "models" / "county-default", models / "county-default")
+    return config.load({"database_url": db_url, "data_dir": str(tmp_path / "data"), "models_dir": str(models)})
+
+
+@pytest.fixture
+def world(settings, sessions):
+    """Unconfirmed documents carrying a deliberately wrong old suggestion, confirmed and published
+    ones with a (partly wrong) confirmed category, and one without tokens."""
+    with transaction(sessions) as s:
+        dept = Department(code="xzf", name="XX县人民政府办公室")
+        s.add(dept)
+        s.flush()
+        ids: dict[str, list[int]] = {"unconfirmed": [], "confirmed": [], "no_tokens": []}
+        for n, (title, body) in enumerate(TEXTS):
+            tokens = tokenize_document(title, body).to_dict()
+            if n < 6:
+                kind, status, category = "unconfirmed", "pending_review", None
+            else:
+                kind, status, category = "confirmed", ("approved" if n % 2 else "published"), "其他"
+            doc = Document(department_id=dept.id, filename=f"{n}.txt", sha256=f"{n:064d}", size=1, status=status,
+                           title=title, text=body, tokens=tokens, category=category,
+                           suggested_category="其他" if n % 3 else None, confidence=0.31 + n / 100,
+                           candidates=[{"category": "其他", "probability": 0.31}],
+                           explanation={"rules": [], "terms": [{"term": "旧", "weight": 1.0}]},
+                           needs_attention=not n % 3, model_version="county-default/2020.01.01-1")
+            s.add(doc)
+            s.flush()
+            ids[kind].append(doc.id)
+        doc = Document(department_id=dept.id, filename="new.txt", sha256="f" * 64, size=1, status="received")
+        s.add(doc)
+        s.flush()
+        ids["no_tokens"].append(doc.id)
+    return ids
+
+
+def snapshot(sessions) -> dict[int, tuple]:
+    with transaction(sessions, readonly=True) as s:
+        return {d.id: (d.status, d.category, d.suggested_category, d.confidence, d.candidates, d.explanation,
+                       d.needs_attention, d.model_version) for d in s.execute(select(Document)).scalars()}
+
+
+def items(sessions, batch_id) -> list[ReclassItem]:
+    with transaction(sessions, readonly=True) as s:
+        return s.execute(select(ReclassItem).where(ReclassItem.batch_id == batch_id)
+                         .order_by(ReclassItem.document_id)).scalars().all()
+
+
+def new_batch(settings, sessions, **kw) -> int:
+    batch_id = R.create_batch(sessions, store_from_settings(settings), "tester", **kw)
+    assert R.compute_batch(sessions, settings, batch_id) == "ready"
+    return batch_id
+
+
+def test_batch_never_touches_confirmed_and_lists_disagreements(settings, sessions, world):
+    before = snapshot(sessions)
+    batch_id = new_batch(settings, sessions)
+    assert snapshot(sessions) == before  # computing changes no document
+    result = R.summary(sessions, batch_id)
+    assert result["status"] == "ready" and result["done"] == result["total"] == 11
+    assert result["kinds"]["no_tokens"] == 1
+    by_doc = {i.document_id: i for i in items(sessions, batch_id)}
+    assert len(by_doc) == 11
+    for doc_id in world["confirmed"]:
+        item = by_doc[doc_id]
+        assert item.confirmed_category == "其他" and item.kind in ("same", "disagreement")
+        assert (item.kind == "disagreement") == (item.new_top_category != "其他")
+    assert result["kinds"]["disagreement"] >= 2  # 规划纲要, 职责, 意见 … are not 其他
+    assert {d["document_id"] for d in result["disagreements"]} == {
+        d for d in world["confirmed"] if by_doc[d].kind == "disagreement"}
+    for doc_id in world["unconfirmed"]:
+        assert by_doc[doc_id].kind in ("change", "same") and by_doc[doc_id].confirmed_category is None
+    assert result["kinds"]["change"] >= 3
+    assert sum(g["count"] for g in result["groups"]) == result["kinds"]["change"]
+    # Accepting everything and applying still leaves every confirmed category and suggestion alone.
+    disagreeing = [by_doc[d].id for d in world["confirmed"] if by_doc[d].kind == "disagreement"]
+    with pytest.raises(R.ReclassifyError):  # a disagreement is for audit, never accepted
+        R.decide(sessions, batch_id, "rev", item_ids=disagreeing[:1])
+    R.decide(sessions, batch_id, "rev")
+    R.apply_batch(sessions, batch_id, "rev")
+    after = snapshot(sessions)
+    for doc_id in world["confirmed"] + world["no_tokens"]:
+        assert after[doc_id] == before[doc_id]
+
+
+def test_accept_above_threshold_apply_audit_and_roll_back_exactly(settings, sessions, world):
+    before = snapshot(sessions)
+    batch_id = new_batch(settings, sessions)
+    changes = [i for i in items(sessions, batch_id) if i.kind == "change"]
+    threshold = sorted(i.new_confidence for i in changes)[len(changes) // 2]
+    n = R.decide(sessions, batch_id, "rev", min_confidence=threshold)
+    accepted = {i.document_id: i for i in changes if i.new_confidence >= threshold}
+    assert n == len(accepted) >= 1 and len(accepted) < len(changes) + 1
+    # reject one group entirely, then re-accept it per item: per-group and per-item decisions
+    g = R.summary(sessions, batch_id)["groups"][0]
+    R.decide(sessions, batch_id, "rev", group=(g["old"], g["new"]), accept=False)
+    group_items = [i for i in items(sessions, batch_id) if (i.old_suggested_category, i.new_category) == (g["old"], g["new"])
+                   and i.kind == "change"]
+    assert all(i.decision == "rejected" for i in group_items)
+    R.decide(sessions, batch_id, "rev", item_ids=[i.id for i in group_items if i.document_id in accepted])
+    assert {i.document_id for i in items(sessions, batch_id) if i.decision == "accepted"} == set(accepted)
+
+    out = R.apply_batch(sessions, batch_id, "rev")
+    assert out == {"applied": len(accepted)}
+    after = snapshot(sessions)
+    for doc_id, item in accepted.items():
+        status, category, suggested, confidence, candidates, explanation, attention, model = after[doc_id]
+        assert (status, category) == before[doc_id][:2]
+        assert (suggested, confidence, attention) == (item.new_category, item.new_confidence, item.new_needs_attention)
+        assert model == "county-default/2026.11.25-1" and candidates == item.new_candidates
+        assert explanation["terms"]  # the terms behind the new suggestion
+    for doc_id in set(before) - set(accepted):
+        assert after[doc_id] == before[doc_id]
+    with transaction(sessions, readonly=True) as s:
+        entries = s.execute(select(AuditEntry).where(AuditEntry.action == "reclassify.apply")).scalars().all()
+        assert {e.document_id for e in entries} == set(accepted)
+        assert {e.detail["batch_id"] for e in entries} == {batch_id}
+    with pytest.raises(R.BatchStateError):
+        R.apply_batch(sessions, batch_id, "rev")  # applied once, in one step
+
+    assert R.rollback_batch(sessions, batch_id, "rev") == {"rolled_back": len(accepted)}
+    assert snapshot(sessions) == before
+    with transaction(sessions, readonly=True) as s:
+        entries = s.execute(select(AuditEntry).where(AuditEntry.action == "reclassify.rollback")).scalars().all()
+        assert {e.document_id for e in entries} == set(accepted) and {e.detail["batch_id"] for e in entries} == {batch_id}
+        assert audit.verify(s).ok
+        assert s.get(ReclassBatch, batch_id).status == "rolled_back"
+
+
+def test_document_confirmed_or_reanalysed_between_compute_and_apply_is_not_changed(settings, sessions, world):
+    batch_id = new_batch(settings, sessions)
+    changes = [i for i in items(sessions, batch_id) if i.kind == "change"]
+    assert len(changes) >= 2
+    confirmed, reanalysed = changes[0].document_id, changes[1].document_id
+    with transaction(sessions) as s:
+        s.execute(update(Document).where(Document.id == confirmed).values(status="approved", category="工作动态"))
+        s.execute(update(Document).where(Document.id == reanalysed).values(suggested_category="规划计划",
+                                                                           confidence=0.99, needs_attention=False))
+    before = snapshot(sessions)
+    R.decide(sessions, batch_id, "rev")
+    out = R.apply_batch(sessions, batch_id, "rev")
+    assert out["skipped_confirmed"] == 1 and out["skipped_changed"] == 1
+    after = snapshot(sessions)
+    assert after[confirmed] == before[confirmed] and after[reanalysed] == before[reanalysed]
+    assert out["applied"] == len(changes) - 2
+
+
+def test_dry_run_batch_cannot_be_applied(settings, sessions, world):
+    batch_id = new_batch(settings, sessions, dry_run=True)
+    R.decide(sessions, batch_id, "rev")
+    with pytest.raises(R.ReclassifyError):
+        R.apply_batch(sessions, batch_id, "rev")
+
+
+def test_filters_select_status_and_department(settings, sessions, world):
+    batch_id = new_batch(settings, sessions, statuses=["pending_review"], department="xzf")
+    assert {i.document_id for i in items(sessions, batch_id)} == set(world["unconfirmed"])
+    with pytest.raises(R.ReclassifyError):
+        R.create_batch(sessions, store_from_settings(settings), "tester", department="nope")
+    assert R.summary(sessions, new_batch(settings, sessions, since="2999-01-01"))["total"] == 0
+    assert R.summary(sessions, new_batch(settings, sessions, since="2000-01-01"))["total"] == 11
+
+
+def test_cancel_midway_and_resume_gives_one_item_per_document(settings, sessions, world):
+    batch_id = R.create_batch(sessions, store_from_settings(settings), "tester")
+    pages = []
+    status = R.compute_batch(sessions, settings, batch_id, page_size=3, progress=lambda d, t: pages.append((d, t)),
+                             should_stop=lambda: len(pages) >= 2)
+    assert status == "cancelled" and pages == [(3, 11), (6, 11)]
+    with pytest.raises(R.BatchStateError):
+        R.compute_batch(sessions, settings, batch_id)  # a cancelled batch must be resumed first
+    with pytest.raises(R.BatchStateError):
+        R.apply_batch(sessions, batch_id, "rev")
+    R.resume(sessions, batch_id, "tester")
+    assert R.compute_batch(sessions, settings, batch_id, page_size=4) == "ready"
+    got = [i.document_id for i in items(sessions, batch_id)]
+    with transaction(sessions, readonly=True) as s:
+        all_ids = s.execute(select(Document.id).order_by(Document.id)).scalars().all()
+    assert got == all_ids  # exactly one item per document
+    assert R.summary(sessions, batch_id)["done"] == 11
+
+
+def test_cancel_from_elsewhere_stops_computing(settings, sessions, world):
+    batch_id = R.create_batch(sessions, store_from_settings(settings), "tester")
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        if len(calls) == 1:
+            R.cancel(sessions, batch_id, "admin")
+
+    assert R.compute_batch(sessions, settings, batch_id, page_size=4, progress=progress) == "cancelled"
+    assert calls == [4] and len(items(sessions, batch_id)) == 4
+
+
+def test_no_re_segmentation(settings, sessions, world, monkeypatch):
+    import service.text as text_module
+
+    def boom(*a, **kw):
+        raise AssertionError("re-segmented")
+
+    monkeypatch.setattr(text_module, "tokenize_document", boom)
+    monkeypatch.setattr(text_module, "get_tokenizer", boom)
+    monkeypatch.setattr(text_module.Tokenizer, "segment", boom)
+    monkeypatch.setattr(text_module.Tokenizer, "tokens", boom)
+    import service.model as model_module
+
+    monkeypatch.setattr(model_module, "tokenize_document", boom, raising=False)
+    monkeypatch.setattr(model_module, "get_tokenizer", boom, raising=False)
+    batch_id = new_batch(settings, sessions)
+    R.decide(sessions, batch_id, "rev")
+    R.apply_batch(sessions, batch_id, "rev")
+    assert R.summary(sessions, batch_id)["kinds"]["change"] >= 1
+
+
+def cli(settings, *args: str, redis_url: str | None = None, queue: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, GONGKAI_DATABASE_URL=settings.database_url, GONGKAI_DATA_DIR=str(settings.data_dir),
+               GONGKAI_MODELS_DIR=str(settings.models_dir))
+    if redis_url:
+        env.update(GONGKAI_REDIS_URL=redis_url, GONGKAI_QUEUE_NAME=queue)
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, check=False)
+
+
+def test_cli_reclassify_review_apply_rollback(settings, sessions, world):
+    before = snapshot(sessions)
+    done = cli(settings, "reclassify", "--dry-run")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "重新分类批次" in done.stdout and "试运行" in done.stdout and "重新分类" in done.stderr  # summary, bar
+    done = cli(settings, "reclassify", "--status", "pending_review", "--status", "approved", "--status", "published",
+               "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    batch_id = result["batch_id"]
+    assert result["status"] == "ready" and result["total"] == 10 and result["kinds"]["no_tokens"] == 0
+    assert cli(settings, "batches", "apply", "1").returncode == 2  # the dry run
+    done = cli(settings, "batches", "accept", str(batch_id), "--above", "0", "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["decided"] == result["kinds"]["change"]
+    done = cli(settings, "batches", "show", str(batch_id))
+    assert "原建议 → 新建议" in done.stdout and ("分歧" in done.stdout)
+    done = cli(settings, "batches", "apply", str(batch_id))
+    assert done.returncode == 0 and "已应用" in done.stdout, done.stderr
+    assert snapshot(sessions) != before
+    done = cli(settings, "batches", "rollback", str(batch_id), "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["rolled_back"] == result["kinds"]["change"]
+    assert snapshot(sessions) == before
+    assert "已回滚" in cli(settings, "batches", "list").stdout
+
+
+def test_background_batch_reports_progress_in_job_meta(settings, sessions, world, redis_url):
+    from conftest import unique_queue_name
+    from redis import Redis
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    queue = unique_queue_name()
+    done = cli(settings, "reclassify", "--background", "--json", redis_url=redis_url, queue=queue)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == "computing"
+    done = cli(settings, "worker", "--burst", redis_url=redis_url, queue=queue)
+    assert done.returncode == 0, done.stderr[-3000:]
+    job = Job.fetch(result["job_id"], connection=Redis.from_url(redis_url), serializer=JSONSerializer)
+    assert job.get_status() == "finished"
+    assert job.meta["done"] == job.meta["total"] == 11
+    assert R.summary(sessions, result["batch_id"])["status"] == "ready"
