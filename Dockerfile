@@ -10,7 +10,8 @@ COPY service ./service
 COPY plugins ./plugins
 COPY models ./models
 RUN pip install --no-cache-dir . \
- && useradd --system --home /data gongkai && mkdir -p /data && chown gongkai /data
+ && useradd --system --home /data gongkai && mkdir -p /data && chown gongkai /data \
+ && chown -R gongkai /app/models
 ENV GONGKAI_MODELS_DIR=/app/models
 
 USER gongkai

@@ -18,6 +18,11 @@ from service.config import PROJECT_ROOT, Settings
 from service.db import Department, Document, transaction
 
 SHIPPED_TRAINING_DATA = PROJECT_ROOT / "models" / "training" / "documents.jsonl"
+
+
+def training_data_path(settings: Settings) -> Path:
+    """The shipped training data, kept beside the model artifacts (``<models dir>/training``)."""
+    return Path(settings.models_dir) / "training" / "documents.jsonl"
 CONFIRMED_STATES = ("approved", "published", "withdrawn")
 
 
@@ -32,7 +37,7 @@ def confirmed_records(sessions) -> list[dict[str, Any]]:
                  "split": "train"} for doc, code in rows]
 
 
-def retrain(settings: Settings, sessions, actor: str, *, base_data: Path = SHIPPED_TRAINING_DATA,
+def retrain(settings: Settings, sessions, actor: str, *, base_data: Path | None = None,
             candidate_names: list[str] | None = None) -> dict[str, Any]:
     """Train on the shipped data plus confirmed documents; save; promote if not worse."""
     from service import modelstore, train
@@ -40,7 +45,8 @@ def retrain(settings: Settings, sessions, actor: str, *, base_data: Path = SHIPP
 
     store = modelstore.store_from_settings(settings)
     confirmed = confirmed_records(sessions)
-    result = train.train(D.read_jsonl(base_data) + confirmed, store.taxonomy, candidate_names=candidate_names)
+    base = D.read_jsonl(base_data or training_data_path(settings))
+    result = train.train(base + confirmed, store.taxonomy, candidate_names=candidate_names)
     version = store.new_version_name()
     decision = train.save_and_promote(store, version, result)
     summary = {"version": version, "confirmed_documents": len(confirmed), **decision}

@@ -181,7 +181,9 @@ def run_train(args) -> int:
     try:
         store = modelstore.store_from_settings(settings)
         records: list[dict] = []
-        for path in args.data or [DEFAULT_TRAINING_DATA]:
+        from service.retrain import training_data_path
+
+        for path in args.data or [training_data_path(settings)]:
             records += D.read_jsonl(path)
         for path in args.confirmed:
             extra = D.read_jsonl(path)
