@@ -319,6 +319,13 @@ def _suggestion(doc: Document) -> tuple:
     return (doc.suggested_category, doc.confidence, doc.needs_attention, doc.model_version)
 
 
+def _set_suggestion(doc: Document, category, confidence, candidates, explanation, needs_attention, model) -> None:
+    """Write a suggestion; the reviewer's ``category`` is never touched here."""
+    doc.suggested_category, doc.confidence = category, confidence
+    doc.candidates, doc.explanation = candidates, explanation
+    doc.needs_attention, doc.model_version = needs_attention, model
+
+
 def apply_batch(sessions: sessionmaker[Session], batch_id: int, actor: str) -> dict[str, int]:
     """Apply every accepted change in one transaction; return counts of applied and skipped items."""
     out = Counter()
@@ -339,9 +346,8 @@ def apply_batch(sessions: sessionmaker[Session], batch_id: int, actor: str) -> d
                                       item.old_model_version):
                 item.outcome = "skipped_changed"
             else:
-                doc.suggested_category, doc.confidence = item.new_category, item.new_confidence
-                doc.candidates, doc.explanation = item.new_candidates, item.new_explanation
-                doc.needs_attention, doc.model_version = item.new_needs_attention, item.new_model_version
+                _set_suggestion(doc, item.new_category, item.new_confidence, item.new_candidates,
+                                item.new_explanation, item.new_needs_attention, item.new_model_version)
                 item.outcome = "applied"
                 audit.append(s, actor, "reclassify.apply", document_id=doc.id, batch_id=batch.id, item_id=item.id,
                              old={"category": item.old_suggested_category, "confidence": item.old_confidence,
@@ -374,9 +380,8 @@ def rollback_batch(sessions: sessionmaker[Session], batch_id: int, actor: str) -
                                     item.new_model_version):
                 item.outcome = "rollback_skipped"
             else:
-                doc.suggested_category, doc.confidence = item.old_suggested_category, item.old_confidence
-                doc.candidates, doc.explanation = item.old_candidates, item.old_explanation
-                doc.needs_attention, doc.model_version = item.old_needs_attention, item.old_model_version
+                _set_suggestion(doc, item.old_suggested_category, item.old_confidence, item.old_candidates,
+                                item.old_explanation, item.old_needs_attention, item.old_model_version)
                 item.outcome = "rolled_back"
                 audit.append(s, actor, "reclassify.rollback", document_id=doc.id, batch_id=batch.id, item_id=item.id,
                              restored={"category": item.old_suggested_category, "confidence": item.old_confidence,

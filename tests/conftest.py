@@ -132,3 +132,13 @@ def redis_url():
     """A real Redis (tests use their own queue names; see ``unique_queue_name``)."""
     require_service("Redis", _redis_reachable())
     return REDIS_URL
+
+
+def runtime_env(rt) -> dict:
+    """The environment for a ``gongkai`` subprocess that should see exactly ``rt``'s settings."""
+    from dataclasses import asdict
+
+    env = dict(os.environ)
+    env.update({f"GONGKAI_{name.upper()}": str(value) for name, value in asdict(rt.settings).items()})
+    env["GONGKAI_DATABASE_URL"] = rt.engine.url.render_as_string(hide_password=False)
+    return env

@@ -1,7 +1,6 @@
 """Archive import (`gongkai import`): folders and zips through the real CLI, Redis and burst workers."""
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 from build_docx import build_gongwen_docx
 from build_pdf import build_pdf
-from conftest import unique_queue_name
+from conftest import runtime_env, unique_queue_name
 from sqlalchemy import func, select
 
 from service import archive, audit, config
@@ -34,22 +33,16 @@ def rt(db_url, redis_url, tmp_path):
     runtime.close()
 
 
-def env_for(rt) -> dict:
-    s = rt.settings
-    return dict(os.environ, GONGKAI_DATABASE_URL=rt.engine.url.render_as_string(hide_password=False),
-                GONGKAI_REDIS_URL=s.redis_url, GONGKAI_DATA_DIR=str(s.data_dir), GONGKAI_QUEUE_NAME=s.queue_name)
-
-
 def gongkai_import(rt, *args: str, cwd: Path | None = None) -> tuple[int, dict, str]:
     done = subprocess.run([sys.executable, "-m", "service.cli", "import", *args, "--department", "xzf", "--json"],
-                          env=env_for(rt), capture_output=True, text=True, timeout=600,
+                          env=runtime_env(rt), capture_output=True, text=True, timeout=600,
                           cwd=cwd or Path(__file__).resolve().parents[2], check=False)
     assert done.stdout.strip(), done.stderr[-3000:]
     return done.returncode, json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
 
 
 def burst_worker(rt) -> None:
-    done = subprocess.run([sys.executable, "-m", "service.cli", "worker", "--burst"], env=env_for(rt),
+    done = subprocess.run([sys.executable, "-m", "service.cli", "worker", "--burst"], env=runtime_env(rt),
                           capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -175,7 +168,7 @@ def test_import_wait_publishes_through_the_gates(rt, tmp_path):
         {"path": "密件.docx", "category": "规划计划", "status": "published"},
         {"path": "不存在.pdf", "status": "confirmed"},
     ], ensure_ascii=False), encoding="utf-8")
-    worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=env_for(rt),
+    worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=runtime_env(rt),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         rc, summary, stderr = gongkai_import(rt, str(src), "--manifest", str(manifest), "--wait",
@@ -202,10 +195,10 @@ def test_bad_manifest_and_unknown_department_are_usage_errors(rt, tmp_path):
     bad = tmp_path / "m.csv"
     bad.write_text("path,category\na.txt,不存在的分类\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "service.cli", "import", str(src), "--manifest", str(bad),
-                           "--department", "xzf"], env=env_for(rt), capture_output=True, text=True, timeout=120, check=False)
+                           "--department", "xzf"], env=runtime_env(rt), capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "不存在的分类" in done.stderr
     done = subprocess.run([sys.executable, "-m", "service.cli", "import", str(src), "--department", "nope"],
-                          env=env_for(rt), capture_output=True, text=True, timeout=120, check=False)
+                          env=runtime_env(rt), capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "没有部门" in done.stderr
     assert doc_count(rt) == 0
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from service import audit, config, reclassify as R
 from service.db import AuditEntry, Department, Document, ReclassBatch, ReclassItem, transaction

@@ -1,5 +1,4 @@
 """Real worker processes on a real Redis: the queue carries work, the database decides."""
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from sqlalchemy import func, select, update
 from service import audit, config
 from service.db import Department, Document, transaction, utcnow
 from service.intake import receive
-from conftest import unique_queue_name
+from conftest import runtime_env, unique_queue_name
 from service.queue import enqueue_ingest, requeue_stuck
 from service.runtime import Runtime
 
@@ -32,16 +31,8 @@ def rt(db_url, redis_url, tmp_path):
     runtime.close()
 
 
-def worker_env(rt) -> dict:
-    s = rt.settings
-    return dict(os.environ, GONGKAI_DATABASE_URL=rt.engine.url.render_as_string(hide_password=False),
-                GONGKAI_REDIS_URL=s.redis_url, GONGKAI_DATA_DIR=str(s.data_dir),
-                GONGKAI_STUCK_AFTER_SECONDS=str(s.stuck_after_seconds),
-                GONGKAI_REQUEUE_INTERVAL_SECONDS=str(s.requeue_interval_seconds), GONGKAI_QUEUE_NAME=s.queue_name)
-
-
 def start_worker(rt, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "worker", *extra], env=worker_env(rt),
+    return subprocess.Popen([sys.executable, "-m", "service.cli", "worker", *extra], env=runtime_env(rt),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -81,7 +72,7 @@ def wait_final(rt, ids, timeout=180) -> dict[int, str]:
 def test_burst_worker_processes_the_queue(rt):
     ids = upload_texts(rt, 5)
     enqueue_ingest(rt.queue, ids)
-    done = subprocess.run([sys.executable, "-m", "service.cli", "worker", "--burst"], env=worker_env(rt),
+    done = subprocess.run([sys.executable, "-m", "service.cli", "worker", "--burst"], env=runtime_env(rt),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert set(states(rt, ids).values()) == {"pending_review"}
@@ -95,7 +86,7 @@ def test_documents_lost_from_redis_are_found_again_in_the_database(rt):
         s.execute(update(Document).values(status_changed_at=utcnow() - timedelta(minutes=10)))
     assert sorted(requeue_stuck(rt.sessions, rt.queue, 3)) == sorted(ids)
     assert requeue_stuck(rt.sessions, rt.queue, 3) == []  # already waiting: not queued twice
-    done = subprocess.run([sys.executable, "-m", "service.cli", "worker", "--burst"], env=worker_env(rt),
+    done = subprocess.run([sys.executable, "-m", "service.cli", "worker", "--burst"], env=runtime_env(rt),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert set(states(rt, ids).values()) == {"pending_review"}
