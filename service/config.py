@@ -49,10 +49,12 @@ class Settings:
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Parser child process: address-space limit in bytes.
     parse_memory_bytes: int = 1024 * 1024 * 1024
-    #: Parser child process: CPU seconds.
+    #: Parser child process: CPU seconds per file.
     parse_cpu_seconds: int = 60
-    #: Parser child process: wall-clock seconds.
+    #: Parser child process: wall-clock seconds per file.
     parse_wall_seconds: int = 120
+    #: Files one parser child may parse before it is replaced (1: a fresh process per file).
+    parse_child_reuse: int = 100
     #: Most pages a document may have.
     parse_max_pages: int = 2000
     #: Most extracted text, in bytes (UTF-8).

@@ -73,7 +73,7 @@ def parse_limits(settings: config_module.Settings) -> ParseLimits:
 
 def sandbox_limits(settings: config_module.Settings) -> Limits:
     return Limits(memory_bytes=settings.parse_memory_bytes, cpu_seconds=settings.parse_cpu_seconds,
-                  wall_seconds=settings.parse_wall_seconds)
+                  wall_seconds=settings.parse_wall_seconds, reuse=max(1, settings.parse_child_reuse))
 
 
 def body_paragraph_texts(doc: ParsedDocument) -> list[str]:

@@ -1,18 +1,28 @@
 """Run a parser in a child process with resource limits, so a hostile file cannot take
 the caller down.
 
-Each parse runs in a child forked by a small parse server (``service/zygote.py``) that
-has imported only the parser plugins: forking it costs ~1 ms where forking a worker that
+Parses run in a child forked by a small parse server (``service/zygote.py``) that has
+imported only the parser plugins: forking it costs ~1 ms where forking a worker that
 holds a model costs ~15 ms. (multiprocessing's forkserver would do the same but
 re-imports the caller's ``__main__`` in every child.) In the child: an address-space limit
 (RLIMIT_AS) of ``memory_bytes`` on top of what the server maps, a CPU-seconds limit
-(RLIMIT_CPU), no core dumps. The child pickles its answer into a pipe; the server waits
-with a wall-clock deadline and kills the child when it passes. Whatever happens in the
-child ends as a ParsedDocument or a coded ParseError: a Python exception of any type, a
-signal, a timeout. Tracebacks go to the log, never to the user.
+(RLIMIT_CPU) of ``cpu_seconds`` *per parse*, no core dumps. The child pickles each answer
+into a pipe; the server waits with a wall-clock deadline and kills the child when it
+passes. Whatever happens in the child ends as a ParsedDocument or a coded ParseError: a
+Python exception of any type, a signal, a timeout. Tracebacks go to the log, never to the
+user.
+
+A child serves up to ``Limits.reuse`` parses (a fork, its copy-on-write faults and its
+exit cost ~3 ms, more than parsing a typical 3-page document). It is replaced — the next
+parse gets a fresh child — after any parse that did not end in a document or an ordinary
+coded refusal (a crash, a limit, a timeout, any Python exception: anything that may leave
+the process in a bad state), when its resident memory has grown by more than
+``REUSE_GROWTH_BYTES`` since it started, and after ``reuse`` parses. ``reuse=1`` gives
+every file a fresh process.
 """
 from __future__ import annotations
 
+import dataclasses
 import faulthandler
 import logging
 import os
@@ -21,6 +31,7 @@ import select
 import time
 import resource
 import signal
+import struct
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +52,7 @@ class Limits:
     memory_bytes: int = 1024 * 1024 * 1024
     cpu_seconds: int = 60
     wall_seconds: float = 120.0
+    reuse: int = 100  #: parses one child may serve (see the module docstring)
 
 
 def _mapped_bytes() -> int:
@@ -94,7 +106,6 @@ def _limit_this_process(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     address_space = _mapped_bytes() + limits.memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
 
 
 def _answer(target: str, path: str, context: ParseContext) -> tuple:
@@ -122,54 +133,165 @@ def _died(status: int) -> tuple:
     return ("error", kind, detail, {"what": what} if kind == "resource_limit" else {})
 
 
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _cpu_seconds_used() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+#: A reused child whose resident memory grew by more than this is replaced.
+REUSE_GROWTH_BYTES = 256 * 1024 * 1024
+#: Codes after which a child is not trusted with another file.
+_REPLACE_AFTER = frozenset({ParserFailed.code, ResourceLimit.code})
+_FRAME = struct.Struct(">Q")
+_KEEP, _LAST = b"K", b"X"
+
+
+def _read_fd(fd: int, n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, min(n - len(buf), 1 << 20))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def _read_frame(fd: int) -> bytes | None:
+    header = _read_fd(fd, _FRAME.size)
+    return None if header is None else _read_fd(fd, _FRAME.unpack(header)[0])
+
+
+def _write_frame(fd: int, data: bytes) -> None:
+    view = memoryview(_FRAME.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _child_loop(requests: int, answers: int, limits: Limits) -> None:
+    """In the child: answer parse requests until the pipe closes or the child is no longer trusted."""
+    _limit_this_process(limits)
+    _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
+    started_rss, served = _rss_bytes(), 0
+    while True:
+        frame = _read_frame(requests)
+        if frame is None:
+            return  # the server closed the pipe
+        target, path, context = pickle.loads(frame)
+        soft = int(_cpu_seconds_used()) + limits.cpu_seconds  # the CPU seconds of this parse
+        if cpu_hard != resource.RLIM_INFINITY:
+            soft = min(soft, cpu_hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, cpu_hard))
+        answer = _answer(target, path, context)
+        served += 1
+        try:
+            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:  # noqa: BLE001 - e.g. no memory left to pickle the result
+            answer = ("error", ResourceLimit.code, "result could not be returned", {"what": "内存"})
+            data = pickle.dumps(answer)
+        last = ((answer[0] != "ok" and answer[1] in _REPLACE_AFTER) or served >= limits.reuse
+                or _rss_bytes() - started_rss > REUSE_GROWTH_BYTES)
+        _write_frame(answers, (_LAST if last else _KEEP) + data)
+        if last:
+            return
+
+
+class ParseChild:
+    """A forked child that parses files one request at a time, within ``limits``.
+
+    ``parse_pickled`` never raises: a crash, a signal or the wall deadline becomes a
+    pickled coded error, and the child is then gone (``alive`` turns False).
+    """
+
+    def __init__(self, limits: Limits, close_in_child: tuple[int, ...] = ()) -> None:
+        req_r, req_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                for fd in (req_w, ans_r, *close_in_child):
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+                _child_loop(req_r, ans_w, limits)
+            finally:
+                os._exit(0)
+        os.close(req_r)
+        os.close(ans_w)
+        self.pid, self.limits = pid, limits
+        self._requests, self._answers = req_w, ans_r
+        self.alive = True
+
+    def parse_pickled(self, target: str, path: str, context: ParseContext) -> bytes:
+        try:
+            _write_frame(self._requests, pickle.dumps((target, path, context), protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:  # the child is gone (killed between parses)
+            return pickle.dumps(self._reap())
+        frame = self._read_before(time.monotonic() + self.limits.wall_seconds)
+        if frame is None:  # the deadline passed
+            os.kill(self.pid, signal.SIGKILL)
+            self._reap()
+            return pickle.dumps(("error", ResourceLimit.code, f"wall time {self.limits.wall_seconds}s",
+                                 {"what": f"处理时间超过 {int(self.limits.wall_seconds)} 秒"}))
+        if not frame:  # it died before a complete answer
+            return pickle.dumps(self._reap())
+        if frame[:1] == _LAST:
+            self._reap()
+        return frame[1:]
+
+    def _read_before(self, deadline: float) -> bytes | None:
+        """One whole answer frame; b"" if the pipe closed first; None at the deadline."""
+        buf = bytearray()
+        need = _FRAME.size
+        while len(buf) < need:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self._answers], [], [], remaining)[0]:
+                return None
+            chunk = os.read(self._answers, min(need - len(buf), 1 << 20))
+            if not chunk:
+                return b""
+            buf += chunk
+            if need == _FRAME.size and len(buf) >= _FRAME.size:
+                need += _FRAME.unpack(bytes(buf[:_FRAME.size]))[0]
+        return bytes(buf[_FRAME.size:])  # never empty: the child's frame starts with its flag byte
+
+    def _reap(self) -> tuple:
+        """Close the pipes and wait for the child; the coded error describing how it ended."""
+        self.alive = False
+        for fd in (self._requests, self._answers):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        _, status = os.waitpid(self.pid, 0)
+        return _died(status)
+
+    def close(self) -> None:
+        if self.alive:
+            self._reap()  # closing its request pipe ends the child's loop
+
+
 def fork_and_parse(target: str, path: str, context: ParseContext, limits: Limits) -> tuple:
-    """Fork a limited child that parses; never raises.
+    """Parse in a one-use limited child; never raises (the fallback when no parse server answers).
 
     Returns ``("ok", ParsedDocument)`` or ``("error", code, detail, params)``.
     """
-    return pickle.loads(fork_and_parse_pickled(target, path, context, limits))
-
-
-def fork_and_parse_pickled(target: str, path: str, context: ParseContext, limits: Limits) -> bytes:
-    """``fork_and_parse``'s answer as the pickle the child wrote (the parse server forwards it as is)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        os.close(read_fd)
-        try:
-            _limit_this_process(limits)
-            try:
-                data = pickle.dumps(_answer(target, path, context), protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:  # noqa: BLE001 - e.g. no memory left to pickle the result
-                data = pickle.dumps(("error", ResourceLimit.code, "result could not be returned", {"what": "内存"}))
-            with os.fdopen(write_fd, "wb") as out:
-                out.write(data)
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + limits.wall_seconds
-    timed_out = False
-    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([pipe], [], [], remaining)[0]:
-                timed_out = True
-                break
-            chunk = pipe.read(1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    if timed_out:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    if timed_out:
-        return pickle.dumps(("error", ResourceLimit.code, f"wall time {limits.wall_seconds}s",
-                             {"what": f"处理时间超过 {int(limits.wall_seconds)} 秒"}))
-    data = b"".join(chunks)
-    if data and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-        return data  # complete: the child exited normally after writing all of it
-    return pickle.dumps(_died(status))
+    child = ParseChild(dataclasses.replace(limits, reuse=1))
+    try:
+        return pickle.loads(child.parse_pickled(target, path, context))
+    finally:
+        child.close()
 
 
 def _error(code: str, detail: str | None, params: dict) -> ParseError:

@@ -1,4 +1,4 @@
-"""The parse server: a small process that forks one limited child per parse.
+"""The parse server: a small process that forks the limited children that parse.
 
 Started on first use by each process that parses (``call``), as
 ``python -m service.zygote``. It imports only the parser plugins, reads requests from
@@ -9,6 +9,7 @@ never outlives the process it serves.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -87,7 +88,7 @@ def serve() -> None:
     logging.lastResort = None  # errors travel back to the caller as coded answers and are logged there
     logging.getLogger().addHandler(logging.NullHandler())
     from service.pipeline import default_registry
-    from service.sandbox import fork_and_parse_pickled
+    from service.sandbox import ParseChild
 
     default_registry()  # import every plugin once, before the first fork
     for module in PRELOAD:
@@ -96,11 +97,22 @@ def serve() -> None:
         except ImportError:
             pass
     _warm_up()
+    gc.freeze()  # what the server built stays out of children's collections: fewer copy-on-write faults
+    child: ParseChild | None = None
+    own_fds = (proto_in.fileno(), proto_out.fileno())
     while True:
         request = read_message(proto_in)
         if request is None:
+            if child is not None:
+                child.close()
             return
-        write_pickled(proto_out, fork_and_parse_pickled(*request))
+        target, path, context, limits = request
+        if child is not None and (not child.alive or child.limits != limits):
+            child.close()
+            child = None
+        if child is None:
+            child = ParseChild(limits, close_in_child=own_fds)
+        write_pickled(proto_out, child.parse_pickled(target, path, context))
 
 
 # ---------------------------------------------------------------------------

@@ -75,3 +75,42 @@ class WrongReturn(_Base):
 
     def parse(self, path, context):
         return "not a document"
+
+
+class Pid(_Base):
+    """Answers with the id of the process that parsed."""
+    name = "pid"
+
+    def parse(self, path, context):
+        import os
+
+        return ParsedDocument(blocks=(Paragraph(str(os.getpid())),), page_count=1)
+
+
+class BurnsASecond(_Base):
+    """Uses ~1.2 s of CPU and succeeds: three in a row exceed a 2 s budget only if it were cumulative."""
+    name = "burn"
+
+    def parse(self, path, context):
+        import os
+        import resource
+
+        start = resource.getrusage(resource.RUSAGE_SELF)
+        while True:
+            now = resource.getrusage(resource.RUSAGE_SELF)
+            if (now.ru_utime + now.ru_stime) - (start.ru_utime + start.ru_stime) > 1.2:
+                return ParsedDocument(blocks=(Paragraph(str(os.getpid())),), page_count=1)
+
+
+_LEAKED = []
+
+
+class Leaks(_Base):
+    """Succeeds but keeps 300 MB alive in the process."""
+    name = "leak"
+
+    def parse(self, path, context):
+        import os
+
+        _LEAKED.append(bytearray(b"x") * (300 * 1024 * 1024))
+        return ParsedDocument(blocks=(Paragraph(str(os.getpid())),), page_count=1)

@@ -94,7 +94,64 @@ def test_no_child_processes_are_left_behind(sample):
             pass
     server = zygote._client.proc.pid
     assert server in children_of(os.getpid())  # the parse server is ours
-    assert children_of(server) == []  # and every parse child it forked is gone
+    assert children_of(server) == []  # the crashed and the timed-out children are gone (and reaped)
+    pid = int(run("Pid", sample).paragraphs[0].text)
+    assert children_of(server) == [pid]  # only the one reusable child stays
+
+
+def parsed_by(target, sample, limits=QUICK) -> int:
+    return int(run(target, sample, limits).paragraphs[0].text)
+
+
+def test_one_child_parses_several_files(sample):
+    first = parsed_by("Pid", sample)
+    assert parsed_by("Pid", sample) == first
+    assert first != os.getpid()
+
+
+def test_a_coded_refusal_keeps_the_child_but_a_crash_replaces_it(sample):
+    first = parsed_by("Pid", sample)
+    with pytest.raises(CorruptFile):
+        run("RaisesCoded", sample)
+    assert parsed_by("Pid", sample) == first  # an ordinary refusal: same process
+    with pytest.raises(ParserFailed):
+        run("RaisesTypeError", sample)
+    assert parsed_by("Pid", sample) != first  # an unexpected exception: never trusted again
+
+
+def test_a_limit_or_timeout_replaces_the_child(sample):
+    first = parsed_by("Pid", sample)
+    with pytest.raises(ResourceLimit):
+        run("EatsMemory", sample)
+    second = parsed_by("Pid", sample)
+    assert second != first
+    with pytest.raises(ResourceLimit):
+        run("Sleeps", sample, Limits(memory_bytes=256 * 1024 * 1024, cpu_seconds=5, wall_seconds=1))
+    assert parsed_by("Pid", sample, Limits(memory_bytes=256 * 1024 * 1024, cpu_seconds=5, wall_seconds=1)) != second
+
+
+def test_reuse_one_gives_every_file_a_fresh_process(sample):
+    once = Limits(memory_bytes=256 * 1024 * 1024, cpu_seconds=2, wall_seconds=20, reuse=1)
+    pids = {parsed_by("Pid", sample, once) for _ in range(3)}
+    assert len(pids) == 3
+
+
+def test_a_child_is_replaced_after_its_reuse_count(sample):
+    twice = Limits(memory_bytes=256 * 1024 * 1024, cpu_seconds=2, wall_seconds=20, reuse=2)
+    pids = [parsed_by("Pid", sample, twice) for _ in range(4)]
+    assert pids[0] == pids[1] and pids[2] == pids[3] and pids[1] != pids[2]
+
+
+def test_the_cpu_limit_is_per_file_in_a_reused_child(sample):
+    budget = Limits(memory_bytes=256 * 1024 * 1024, cpu_seconds=2, wall_seconds=30)
+    pids = {parsed_by("BurnsASecond", sample, budget) for _ in range(3)}  # 3.6 s in all, 1.2 s each
+    assert len(pids) == 1
+
+
+def test_a_child_whose_memory_grew_is_replaced(sample):
+    roomy = Limits(memory_bytes=1024 * 1024 * 1024, cpu_seconds=10, wall_seconds=30)
+    leaked_in = parsed_by("Leaks", sample, roomy)
+    assert parsed_by("Pid", sample, roomy) != leaked_in
 
 
 def test_a_crash_is_reported_with_where_it_happened(sample):
