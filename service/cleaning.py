@@ -166,6 +166,11 @@ def _plausible(ch: str) -> bool:
     return category[0] in "LN" or category in ("Pd", "Ps", "Pe", "Po", "Sm", "Sc")
 
 
+#: Runs of characters ``_plausible`` accepts without a lookup (the common case), removed before counting.
+_PLAUSIBLE_RUN = re.compile("[\x20-\x7e\u4e00-\u9fff\u3000-\u30ff\uff00-\uffef\u2000-\u206f"
+                            "\u2460-\u24ff\u2160-\u217f\u25a0-\u25ff\u2605\u2606]+")
+
+
 # OCR-style confusions inside numbers: "20I5", "Z0l5", "2016-lo-28".
 _CONFUSED_NUMBER = re.compile(r"(?=(?:[^\d]*\d){2})(?=[\d-]*[IlOoZ])[\dIlOoZ][\dIlOoZ-]{2,}")
 _WORD = re.compile(r"[A-Za-z]{3,}|[\u4e00-\u9fff]{2,}")
@@ -180,7 +185,7 @@ def text_quality_warnings(text: str) -> list[ParseWarning]:
         return [warning("no_text_layer")]
     cids = len(_CID.findall(text))
     sample = _CID.sub("", visible)[:200_000]
-    bad = sum(1 for ch in sample if not _plausible(ch))
+    bad = sum(1 for ch in _PLAUSIBLE_RUN.sub("", sample) if not _plausible(ch))
     # "(cid:123)" is about 9 characters; a few in a long document are a font quirk, not a garbled layer.
     cid_share = cids * 9 / len(visible)
     if (cids >= 3 and cid_share > 0.02) or (sample and bad / len(sample) > 0.08):

@@ -162,23 +162,32 @@ class FastTfidf:
         found = self.columns[at[self.codes[at] == pairs]] if len(self.codes) else pairs[:0]
         return np.concatenate([words[words >= 0], found])
 
-    def transform(self, docs):
-        from scipy import sparse
-
-        indptr, indices, values = [0], [], []
+    def parts(self, docs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR arrays (indptr, column ids, l2-normalized sublinear tf-idf values) of ``docs``."""
+        counts_per_doc, indices, values = [], [], []
         for doc in docs:
             ids, counts = np.unique(self._ids(doc), return_counts=True)
             indices.append(ids)
             values.append(counts)
-            indptr.append(indptr[-1] + len(ids))
+            counts_per_doc.append(len(ids))
         idx = np.concatenate(indices) if indices else np.zeros(0, np.int64)
         tf = np.concatenate(values).astype(np.float64) if values else np.zeros(0)
         data = (np.log(tf) + 1.0) * self.idf[idx]
-        matrix = sparse.csr_matrix((data, idx, np.asarray(indptr)), shape=(len(docs), self.n_features))
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        lengths = np.asarray(counts_per_doc, dtype=np.int64)
+        starts = np.r_[0, np.cumsum(lengths)[:-1]]
+        norms = np.zeros(len(lengths))
+        filled = lengths > 0
+        if filled.any():  # reduceat over the rows that have entries (an empty row would sum its neighbour)
+            norms[filled] = np.sqrt(np.add.reduceat(data * data, starts[filled]))
         norms[norms == 0] = 1.0
-        matrix.data /= np.repeat(norms, np.diff(matrix.indptr))
-        return matrix.astype(self.vectorizer.dtype)
+        data /= np.repeat(norms, lengths)
+        return np.r_[0, np.cumsum(lengths)], idx, data.astype(self.vectorizer.dtype)
+
+    def transform(self, docs):
+        from scipy import sparse
+
+        indptr, idx, data = self.parts(docs)
+        return sparse.csr_matrix((data, idx, indptr), shape=(len(docs), self.n_features))
 
 
 def fast_path_applies(column_transformer) -> bool:
@@ -201,7 +210,20 @@ def fast_transformers(column_transformer) -> list[tuple["FastTfidf", int]] | Non
 
 
 def transform(fast: list[tuple["FastTfidf", int]], X: np.ndarray):
-    """The per-field features of ``X`` (rows as made by ``rows``) with ``fast_transformers``."""
+    """The per-field features of ``X`` (rows as made by ``rows``) with ``fast_transformers``:
+    the fields side by side, as ``scipy.sparse.hstack`` would lay them out, built in one step."""
     from scipy import sparse
 
-    return sparse.hstack([vec.transform(X[:, column]) for vec, column in fast], format="csr")
+    n = X.shape[0]
+    rows, cols, vals, offset = [], [], [], 0
+    for vec, column in fast:
+        indptr, idx, data = vec.parts(X[:, column])
+        rows.append(np.repeat(np.arange(n), np.diff(indptr)))
+        cols.append(idx + offset)
+        vals.append(data)
+        offset += vec.n_features
+    row = np.concatenate(rows)
+    order = np.argsort(row, kind="stable")  # row by row, fields in order within a row
+    indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=n))]
+    return sparse.csr_matrix((np.concatenate(vals)[order], np.concatenate(cols)[order], indptr),
+                             shape=(n, offset))

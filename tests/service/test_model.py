@@ -222,3 +222,17 @@ def test_fast_feature_path_equals_scikit_learns_transform(default_model, test_sp
     ours, sklearns = F.transform(fast, X), default_model.pipeline[0].transform(X)
     assert ours.shape == sklearns.shape and (ours != 0).sum() == (sklearns != 0).sum()
     assert abs(ours - sklearns).max() < 1e-6
+
+
+def test_fast_feature_path_handles_empty_fields_between_full_ones(default_model, test_split):
+    from service import features as F
+    from service.text import DocumentTokens
+
+    full = test_split.docs[0]
+    docs = [full, DocumentTokens((), (), None, None, ()), DocumentTokens((), full.body, None, None, ()), full]
+    X = default_model.rows(docs)
+    ours = F.transform(F.fast_transformers(default_model.pipeline[0]), X)
+    sklearns = default_model.pipeline[0].transform(X)
+    assert ours.shape == sklearns.shape and (ours != 0).sum() == (sklearns != 0).sum()
+    assert abs(ours - sklearns).max() < 1e-6
+    assert abs(ours[0] - ours[3]).max() == 0  # an empty row in between does not shift its neighbours
