@@ -98,7 +98,12 @@ def acknowledge_pii(session: Session, doc: Document, actor: str, note: str = "")
 
 
 def next_index_number(session: Session, doc: Document) -> str:
-    """索引号: ``<department code>-<year>-<5-digit sequence within department and year>``."""
+    """索引号: ``<department code>-<year>-<5-digit sequence within department and year>``.
+
+    Called after ``transition`` has appended to the audit log, which locks the audit head
+    row until commit: concurrent publishes are serialized there, so each count sees the
+    numbers committed before it (tests/service/test_review.py publishes from 8 threads).
+    """
     year = utcnow().year
     dept = session.get(Department, doc.department_id)
     prefix = f"{dept.code}-{year}-"
