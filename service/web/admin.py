@@ -60,8 +60,11 @@ def index():
         failures = [{"id": d.id, "filename": d.filename, "department": d.department.name, "code": d.error_code,
                      "message": d.error_message} for d in s.execute(
             select(Document).where(Document.status == "failed").order_by(Document.id.desc()).limit(10)).scalars()]
+    from service.web.batches import running
+
     return render_template("admin.html", departments=departments, users=users, by_status=by_status,
                            failures=failures, queue=_queue_status(), models=_models(), roles=ROLES,
+                           running_batches=running(),
                            taxonomy=current_app.extensions["gongkai.taxonomy"])
 
 
