@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -62,10 +63,18 @@ class Verification:
     problem: str = ""
 
 
-def verify(session: Session, batch: int = 5000) -> Verification:
-    """Recompute the whole chain; report the first entry that does not hold."""
+def verify(session: Session, batch: int = 5000,
+           progress: Callable[[int, int], None] | None = None) -> Verification:
+    """Recompute the whole chain; report the first entry that does not hold.
+
+    ``progress``, when given, receives ``(entries checked, entries in the log)`` after each
+    batch of entries."""
     prev_hash, expected_seq, count = GENESIS, 1, 0
     last_seq = 0
+    if progress is not None:
+        # A column query, not session.get: the head object read at the end must be fresh.
+        expected_total = session.execute(select(AuditHead.last_seq).where(AuditHead.id == 1)).scalar() or 0
+        progress(0, expected_total)
     while True:
         rows = session.execute(select(AuditEntry).where(AuditEntry.seq > last_seq)
                                .order_by(AuditEntry.seq).limit(batch)).scalars().all()
@@ -79,6 +88,8 @@ def verify(session: Session, batch: int = 5000) -> Verification:
             if chain_hash(prev_hash, canonical(e.seq, e.at, e.actor, e.action, e.document_id, e.detail)) != e.hash:
                 return Verification(False, count, e.seq, "entry content does not match its hash")
             prev_hash, expected_seq, count, last_seq = e.hash, e.seq + 1, count + 1, e.seq
+        if progress is not None:
+            progress(count, max(expected_total, count))
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_seq != count or head.last_hash != prev_hash):
         return Verification(False, count, head.last_seq, "entries after the last one were removed")

@@ -114,8 +114,11 @@ def group_folds(y: np.ndarray, groups: np.ndarray, seed: int) -> list[tuple[np.n
         return list(folds.split(np.zeros(len(y)), y, groups))
 
 
-def out_of_fold(estimator, X: np.ndarray, y: np.ndarray, folds, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold predictions and decision scores (−inf for a class a fold never saw)."""
+def out_of_fold(estimator, X: np.ndarray, y: np.ndarray, folds, labels: list[str],
+                fitted: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold predictions and decision scores (−inf for a class a fold never saw).
+
+    ``fitted``, when given, is called after each fold's fit."""
     pred = np.empty(len(y), dtype=object)
     scores = np.full((len(y), len(labels)), -np.inf)
     for train_idx, test_idx in folds:
@@ -124,6 +127,8 @@ def out_of_fold(estimator, X: np.ndarray, y: np.ndarray, folds, labels: list[str
         cols = [labels.index(c) for c in pipe[-1].classes_]
         scores[np.ix_(test_idx, cols)] = s
         pred[test_idx] = pipe[-1].classes_[np.argmax(s, axis=1)]
+        if fitted is not None:
+            fitted()
     return pred, scores
 
 
@@ -182,8 +187,13 @@ def _classifier(pipeline, taxonomy, temperature, thresholds, name="unsaved") -> 
 
 def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 0,
           candidate_names: Sequence[str] | None = None, target_precision: float = TARGET_PRECISION,
-          progress: Callable[[str], None] = log.info) -> TrainResult:
-    """Train, calibrate, threshold and evaluate a classifier (see the module docstring)."""
+          progress: Callable[[str], None] = log.info,
+          step: Callable[[int, int], None] | None = None) -> TrainResult:
+    """Train, calibrate, threshold and evaluate a classifier (see the module docstring).
+
+    ``progress`` receives messages; ``step``, when given, receives ``(fits done, fits in
+    all)`` after each model fit: every cross-validation fold of every candidate, then the
+    fit on the train split and the final fit on train + validation."""
     started = time.perf_counter()
     data, refused = prepare(records, taxonomy)
     if refused:
@@ -198,9 +208,17 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
     measurable = sorted(c for c in labels if len(set(train_set.groups[train_set.y == c])) >= 2)
     pool = candidates(seed)
     compared, oof = {}, {}
-    for cname in candidate_names or list(pool):
+    chosen_names = list(candidate_names or pool)
+    fits = {"done": 0, "total": len(chosen_names) * len(folds) + 2}
+
+    def fitted() -> None:
+        fits["done"] += 1
+        if step is not None:
+            step(fits["done"], fits["total"])
+
+    for cname in chosen_names:
         t0 = time.perf_counter()
-        pred, scores = out_of_fold(pool[cname], X_train, train_set.y, folds, labels)
+        pred, scores = out_of_fold(pool[cname], X_train, train_set.y, folds, labels, fitted)
         report = evaluation.scores(list(train_set.y), list(pred), measurable)
         compared[cname] = {"macro_f1": report["macro_f1"], "accuracy": report["accuracy"],
                            "seconds": round(time.perf_counter() - t0, 2)}
@@ -212,6 +230,7 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
 
     first = _classifier(make_pipeline(pool[best]).fit(X_train, train_set.y), taxonomy, temperature,
                         {n: M.DEFAULT_THRESHOLD for n in names})
+    fitted()
     if len(val_set):
         val_preds = first.predict_many(val_set.docs, val_set.texts, explain=False)
         conf = np.array([p.confidence for p in val_preds])
@@ -233,6 +252,7 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
 
     fit_set = data.subset(np.isin(data.splits, ["train", "validation"]))
     final = _classifier(make_pipeline(pool[best]).fit(_rows(fit_set), fit_set.y), taxonomy, temperature, thresholds)
+    fitted()
     if len(test_set):
         test_preds = final.predict_many(test_set.docs, test_set.texts, explain=False)
         reports["test"] = evaluation.evaluate(list(test_set.y), test_preds, names)

@@ -1,5 +1,8 @@
 """Operator commands: `gongkai db upgrade`, `gongkai audit verify`, `gongkai check`,
-`gongkai departments …`, `gongkai users …`, `gongkai worker`."""
+`gongkai departments …`, `gongkai users …`, `gongkai worker`.
+
+`audit verify` and `check` walk everything there is, so they show a progress bar on stderr
+(``service/progress.py``, ``--progress`` / ``--no-progress``); stdout is unchanged."""
 from __future__ import annotations
 
 import getpass
@@ -8,7 +11,7 @@ import sys
 
 from sqlalchemy import select
 
-from service import audit, config
+from service import audit, config, progress
 from service.db import Department, Document, User, transaction
 from service.runtime import Runtime
 
@@ -24,10 +27,13 @@ def register(sub) -> None:
 
     au = sub.add_parser("audit", help="audit log")
     au_sub = au.add_subparsers(dest="audit_command", required=True)
-    au_sub.add_parser("verify", help="recompute the hash chain").set_defaults(func=audit_verify)
+    av = au_sub.add_parser("verify", help="recompute the hash chain")
+    progress.add_arguments(av)
+    av.set_defaults(func=audit_verify)
 
     ck = sub.add_parser("check", help="report missing originals, checksum mismatches and orphans")
     ck.add_argument("--json", action="store_true")
+    progress.add_arguments(ck)
     ck.set_defaults(func=check)
 
     dep = sub.add_parser("departments", help="departments (乡镇、县直部门)")
@@ -66,8 +72,8 @@ def db_upgrade(args) -> int:
 
 def audit_verify(args) -> int:
     rt = _runtime()
-    with transaction(rt.sessions) as s:
-        result = audit.verify(s)
+    with transaction(rt.sessions) as s, progress.bar(args, total=None, desc="校验审计日志", unit="条") as bar:
+        result = audit.verify(s, progress=progress.updater(bar))
     if result.ok:
         print(f"审计日志完整：{result.entries} 条记录，哈希链校验通过。")
         return 0
@@ -82,9 +88,14 @@ def check(args) -> int:
     with transaction(rt.sessions) as s:
         rows = s.execute(select(Document.id, Document.sha256)).all()
     known = {sha for _, sha in rows}
-    missing = [{"document_id": doc_id, "sha256": sha} for doc_id, sha in rows if not rt.storage.exists(sha)]
-    mismatched = [{"document_id": doc_id, "sha256": sha} for doc_id, sha in rows
-                  if rt.storage.exists(sha) and digest_of_file(rt.storage.local_path(sha)) != sha]
+    state: dict[str, str] = {}  # each original is hashed once, however many documents share it
+    for sha in progress.track(args, sorted(known), desc="校验原件", unit="个"):
+        if not rt.storage.exists(sha):
+            state[sha] = "missing"
+        elif digest_of_file(rt.storage.local_path(sha)) != sha:
+            state[sha] = "mismatched"
+    missing = [{"document_id": doc_id, "sha256": sha} for doc_id, sha in rows if state.get(sha) == "missing"]
+    mismatched = [{"document_id": doc_id, "sha256": sha} for doc_id, sha in rows if state.get(sha) == "mismatched"]
     orphans = [sha for sha in rt.storage.iter_digests() if sha not in known]
     report = {"documents": len(rows), "missing": missing, "mismatched": mismatched, "orphans": orphans}
     if args.json:

@@ -5,6 +5,9 @@
     gongkai train [--data F]... [--confirmed F]... [--out DIR] [--no-promote | --force]
     gongkai train-data CORPUS [--out FILE]      rebuild the shipped training set from a corpus
     gongkai models [list | activate VERSION | rollback] [--json]
+
+``classify``, ``evaluate`` and ``train`` show a progress bar on stderr (``service/progress.py``,
+``--progress`` / ``--no-progress``); what they print on stdout does not change.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from service import config
+from service import config, progress
 from service.errors import GongkaiError
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
     p.add_argument("--model", metavar="VERSION", help="use this model version instead of the active one")
     p.add_argument("--no-isolation", action="store_true", help="parse in this process (debugging only)")
+    progress.add_arguments(p)
     p.set_defaults(func=run_classify)
 
     p = sub.add_parser("evaluate", help="evaluate the model on labelled JSON Lines (text, category, title)")
@@ -34,6 +38,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--model", metavar="VERSION")
     p.add_argument("--split", help="only lines whose 'split' field has this value (e.g. test)")
+    progress.add_arguments(p)
     p.set_defaults(func=run_evaluate)
 
     p = sub.add_parser("train", help="train, evaluate and (if not worse) activate a new model version")
@@ -49,6 +54,7 @@ def register(sub) -> None:
     group.add_argument("--no-promote", action="store_true", help="keep the new version inactive")
     group.add_argument("--force", action="store_true", help="activate even if macro-F1 drops")
     p.add_argument("--json", action="store_true")
+    progress.add_arguments(p)
     p.set_defaults(func=run_train)
 
     p = sub.add_parser("train-data", help="build the training set from a corpus (caps, groups, splits)")
@@ -70,8 +76,7 @@ def _settings(args) -> config.Settings:
 
 
 def _emit(obj: Any, as_json: bool, text: str) -> None:
-    sys.stdout.write((json.dumps(obj, ensure_ascii=False) if as_json else text) + "\n")
-    sys.stdout.flush()
+    progress.echo(json.dumps(obj, ensure_ascii=False) if as_json else text)
 
 
 def _fail(exc: GongkaiError, as_json: bool) -> int:
@@ -141,7 +146,7 @@ def run_classify(args) -> int:
     except GongkaiError as exc:
         return _fail(exc, args.json)
     failed = 0
-    for path in args.files:
+    for path in progress.track(args, args.files, desc="分类文件", unit="个"):
         record = classify_file(path, classifier, isolate=not args.no_isolation)
         failed += "error" in record
         _emit(record, args.json, describe(record))
@@ -149,6 +154,10 @@ def run_classify(args) -> int:
 
 
 # -- evaluate ---------------------------------------------------------------------------------
+#: Records classified per step of the bar (predictions do not depend on how records are batched).
+EVALUATE_CHUNK = 64
+
+
 def run_evaluate(args) -> int:
     from service import evaluation, modelstore
     from service import trainingdata as D
@@ -165,7 +174,12 @@ def run_evaluate(args) -> int:
             raise D.DataError(what="没有可评估的记录")
     except GongkaiError as exc:
         return _fail(exc, args.json)
-    predictions = classifier.predict_texts([(r.get("title"), r["text"]) for r in records], explain=False)
+    predictions = []
+    with progress.bar(args, total=len(records), desc="评估", unit="条") as bar:
+        for start in range(0, len(records), EVALUATE_CHUNK):
+            chunk = records[start:start + EVALUATE_CHUNK]
+            predictions += classifier.predict_texts([(r.get("title"), r["text"]) for r in chunk], explain=False)
+            bar.update(len(chunk))
     report = evaluation.evaluate([r["category"] for r in records], predictions, classifier.taxonomy.names)
     report["model"] = classifier.name
     _emit(report, args.json, f"模型 {classifier.name}\n" + evaluation.format_table(report))
@@ -194,8 +208,9 @@ def run_train(args) -> int:
         unknown = sorted(set(names or ()) - set(train.candidates()))
         if unknown:
             raise D.DataError(what=f"未知的候选模型 {', '.join(unknown)}；可选：{', '.join(train.candidates())}")
-        result = train.train(records, store.taxonomy, seed=args.seed, candidate_names=names,
-                             progress=lambda m: sys.stderr.write(m + "\n"))
+        with progress.bar(args, total=None, desc="训练", unit="次拟合") as bar:
+            result = train.train(records, store.taxonomy, seed=args.seed, candidate_names=names,
+                                 progress=lambda m: progress.echo(m, file=sys.stderr), step=progress.updater(bar))
         version = args.version or store.new_version_name()
         decision = train.save_and_promote(store, version, result, promote=not args.no_promote, force=args.force)
     except GongkaiError as exc:

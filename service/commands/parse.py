@@ -1,11 +1,13 @@
-"""`gongkai parse FILE... [--json]` — run intake on files and show what came out."""
+"""`gongkai parse FILE... [--json]` — run intake on files and show what came out.
+
+Many files get a progress bar on stderr (``service/progress.py``); stdout is unchanged."""
 from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 
+from service import progress
 from service.errors import GongkaiError
 from service.parsers import Table
 
@@ -17,6 +19,7 @@ def register(sub) -> None:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--json", action="store_true", help="one JSON object per file (JSON Lines)")
     p.add_argument("--no-isolation", action="store_true", help="parse in this process (debugging only)")
+    progress.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -89,12 +92,8 @@ def summary_line(record: dict) -> str:
 
 def run(args) -> int:
     failed = 0
-    for path in args.files:
+    for path in progress.track(args, args.files, desc="解析文件", unit="个"):
         record = parse_one(path, isolate=not args.no_isolation)
         failed += "error" in record
-        if args.json:
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-        else:
-            sys.stdout.write(summary_line(record) + "\n")
-        sys.stdout.flush()
+        progress.echo(json.dumps(record, ensure_ascii=False) if args.json else summary_line(record))
     return 1 if failed else 0
