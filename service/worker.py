@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 import threading
 
 from rq import SimpleWorker
@@ -40,7 +42,27 @@ def _sweeper(rt: Runtime, queue, stop: threading.Event) -> None:
             log.exception("stuck-document sweep failed; will try again")
 
 
+def _die_with_parent() -> None:
+    """In a process the worker forks (rq's scheduler): exit when the worker dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != _worker_pid:  # the worker died before prctl took effect
+        os._exit(1)
+
+
+_worker_pid = 0
+
+
 def run_worker(rt: Runtime, burst: bool = False, name: str | None = None) -> bool:
+    global _worker_pid
+    if sys.platform.startswith("linux") and not _worker_pid:
+        # rq forks its scheduler from the worker; without this a SIGKILLed worker leaves it running.
+        _worker_pid = os.getpid()
+        os.register_at_fork(after_in_child=_die_with_parent)
     runtime_module.install(rt)
     preload(rt)
     queue = rt.queue

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import redis
@@ -130,3 +131,39 @@ def test_fault_two_workers_one_killed_and_redis_flushed(rt):
                    if e.detail.get("to") == "pending_review"]
         assert len(reached) == n and len({e.document_id for e in reached}) == n
         assert entries
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if f"\nPPid:\t{pid}\n" in status.read_text():
+                found.append(int(status.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def test_a_killed_worker_takes_its_scheduler_process_with_it(rt):
+    worker = start_worker(rt)
+    try:
+        deadline = time.monotonic() + 60
+        forked = []
+        while time.monotonic() < deadline and not forked:
+            forked = _children(worker.pid)  # rq's scheduler, forked once the worker holds the scheduler lock
+            time.sleep(0.2)
+        assert forked, "the worker never started its scheduler"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in forked):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in forked)
