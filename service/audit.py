@@ -76,8 +76,11 @@ def verify(session: Session, batch: int = 5000,
         expected_total = session.execute(select(AuditHead.last_seq).where(AuditHead.id == 1)).scalar() or 0
         progress(0, expected_total)
     while True:
-        rows = session.execute(select(AuditEntry).where(AuditEntry.seq > last_seq)
-                               .order_by(AuditEntry.seq).limit(batch)).scalars().all()
+        # Plain rows, not ORM objects: the session's identity map would keep every entry read.
+        rows = session.execute(select(AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.action,
+                                      AuditEntry.document_id, AuditEntry.detail, AuditEntry.prev_hash,
+                                      AuditEntry.hash).where(AuditEntry.seq > last_seq)
+                               .order_by(AuditEntry.seq).limit(batch)).all()
         if not rows:
             break
         for e in rows:
