@@ -1,7 +1,7 @@
 """`gongkai import PATH [--department D] [--manifest FILE] [--wait] [--json]`: archive import.
 
-See ``service/archive.py`` for what is imported and how. Progress bars (tqdm) go to
-stderr; the summary goes to stdout (``--json`` for a JSON object). Exit status 0 when
+See ``service/archive.py`` for what is imported and how. Progress bars (``service/progress.py``) go
+to stderr; the summary goes to stdout (``--json`` for a JSON object). Exit status 0 when
 nothing failed (and, with ``--wait``, everything finished in time), 1 otherwise, 2 for a usage error (no such department, bad manifest, …).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from service import archive, config
+from service import archive, config, progress
 from service.db import Department, Document, transaction
 from service.runtime import Runtime
 from service.states import STATE_NAMES_ZH
@@ -31,7 +31,7 @@ def register(sub) -> None:
     p.add_argument("--wait", action="store_true", help="wait until every queued document is processed")
     p.add_argument("--timeout", type=float, default=0, help="seconds --wait waits at most (0: no limit)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    progress.add_arguments(p)
     p.set_defaults(func=run_import)
 
 
@@ -49,9 +49,7 @@ def _department(rt: Runtime, code: str | None) -> Department | None:
 
 
 def _bar(args, **kw):
-    from tqdm import tqdm
-
-    return tqdm(file=sys.stderr, disable=args.no_progress, dynamic_ncols=True, **kw)
+    return progress.bar(args, **kw)
 
 
 def run_import(args) -> int:

@@ -99,12 +99,12 @@ def test_import_folder_and_zip_then_again(rt, tmp_path):
     manifest.write_bytes("path,category,date,doc_number,status\n"
                          "b/说明.txt,工作动态,2019-05-06,X政办〔2019〕3号,confirmed\n".encode("gbk"))
 
-    rc, summary, stderr = gongkai_import(rt, str(folder), "--manifest", str(manifest))
+    rc, summary, stderr = gongkai_import(rt, str(folder), "--manifest", str(manifest), "--progress")
     assert rc == 1, stderr  # the nested archive failed
     assert summary["scanned"] == 6 and summary["imported"] == 4 and summary["duplicates"] == 1
     assert summary["failed"] == {"nested_archive": 1}
     assert summary["queued"] == 4 and summary["jobs"] == 1
-    assert "导入文件" in stderr  # the progress bar
+    assert "导入文件" in stderr and "6/6" in stderr  # the progress bar (forced: stderr is a pipe here)
 
     burst_worker(rt)
     by_name = docs(rt)
@@ -172,7 +172,7 @@ def test_import_wait_publishes_through_the_gates(rt, tmp_path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         rc, summary, stderr = gongkai_import(rt, str(src), "--manifest", str(manifest), "--wait",
-                                             "--timeout", "300")
+                                             "--timeout", "300", "--progress")
     finally:
         worker.terminate()
         worker.wait(timeout=60)
