@@ -370,11 +370,26 @@ def _record_manifest(rt: Runtime, document_id: int, path: str, entry: dict[str, 
 
 def import_items(rt: Runtime, items: Iterator[Item], *, department_id: int, uploaded_by: str,
                  manifest: dict[str, dict[str, str]] | None = None,
-                 progress: Callable[[Item], None] | None = None) -> ImportResult:
-    """Store every item (or record why not); decide what to queue. Nothing is enqueued here."""
+                 progress: Callable[[Item], None] | None = None,
+                 queue: Callable[[int], None] | None = None) -> ImportResult:
+    """Store every item (or record why not); decide what to queue.
+
+    Nothing is enqueued here: ``queue(document_id)``, when given, is called once per
+    document as soon as it is known to need processing, so the caller can hand chunks to
+    the workers while the rest is still being stored (``result.to_queue`` lists them all).
+    """
     manifest = manifest or {}
     result = ImportResult()
     seen_paths: set[str] = set()
+    queued: set[int] = set()
+
+    def to_queue(document_id: int) -> None:
+        if document_id not in queued:
+            queued.add(document_id)
+            result.to_queue.append(document_id)
+            if queue is not None:
+                queue(document_id)
+
     for item in items:
         result.scanned += 1
         seen_paths.add(item.path)
@@ -398,17 +413,16 @@ def import_items(rt: Runtime, items: Iterator[Item], *, department_id: int, uplo
                 result.manifest[got.document_id] = entry
             if got.created:
                 result.imported.append(got.document_id)
-                result.to_queue.append(got.document_id)
+                to_queue(got.document_id)
             else:
                 result.duplicates.append(got.document_id)
                 now = _resume(rt, got.document_id, uploaded_by)
                 if now == "retried":
                     result.retried.append(got.document_id)
                 if now in ("retried", "received", "processing") or (entry and now == "pending_review"):
-                    result.to_queue.append(got.document_id)
+                    to_queue(got.document_id)
         if progress is not None:
             progress(item)
-    result.to_queue = list(dict.fromkeys(result.to_queue))
     result.manifest_unmatched = sorted(set(manifest) - seen_paths)
     return result
 

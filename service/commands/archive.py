@@ -70,8 +70,9 @@ def run_import(args) -> int:
             from service.taxonomy import from_settings
 
             manifest = archive.load_manifest(Path(args.manifest), from_settings(settings))
-        result = _store(rt, args, source, dept.id, manifest)
-        job_ids = _enqueue(rt, args, result)
+        feeder = _ChunkFeeder(rt, max(1, args.chunk_size))
+        result = _store(rt, args, source, dept.id, manifest, feeder.add)
+        job_ids = feeder.flush()
         final = _wait(rt, args, result) if args.wait else None
         summary = _summary(rt, result, final, job_ids)
     finally:
@@ -80,30 +81,50 @@ def run_import(args) -> int:
     return 1 if summary["failed_total"] or summary.get("unfinished") else 0
 
 
-def _store(rt: Runtime, args, source: Path, department_id: int, manifest) -> archive.ImportResult:
+def _store(rt: Runtime, args, source: Path, department_id: int, manifest, queue) -> archive.ImportResult:
     uploaded_by = f"import:{args.user}"
     if source.is_dir():
         items = list(archive.iter_folder(source))
-        return _run_items(rt, args, items, department_id, uploaded_by, manifest)
+        return _run_items(rt, args, items, department_id, uploaded_by, manifest, queue)
     try:
         zf = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
         raise archive.ArchiveError(str(exc), what=f"{source.name} 不是可读的文件夹或 .zip 压缩包") from exc
     with zf:
         items = list(archive.iter_zip(zf, rt.settings.max_upload_bytes))
-        return _run_items(rt, args, items, department_id, uploaded_by, manifest)
+        return _run_items(rt, args, items, department_id, uploaded_by, manifest, queue)
 
 
-def _run_items(rt, args, items, department_id, uploaded_by, manifest) -> archive.ImportResult:
+def _run_items(rt, args, items, department_id, uploaded_by, manifest, queue) -> archive.ImportResult:
     with _bar(args, total=len(items), desc="导入文件", unit="个") as bar:
         return archive.import_items(rt, iter(items), department_id=department_id, uploaded_by=uploaded_by,
-                                    manifest=manifest, progress=lambda _item: bar.update(1))
+                                    manifest=manifest, progress=lambda _item: bar.update(1), queue=queue)
 
 
-def _enqueue(rt: Runtime, args, result: archive.ImportResult) -> list[str]:
-    from service.queue import enqueue_ingest_chunks
+class _ChunkFeeder:
+    """Queues documents in chunks while the import is still storing the rest: the workers
+    start on the first chunk instead of waiting for the whole archive."""
 
-    return enqueue_ingest_chunks(rt.queue, result.to_queue, chunk_size=max(1, args.chunk_size))
+    def __init__(self, rt: Runtime, chunk_size: int) -> None:
+        self.rt, self.chunk_size = rt, chunk_size
+        self.pending: list[int] = []
+        self.job_ids: list[str] = []
+
+    def add(self, document_id: int) -> None:
+        self.pending.append(document_id)
+        if len(self.pending) >= self.chunk_size:
+            self._send()
+
+    def _send(self) -> None:
+        from service.queue import enqueue_ingest_chunks
+
+        if self.pending:
+            self.job_ids += enqueue_ingest_chunks(self.rt.queue, self.pending, chunk_size=self.chunk_size)
+            self.pending = []
+
+    def flush(self) -> list[str]:
+        self._send()
+        return self.job_ids
 
 
 def _settled(rt: Runtime, result: archive.ImportResult, ids: list[int]) -> dict[int, str]:
