@@ -14,13 +14,16 @@ Item kinds:
 - ``no_tokens``: the document has no stored tokens (not yet processed, failed): skipped.
 
 A batch is ``computing`` → ``ready`` → ``applied`` → ``rolled_back``; ``computing`` may be
-``cancelled`` and resumed (documents that already have an item are skipped). Only
+``cancelled`` and resumed (documents that already have an item are skipped). Computing
+is split into shards (id ranges of ``SHARD_SIZE`` documents), one rq job each, so any
+number of workers share a batch; the batch row's ``done``/``total`` is the progress, and
+the shard that ends last makes the batch ``ready``. Only
 accepted ``change`` items are applied, in one transaction, and only when the document
 is still unconfirmed and its suggestion is still the one the batch saw. The confirmed
 ``category`` is never touched. Every change (apply and roll back) is audited with the
 batch id. A dry-run batch is kept for review but can never be applied.
 
-Pure of HTTP and rq: the CLI and the rq job (``service.jobs.reclassify_job``) call these.
+Pure of HTTP and rq: the CLI and the rq jobs (``service.jobs.reclassify_shard_job``) call these.
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ from collections import Counter
 from datetime import date, datetime, time, timezone
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import audit
@@ -37,6 +41,8 @@ from service.errors import GongkaiError
 from service.text import DocumentTokens
 
 PAGE_SIZE = 1000
+#: Documents per shard: the unit of work one rq job computes (``service.jobs.reclassify_shard_job``).
+SHARD_SIZE = 5000
 PREDICT_CHUNK = 250
 #: Document states whose category a reviewer has confirmed (or that were published).
 CONFIRMED_STATES = frozenset({"approved", "published", "withdrawn"})
@@ -90,11 +96,15 @@ def _since_value(since: date | datetime | str | None) -> str | None:
 
 def create_batch(sessions: sessionmaker[Session], store, actor: str, model_version: str | None = None,
                  statuses: Sequence[str] | None = None, department: str | None = None,
-                 since: date | datetime | str | None = None, dry_run: bool = False) -> int:
+                 since: date | datetime | str | None = None, dry_run: bool = False,
+                 shard_size: int = SHARD_SIZE) -> int:
     """Create a ``computing`` batch for the documents the filters select; return its id.
 
     ``store`` is a ``ModelStore``; ``model_version`` defaults to its active version and must
     load. The selection is fixed now: documents created later (a higher id) are not in it.
+    The selected ids are split into shards of ``shard_size`` documents (``reclass_shards``),
+    each computed by ``compute_shard`` — by one process (``compute_batch``) or one rq job
+    per shard on any number of workers (``service.jobs.enqueue_reclassify``).
     """
     version = model_version or store.active_version()
     classifier = store.load(version)  # raises a coded ModelError when it does not load
@@ -107,11 +117,13 @@ def create_batch(sessions: sessionmaker[Session], store, actor: str, model_versi
                 raise ReclassifyError(what=f"没有部门 {department}")
             filters["department_id"] = dept_id
         filters["max_document_id"] = s.execute(select(func.max(Document.id))).scalar_one() or 0
-        total = s.execute(select(func.count()).select_from(Document).where(*_conditions(filters))).scalar_one()
+        ids = s.execute(select(Document.id).where(*_conditions(filters)).order_by(Document.id)).scalars().all()
+        total = len(ids)
         batch = ReclassBatch(created_by=actor, model_version=version, filters=filters, status="computing",
                              dry_run=dry_run, counts={}, done=0, total=total)
         s.add(batch)
         s.flush()
+        s.execute(insert(SHARDS), _shard_rows(batch.id, ids, max(1, int(shard_size))))
         audit.append(s, actor, "reclassify.create", batch_id=batch.id, model=classifier.name, filters=filters,
                      total=total, dry_run=dry_run)
         return batch.id
@@ -132,108 +144,226 @@ _DOC_COLUMNS = (Document.id, Document.status, Document.category, Document.tokens
                 Document.confidence, Document.candidates, Document.explanation, Document.needs_attention,
                 Document.model_version)
 
+#: Shards of a batch (migration 0004): id ranges computed by separate rq jobs. ``status`` is
+#: ``pending`` until every document of the range has an item, then ``done``.
+_meta = MetaData()
+SHARDS = Table("reclass_shards", _meta,
+               Column("id", Integer, primary_key=True), Column("batch_id", Integer, nullable=False),
+               Column("seq", Integer, nullable=False), Column("first_id", Integer, nullable=False),
+               Column("last_id", Integer, nullable=False), Column("total", Integer, nullable=False),
+               Column("status", String(10), nullable=False),
+               Column("finished_at", DateTime(timezone=True), nullable=True))
+ITEMS = ReclassItem.__table__
+BATCHES = ReclassBatch.__table__
+
+
+def _shard_rows(batch_id: int, ids: Sequence[int], shard_size: int) -> list[dict[str, Any]]:
+    """Consecutive id ranges of at most ``shard_size`` selected documents (one empty shard if none)."""
+    if not ids:
+        return [{"batch_id": batch_id, "seq": 0, "first_id": 0, "last_id": 0, "total": 0, "status": "pending"}]
+    return [{"batch_id": batch_id, "seq": n, "first_id": ids[start], "last_id": ids[min(start + shard_size, len(ids)) - 1],
+             "total": min(shard_size, len(ids) - start), "status": "pending"}
+            for n, start in enumerate(range(0, len(ids), shard_size))]
+
+
+def unfinished_shards(sessions: sessionmaker[Session], batch_id: int) -> list[int]:
+    """The shard numbers of a batch that still have documents without an item (what to (re)queue)."""
+    with transaction(sessions, readonly=True) as s:
+        return list(s.execute(select(SHARDS.c.seq).where(SHARDS.c.batch_id == int(batch_id),
+                                                         SHARDS.c.status != "done").order_by(SHARDS.c.seq)).scalars())
+
 
 def compute_batch(sessions: sessionmaker[Session], settings, batch_id: int,
                   progress: Callable[[int, int], None] | None = None,
                   should_stop: Callable[[], bool] | None = None, page_size: int = PAGE_SIZE) -> str:
-    """Classify the batch's documents page by page (id order); return the batch's status.
+    """Compute every unfinished shard of the batch in this process (in id order); return the batch's status.
 
-    Resumable: documents that already have an item in this batch are skipped, so a
-    cancelled or interrupted batch continues where it stopped. ``progress(done, total)``
-    is called after every page; ``should_stop()`` (and the batch's status turning
-    ``cancelled`` in the database) is checked between pages. Stopping leaves the batch
-    ``cancelled``; ``resume`` makes it ``computing`` again.
+    The same work as one ``compute_shard`` per shard on as many workers as are running
+    (``service.jobs.enqueue_reclassify``). See ``compute_shard`` for resuming, progress and
+    stopping; a shard another process is computing at the same time is harmless (no
+    document gets two items), and the batch becomes ``ready`` once, when the last shard ends.
     """
     from service.modelstore import store_from_settings
 
-    with transaction(sessions) as s:
+    with transaction(sessions, readonly=True) as s:
+        batch = _get(s, batch_id)
+        if batch.status != "computing":
+            raise _state_error(batch, "计算")
+        version = batch.model_version
+    classifier = store_from_settings(settings).load(version)
+    status = "computing"
+    for seq in unfinished_shards(sessions, batch_id):
+        status = compute_shard(sessions, settings, batch_id, seq, progress=progress, should_stop=should_stop,
+                               page_size=page_size, classifier=classifier)
+        if status != "computing":
+            return status
+    return _finish(sessions, batch_id, None, progress) if status == "computing" else status
+
+
+def compute_shard(sessions: sessionmaker[Session], settings, batch_id: int, seq: int,
+                  progress: Callable[[int, int], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None, page_size: int = PAGE_SIZE,
+                  classifier=None) -> str:
+    """Classify one shard's documents page by page (id order); return the batch's status after.
+
+    Resumable: documents that already have an item in this batch are skipped, so a
+    cancelled or interrupted shard continues where it stopped. Every page adds its items
+    and its count to the batch's ``done`` in one transaction, which also checks that the
+    batch is still ``computing`` (a cancelled batch drops the page; ``resume`` redoes it).
+    ``progress(done, total)`` gets the batch row's counts after every page; ``should_stop()``
+    is checked between pages and cancels the batch. The shard that ends last makes the
+    batch ``ready`` (``_finish``); others return ``computing``.
+    """
+    with transaction(sessions, readonly=True) as s:
         batch = _get(s, batch_id)
         if batch.status != "computing":
             raise _state_error(batch, "计算")
         filters, version = dict(batch.filters), batch.model_version
-    classifier = store_from_settings(settings).load(version)
-    cursor = 0
+        shard = s.execute(select(SHARDS).where(SHARDS.c.batch_id == batch.id, SHARDS.c.seq == int(seq))).one_or_none()
+    if shard is None:
+        raise ReclassifyError(what=f"批次 {batch_id} 没有第 {seq} 段")
+    if shard.status == "done":
+        return _finish(sessions, batch_id, None, progress)
+    if classifier is None:
+        from service.modelstore import store_from_settings
+
+        classifier = store_from_settings(settings).load(version)
+    conditions = [Document.id <= shard.last_id, *_conditions(filters)]
+    cursor = shard.first_id - 1
     while True:
         with transaction(sessions, readonly=True) as s:
-            rows = s.execute(select(*_DOC_COLUMNS).where(Document.id > cursor, *_conditions(filters))
+            rows = s.execute(select(*_DOC_COLUMNS).where(Document.id > cursor, *conditions)
                              .order_by(Document.id).limit(page_size)).all()
-            if rows:
-                seen = set(s.execute(select(ReclassItem.document_id).where(
-                    ReclassItem.batch_id == batch_id, ReclassItem.document_id >= rows[0].id,
-                    ReclassItem.document_id <= rows[-1].id)).scalars())
+            seen = _seen(s, batch_id, rows[0].id, rows[-1].id) if rows else set()
         if not rows:
             break
         cursor = rows[-1].id
-        items = _classify(classifier, [r for r in rows if r.id not in seen])
-        with transaction(sessions) as s:
-            batch = s.execute(select(ReclassBatch).where(ReclassBatch.id == batch_id).with_for_update()).scalar_one()
-            if batch.status != "computing":  # cancelled from elsewhere: this page is dropped, resume redoes it
-                return batch.status
-            for item in items:
-                item.batch_id = batch_id
-                s.add(item)
-            s.flush()
-            batch.done = s.execute(select(func.count()).select_from(ReclassItem)
-                                   .where(ReclassItem.batch_id == batch_id)).scalar_one()
-            done, total = batch.done, batch.total
+        values = _classify(classifier, [r for r in rows if r.id not in seen])
+        counts = _write_page(sessions, batch_id, values, rows[0].id, rows[-1].id)
+        if isinstance(counts, str):  # cancelled from elsewhere: this page is dropped
+            return counts
         if progress:
-            progress(done, total)
+            progress(*counts)
         if should_stop and should_stop():
             try:
                 cancel(sessions, batch_id, "system", reason="stopped")
             except BatchStateError:
                 pass  # already cancelled from elsewhere
             return "cancelled"
+    return _finish(sessions, batch_id, shard.seq, progress)
+
+
+def _seen(s: Session, batch_id: int, first: int, last: int) -> set[int]:
+    return set(s.execute(select(ITEMS.c.document_id).where(ITEMS.c.batch_id == batch_id, ITEMS.c.document_id >= first,
+                                                          ITEMS.c.document_id <= last)).scalars())
+
+
+def _write_page(sessions: sessionmaker[Session], batch_id: int, values: list[dict[str, Any]], first: int,
+                last: int) -> tuple[int, int] | str:
+    """Insert a page's items and add them to the batch's ``done``; (done, total), or the status if not computing.
+
+    Only the batch row's update takes its lock, at the end, so pages of other shards insert
+    in parallel (PostgreSQL). Should another process have written some of these documents
+    meanwhile (a shard queued twice), the page is retried without them.
+    """
+    for attempt in range(3):
+        try:
+            with transaction(sessions) as s:
+                if attempt:
+                    seen = _seen(s, batch_id, first, last)
+                    values = [v for v in values if v["document_id"] not in seen]
+                if values:
+                    s.execute(insert(ITEMS), [{**v, "batch_id": batch_id} for v in values])
+                row = s.execute(update(BATCHES).where(BATCHES.c.id == batch_id, BATCHES.c.status == "computing")
+                                .values(done=BATCHES.c.done + len(values))
+                                .returning(BATCHES.c.done, BATCHES.c.total)).one_or_none()
+                if row is None:
+                    raise _NotComputing()
+                return int(row.done), int(row.total)
+        except _NotComputing:
+            with transaction(sessions, readonly=True) as s:
+                return _get(s, batch_id).status
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _NotComputing(Exception):
+    """Raised inside a page's transaction to roll it back."""
+
+
+def _finish(sessions: sessionmaker[Session], batch_id: int, seq: int | None,
+            progress: Callable[[int, int], None] | None) -> str:
+    """Mark shard ``seq`` done; if no shard is left, make the batch ``ready`` (exactly once); return its status.
+
+    The shard row is updated first, then the batch row is locked (``FOR UPDATE`` on
+    PostgreSQL, the write lock on SQLite) before the remaining shards are counted: of two
+    shards ending together the second one waits, then sees the first one's ``done``.
+    """
     with transaction(sessions) as s:
-        batch = s.execute(select(ReclassBatch).where(ReclassBatch.id == batch_id).with_for_update()).scalar_one()
+        if seq is not None:
+            s.execute(update(SHARDS).where(SHARDS.c.batch_id == batch_id, SHARDS.c.seq == seq,
+                                           SHARDS.c.status != "done").values(status="done", finished_at=utcnow()))
+        batch = _get(s, batch_id, lock=True)
         if batch.status != "computing":
             return batch.status
-        counts = dict(s.execute(select(ReclassItem.kind, func.count()).where(ReclassItem.batch_id == batch_id)
-                                .group_by(ReclassItem.kind)).all())
+        left = s.execute(select(func.count()).select_from(SHARDS).where(SHARDS.c.batch_id == batch_id,
+                                                                        SHARDS.c.status != "done")).scalar_one()
+        if left:
+            return "computing"
+        counts = dict(s.execute(select(ITEMS.c.kind, func.count()).where(ITEMS.c.batch_id == batch_id)
+                                .group_by(ITEMS.c.kind)).all())
         batch.counts = {k: int(counts.get(k, 0)) for k in KINDS}
         batch.done = sum(batch.counts.values())
         batch.total = batch.done
         batch.status = "ready"
         audit.append(s, "system", "reclassify.ready", batch_id=batch_id, counts=batch.counts)
+        done, total = batch.done, batch.total
     if progress:
-        progress(batch.done, batch.total)
+        progress(done, total)
     return "ready"
 
 
-def _classify(classifier, rows: Sequence[Any]) -> list[ReclassItem]:
-    items: list[ReclassItem] = []
+def _item(row, kind: str, confirmed: bool) -> dict[str, Any]:
+    return {"document_id": row.id, "kind": kind, "old_suggested_category": row.suggested_category,
+            "old_confidence": row.confidence, "old_candidates": row.candidates, "old_explanation": row.explanation,
+            "old_needs_attention": bool(row.needs_attention), "old_model_version": row.model_version,
+            "new_category": None, "new_top_category": None, "new_confidence": None, "new_candidates": None,
+            "new_explanation": None, "new_needs_attention": False, "new_model_version": None,
+            "confirmed_category": row.category if confirmed else None, "decision": "pending",
+            "decided_by": None, "outcome": None}
+
+
+def _classify(classifier, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The items (column values, for one bulk insert) of ``rows``; explanations only for changes."""
+    items: list[dict[str, Any]] = []
     with_tokens = []
     for row in rows:
-        item = ReclassItem(document_id=row.id, old_suggested_category=row.suggested_category,
-                           old_confidence=row.confidence, old_candidates=row.candidates,
-                           old_explanation=row.explanation, old_needs_attention=bool(row.needs_attention),
-                           old_model_version=row.model_version,
-                           confirmed_category=row.category if is_confirmed(row.status, row.category) else None,
-                           decision="pending", new_needs_attention=False)
-        items.append(item)
-        if not row.tokens or not (row.tokens.get("title") or row.tokens.get("body")):
-            item.kind = "no_tokens"
+        confirmed = is_confirmed(row.status, row.category)
+        tokens = row.tokens
+        if not tokens or not (tokens.get("title") or tokens.get("body")):
+            items.append(_item(row, "no_tokens", confirmed))
         else:
-            with_tokens.append((item, row, DocumentTokens.from_dict(row.tokens)))
+            item = _item(row, "same", confirmed)
+            items.append(item)
+            with_tokens.append((item, row, confirmed, DocumentTokens.from_dict(tokens)))
     for start in range(0, len(with_tokens), PREDICT_CHUNK):
         chunk = with_tokens[start:start + PREDICT_CHUNK]
-        predictions = classifier.predict_many([t for _i, _r, t in chunk], explain=False)
+        predictions = classifier.predict_many([t for *_x, t in chunk], explain=False)
         changed = []
-        for (item, row, tokens), p in zip(chunk, predictions):
-            item.new_category, item.new_top_category = p.category, p.top_category
-            item.new_confidence, item.new_candidates = p.confidence, p.candidates
-            item.new_needs_attention, item.new_model_version = p.needs_attention, p.model
-            item.new_explanation = p.explanation
-            if is_confirmed(row.status, row.category):
-                item.kind = "disagreement" if p.top_category != row.category else "same"
+        for (item, row, confirmed, tokens), p in zip(chunk, predictions):
+            item.update(new_category=p.category, new_top_category=p.top_category, new_confidence=p.confidence,
+                        new_candidates=p.candidates, new_needs_attention=p.needs_attention, new_model_version=p.model,
+                        new_explanation=p.explanation)
+            if confirmed:
+                item["kind"] = "disagreement" if p.top_category != row.category else "same"
             elif p.category != row.suggested_category or p.needs_attention != bool(row.needs_attention):
-                item.kind = "change"
+                item["kind"] = "change"
                 changed.append((item, tokens))
-            else:
-                item.kind = "same"
         if changed:  # explanations (the terms behind a suggestion) only where a suggestion may change
             for (item, _t), p in zip(changed, classifier.predict_many([t for _i, t in changed], explain=True)):
-                item.new_explanation = p.explanation
+                item["new_explanation"] = p.explanation
     return items
 
 
@@ -246,7 +376,7 @@ def _get(s: Session, batch_id: int, lock: bool = False) -> ReclassBatch:
 
 
 def cancel(sessions: sessionmaker[Session], batch_id: int, actor: str, reason: str = "") -> None:
-    """Stop a computing batch (it stops after the page in hand; ``resume`` continues it)."""
+    """Stop a computing batch (every shard stops at the page in hand; ``resume`` continues it)."""
     with transaction(sessions) as s:
         batch = _get(s, batch_id, lock=True)
         if batch.status != "computing":
@@ -257,7 +387,8 @@ def cancel(sessions: sessionmaker[Session], batch_id: int, actor: str, reason: s
 
 
 def resume(sessions: sessionmaker[Session], batch_id: int, actor: str) -> None:
-    """Make a cancelled batch ``computing`` again (then run ``compute_batch`` or the job)."""
+    """Make a cancelled batch ``computing`` again (then run ``compute_batch``, or queue its
+    unfinished shards with ``service.jobs.enqueue_reclassify``)."""
     with transaction(sessions) as s:
         batch = _get(s, batch_id, lock=True)
         if batch.status == "computing":
@@ -435,6 +566,13 @@ def summary(sessions: sessionmaker[Session], batch_id: int, disagreement_limit: 
             "groups": sorted(groups.values(), key=lambda g: (-g["count"], g["old"] or "", g["new"] or "")),
             "disagreements": disagreements,
         }
+
+
+def batch_progress(sessions: sessionmaker[Session], batch_id: int) -> dict[str, Any]:
+    """The batch row's ``status``, ``done`` and ``total`` (cheap: for progress bars and polling)."""
+    with transaction(sessions, readonly=True) as s:
+        batch = _get(s, batch_id)
+        return {"batch_id": batch.id, "status": batch.status, "done": batch.done, "total": batch.total}
 
 
 def list_batches(sessions: sessionmaker[Session], limit: int = 50) -> list[dict[str, Any]]:

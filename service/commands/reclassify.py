@@ -1,8 +1,10 @@
 """`gongkai reclassify …` and `gongkai batches list|show|accept|reject|apply|rollback|cancel|resume`.
 
 See ``service/reclassify.py``. `gongkai reclassify` creates a batch and computes it in
-this process with a progress bar on stderr (or queues ``service.jobs.reclassify_job``
-with ``--background``), then prints the grouped summary on stdout (``--json`` for JSON).
+this process with a progress bar on stderr, or with ``--background`` queues one
+``service.jobs.reclassify_shard_job`` per shard for the workers (``--wait`` then follows
+the batch row with the same bar until it is ready), then prints the grouped summary on
+stdout (``--json`` for JSON).
 ``--dry-run`` batches are kept for review but can never be applied. Exit status 0, or 2
 for a usage error (unknown batch, wrong batch state, no such model version …).
 """
@@ -17,7 +19,6 @@ from service import reclassify as R
 from service.db import STATES
 from service.runtime import Runtime
 
-RECLASSIFY_FUNC = "service.jobs.reclassify_job"
 NONE_LABEL = "（需人工判断）"  # a suggestion of "no confident category" (needs attention)
 
 
@@ -37,7 +38,9 @@ def register(sub) -> None:
     p.add_argument("--department", help="only this department (code)")
     p.add_argument("--since", help="only documents received on or after YYYY-MM-DD")
     p.add_argument("--dry-run", action="store_true", help="compute and show; the batch can never be applied")
-    p.add_argument("--background", action="store_true", help="queue the computation for a worker (needs GONGKAI_REDIS_URL)")
+    p.add_argument("--background", action="store_true",
+                   help="queue the computation for the workers, one job per shard (needs GONGKAI_REDIS_URL)")
+    p.add_argument("--wait", action="store_true", help="with --background: show progress until the batch is ready")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _common(p)
     p.set_defaults(func=run_reclassify)
@@ -54,7 +57,8 @@ def register(sub) -> None:
         c.add_argument("batch", type=int)
         _common(c)
         if name == "resume":
-            c.add_argument("--background", action="store_true")
+            c.add_argument("--background", action="store_true", help="queue the unfinished shards for the workers")
+            c.add_argument("--wait", action="store_true", help="with --background: show progress until ready")
             c.add_argument("--no-progress", action="store_true")
         c.set_defaults(func=globals()[f"run_{name}"])
     for name in ("accept", "reject"):
@@ -81,21 +85,39 @@ def _bar(args, total: int):
 
 
 def _compute(rt: Runtime, args, batch_id: int) -> str:
-    with _bar(args, total=R.summary(rt.sessions, batch_id, disagreement_limit=0)["total"]) as bar:
+    """Compute the batch in this process; the bar shows the batch row's done/total after every page."""
+    with _bar(args, total=R.batch_progress(rt.sessions, batch_id)["total"]) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = max(total, done)
             bar.update(done - bar.n)
         return R.compute_batch(rt.sessions, rt.settings, batch_id, progress=progress)
 
 
-def _enqueue(rt: Runtime, batch_id: int) -> str:
-    from rq import Queue
-    from rq.serializers import JSONSerializer
+def _watch(rt: Runtime, args, batch_id: int, interval: float = 0.5) -> str:
+    """Follow a batch the workers compute, from its row, until it is no longer computing."""
+    state = R.batch_progress(rt.sessions, batch_id)
+    with _bar(args, total=state["total"]) as bar:
+        while True:
+            bar.total = max(state["total"], state["done"])
+            bar.update(state["done"] - bar.n)
+            if state["status"] != "computing":
+                return state["status"]
+            time.sleep(interval)
+            state = R.batch_progress(rt.sessions, batch_id)
 
-    queue = Queue(rt.settings.queue_name, connection=rt.redis, serializer=JSONSerializer)
-    job = queue.enqueue(RECLASSIFY_FUNC, batch_id, job_id=f"{queue.name}-reclassify-{batch_id}-{time.time_ns()}",
-                        job_timeout=24 * 3600, result_ttl=7 * 24 * 3600, failure_ttl=7 * 24 * 3600)
-    return job.id
+
+def _enqueue(rt: Runtime, batch_id: int) -> list[str]:
+    from service.jobs import enqueue_reclassify
+
+    return enqueue_reclassify(rt.queue, rt.sessions, batch_id)
+
+
+def _background(rt: Runtime, args, batch_id: int) -> int:
+    job_ids = _enqueue(rt, batch_id)
+    if getattr(args, "wait", False):
+        _watch(rt, args, batch_id)
+    _print({**R.summary(rt.sessions, batch_id), "job_ids": job_ids}, args.json)
+    return 0
 
 
 def run_reclassify(args) -> int:
@@ -116,9 +138,7 @@ def run_reclassify(args) -> int:
                                   statuses=args.status, department=args.department, since=since,
                                   dry_run=args.dry_run)
         if args.background:
-            job_id = _enqueue(rt, batch_id)
-            _print({**R.summary(rt.sessions, batch_id), "job_id": job_id}, args.json)
-            return 0
+            return _background(rt, args, batch_id)
         _compute(rt, args, batch_id)
         _print(R.summary(rt.sessions, batch_id), args.json)
         return 0
@@ -222,9 +242,7 @@ def run_resume(args) -> int:
             if not rt.settings.redis_url:
                 print("后台计算需要 Redis：请设置 GONGKAI_REDIS_URL（与工作进程共用）。", file=sys.stderr)
                 return 2
-            job_id = _enqueue(rt, args.batch)
-            _print({**R.summary(rt.sessions, args.batch), "job_id": job_id}, args.json)
-            return 0
+            return _background(rt, args, args.batch)
         _compute(rt, args, args.batch)
         _print(R.summary(rt.sessions, args.batch), args.json)
     finally:
@@ -244,8 +262,8 @@ def _print(result: dict, as_json: bool) -> None:
     state = R.BATCH_STATES_ZH.get(result["status"], result["status"])
     print(f"重新分类批次 {result['batch_id']}（{state}{'，试运行，不能应用' if result['dry_run'] else ''}）"
           f"：模型 {result['model_version']}，已计算 {result['done']}/{result['total']} 件。")
-    if "job_id" in result:
-        print(f"已排入后台任务 {result['job_id']}；用 gongkai batches show {result['batch_id']} 查看进度。")
+    if result.get("job_ids") and result["status"] == "computing":
+        print(f"已排入 {len(result['job_ids'])} 个后台任务（每段一个）；用 gongkai batches show {result['batch_id']} 查看进度。")
     print(f"建议分类将变更 {kinds['change']} 件，不变 {kinds['same']} 件，"
           f"已确认分类与新模型不一致 {kinds['disagreement']} 件，没有词元而跳过 {kinds['no_tokens']} 件。")
     if result["groups"]:

@@ -1,7 +1,8 @@
 """Admin pages for batch reclassification (``service/reclassify.py``): list, create, review, apply.
 
 - ``/admin/batches``: every batch with its live progress; the form that creates one (the
-  computation runs as ``service.jobs.reclassify_job`` on the runtime's queue);
+  computation runs as one ``service.jobs.reclassify_shard_job`` per shard on the runtime's
+  queue, so several workers share it);
 - ``/admin/batches/<id>``: the change items grouped old → new category, decisions by
   threshold, group or item, apply and roll back, and the disagreements on confirmed
   documents (for audit only);
@@ -14,7 +15,6 @@ reads for display.
 """
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -29,7 +29,6 @@ from service.web import error_pages, page, runtime
 
 bp = error_pages(Blueprint("batches", __name__))
 
-RECLASSIFY_FUNC = "service.jobs.reclassify_job"
 #: A suggestion of "no confident category" (needs attention); ``-`` in forms and URLs.
 NONE_LABEL = "（需人工判断）"
 NONE_VALUE = "-"
@@ -230,19 +229,19 @@ def progress():
     return response
 
 
-def _enqueue(batch_id: int) -> str:
-    """Queue the computation on this runtime's queue (as the CLI's ``--background`` does)."""
-    queue = runtime().queue
+def _enqueue(batch_id: int) -> list[str]:
+    """Queue the batch's unfinished shards on this runtime's queue (as the CLI's ``--background`` does)."""
+    from service.jobs import enqueue_reclassify
+
+    rt = runtime()
     try:
-        job = queue.enqueue(RECLASSIFY_FUNC, batch_id, job_id=f"{queue.name}-reclassify-{batch_id}-{time.time_ns()}",
-                            job_timeout=24 * 3600, result_ttl=7 * 24 * 3600, failure_ttl=7 * 24 * 3600)
+        return enqueue_reclassify(rt.queue, rt.sessions, batch_id)
     except Exception as exc:  # noqa: BLE001 - Redis away: leave the batch resumable, say so
         try:
             R.cancel(runtime().sessions, batch_id, "system", reason=f"enqueue failed: {type(exc).__name__}")
         except R.ReclassifyError:
             pass
         raise QueueUnavailable(batch_id=batch_id) from exc
-    return job.id
 
 
 @bp.post("/admin/batches")

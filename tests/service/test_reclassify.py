@@ -291,10 +291,179 @@ def test_background_batch_reports_progress_in_job_meta(settings, sessions, world
     done = cli(settings, "reclassify", "--background", "--json", redis_url=redis_url, queue=queue)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["status"] == "computing"
+    assert result["status"] == "computing" and len(result["job_ids"]) == 1  # 11 documents: one shard
     done = cli(settings, "worker", "--burst", redis_url=redis_url, queue=queue)
     assert done.returncode == 0, done.stderr[-3000:]
-    job = Job.fetch(result["job_id"], connection=Redis.from_url(redis_url), serializer=JSONSerializer)
+    job = Job.fetch(result["job_ids"][0], connection=Redis.from_url(redis_url), serializer=JSONSerializer)
     assert job.get_status() == "finished"
     assert job.meta["done"] == job.meta["total"] == 11
     assert R.summary(sessions, result["batch_id"])["status"] == "ready"
+
+
+# ---------------------------------------------------------------------------
+# Shards: one batch computed by many jobs
+# ---------------------------------------------------------------------------
+
+
+def add_documents(sessions, n: int, status: str = "pending_review") -> list[int]:
+    """``n`` more documents with real stored tokens (bulk insert), cycling through TEXTS."""
+    from sqlalchemy import insert
+
+    token_sets = [tokenize_document(title, body).to_dict() for title, body in TEXTS]
+    with transaction(sessions) as s:
+        dept_id = s.execute(select(Department.id)).scalars().first()
+        first = (s.execute(select(Document.id).order_by(Document.id.desc())).scalars().first() or 0) + 1
+        s.execute(insert(Document), [
+            {"department_id": dept_id, "filename": f"bulk-{k}.txt", "sha256": f"b{k:063x}", "size": 1, "status": status,
+             "title": TEXTS[k % len(TEXTS)][0], "tokens": token_sets[k % len(token_sets)],
+             "suggested_category": "其他", "confidence": 0.5, "needs_attention": False, "model_version": "old"}
+            for k in range(n)])
+        return s.execute(select(Document.id).where(Document.id >= first).order_by(Document.id)).scalars().all()
+
+
+def all_document_ids(sessions) -> list[int]:
+    with transaction(sessions, readonly=True) as s:
+        return s.execute(select(Document.id).order_by(Document.id)).scalars().all()
+
+
+def ready_entries(sessions, batch_id) -> int:
+    with transaction(sessions, readonly=True) as s:
+        return sum(1 for e in s.execute(select(AuditEntry).where(AuditEntry.action == "reclassify.ready")).scalars()
+                   if e.detail.get("batch_id") == batch_id)
+
+
+def test_shards_in_any_order_and_twice_end_ready_once(settings, sessions, world):
+    add_documents(sessions, 30)
+    batch_id = R.create_batch(sessions, store_from_settings(settings), "tester", shard_size=9)
+    assert R.unfinished_shards(sessions, batch_id) == [0, 1, 2, 3, 4]  # 41 documents
+    seen = []
+    for seq in (3, 0, 3, 4, 1):  # shard 3 twice: a job queued again does no harm
+        assert R.compute_shard(sessions, settings, batch_id, seq, progress=lambda d, t: seen.append((d, t))) == "computing"
+    assert R.unfinished_shards(sessions, batch_id) == [2]
+    assert seen[-1] == (32, 41) and R.batch_progress(sessions, batch_id)["done"] == 32
+    assert R.compute_shard(sessions, settings, batch_id, 2) == "ready"
+    with pytest.raises(R.BatchStateError):  # a late duplicate job changes nothing (the job reports the state)
+        R.compute_shard(sessions, settings, batch_id, 2)
+    assert [i.document_id for i in items(sessions, batch_id)] == all_document_ids(sessions)
+    assert R.summary(sessions, batch_id)["done"] == R.summary(sessions, batch_id)["total"] == 41
+    assert ready_entries(sessions, batch_id) == 1
+
+
+def test_batch_cancelled_after_its_last_page_is_finished_by_resume(settings, sessions, world):
+    batch_id = R.create_batch(sessions, store_from_settings(settings), "tester", shard_size=4)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        if done == total:  # the last page of the last shard written, not yet finished
+            R.cancel(sessions, batch_id, "admin")
+
+    assert R.compute_batch(sessions, settings, batch_id, progress=progress) == "cancelled"
+    assert R.unfinished_shards(sessions, batch_id) == []  # every shard has all its items
+    R.resume(sessions, batch_id, "tester")
+    assert R.compute_batch(sessions, settings, batch_id) == "ready"
+    assert [i.document_id for i in items(sessions, batch_id)] == all_document_ids(sessions)
+    assert ready_entries(sessions, batch_id) == 1
+
+
+def start_workers(rt, n: int, tag: str) -> list[subprocess.Popen]:
+    from conftest import runtime_env
+
+    return [subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--name", f"{tag}-{k}"],
+                             env=runtime_env(rt), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            for k in range(n)]
+
+
+def wait_for(predicate, timeout: float = 120, what: str = "") -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def worker_runtime(settings, redis_url):
+    from conftest import unique_queue_name
+    from service.runtime import Runtime
+
+    rt = Runtime.from_settings(config.load({**{k: getattr(settings, k) for k in ("database_url", "data_dir", "models_dir")},
+                                            "redis_url": redis_url, "queue_name": unique_queue_name()}))
+    procs: list[subprocess.Popen] = []
+    yield rt, procs
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(timeout=30)
+    rt.queue.delete(delete_jobs=True)
+    rt.close()
+
+
+def workers_ready(rt, n: int) -> bool:
+    from rq import Worker
+
+    return len(Worker.all(queue=rt.queue)) >= n
+
+
+def test_two_workers_compute_a_sharded_batch_once(settings, sessions, world, worker_runtime):
+    from rq.job import Job
+
+    from service.jobs import enqueue_reclassify
+
+    rt, procs = worker_runtime
+    add_documents(sessions, 3000)
+    procs += start_workers(rt, 2, rt.settings.queue_name)
+    wait_for(lambda: workers_ready(rt, 2), what="two workers")
+    batch_id = R.create_batch(sessions, store_from_settings(settings), "tester", shard_size=300)
+    job_ids = enqueue_reclassify(rt.queue, sessions, batch_id)
+    assert len(job_ids) == 11
+    wait_for(lambda: R.batch_progress(sessions, batch_id)["status"] == "ready", what="the batch to be ready")
+    jobs = Job.fetch_many(job_ids, connection=rt.redis, serializer=rt.queue.serializer)
+    wait_for(lambda: all(j.get_status(refresh=True) == "finished" for j in jobs), what="every job")
+    assert len({j.worker_name for j in jobs}) == 2  # both workers took shards
+    assert sorted(j.return_value()["status"] for j in jobs).count("ready") == 1
+    assert [i.document_id for i in items(sessions, batch_id)] == all_document_ids(sessions)
+    result = R.summary(sessions, batch_id)
+    assert result["done"] == result["total"] == 3011 and sum(result["kinds"].values()) == 3011
+    assert ready_entries(sessions, batch_id) == 1 and R.unfinished_shards(sessions, batch_id) == []
+
+
+def test_two_workers_cancel_midway_then_resume_without_duplicates(settings, sessions, world, worker_runtime):
+    from rq.job import Job
+
+    from service.jobs import enqueue_reclassify
+
+    rt, procs = worker_runtime
+    add_documents(sessions, 3000)
+    procs += start_workers(rt, 2, rt.settings.queue_name)
+    wait_for(lambda: workers_ready(rt, 2), what="two workers")
+    batch_id = R.create_batch(sessions, store_from_settings(settings), "tester", shard_size=200)
+    job_ids = enqueue_reclassify(rt.queue, sessions, batch_id)
+    wait_for(lambda: R.batch_progress(sessions, batch_id)["done"] > 0, what="the first page")
+    R.cancel(sessions, batch_id, "admin")
+    jobs = Job.fetch_many(job_ids, connection=rt.redis, serializer=rt.queue.serializer)
+    wait_for(lambda: all(j.get_status(refresh=True) == "finished" for j in jobs), what="the jobs to stop")
+    stopped = R.batch_progress(sessions, batch_id)
+    assert stopped["status"] == "cancelled" and 0 < stopped["done"] < stopped["total"] == 3011
+    assert len(items(sessions, batch_id)) == stopped["done"]
+    assert R.unfinished_shards(sessions, batch_id)
+
+    R.resume(sessions, batch_id, "tester")
+    enqueue_reclassify(rt.queue, sessions, batch_id)
+    wait_for(lambda: R.batch_progress(sessions, batch_id)["status"] == "ready", what="the resumed batch")
+    assert [i.document_id for i in items(sessions, batch_id)] == all_document_ids(sessions)
+    assert R.summary(sessions, batch_id)["done"] == 3011 and ready_entries(sessions, batch_id) == 1
+
+
+def test_cli_background_wait_follows_the_batch_row(settings, sessions, world, worker_runtime):
+    rt, procs = worker_runtime
+    add_documents(sessions, 40)
+    procs += start_workers(rt, 1, rt.settings.queue_name)
+    wait_for(lambda: workers_ready(rt, 1), what="a worker")
+    done = cli(settings, "reclassify", "--background", "--wait", "--json", redis_url=rt.settings.redis_url,
+               queue=rt.settings.queue_name)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == "ready" and result["done"] == result["total"] == 51
+    assert "重新分类" in done.stderr  # the bar, driven by the batch row

@@ -190,8 +190,8 @@ def test_creating_a_batch_queues_it_and_progress_comes_live_from_the_batch_row(a
     assert "2026.11.25-1（使用中）" in page and 'name="dry_run"' in page and "XX县人民政府办公室" in page
     batch_id = create_batch(app, adm, token, model="2026.11.25-1", status=["pending_review", "approved", "published"],
                             department="xzf", since="2020-01-01")
-    (job,) = app.extensions["gongkai"].queue.get_jobs()
-    assert job.func_name == "service.jobs.reclassify_job" and job.args == [batch_id]
+    (job,) = app.extensions["gongkai"].queue.get_jobs()  # 10 documents: one shard
+    assert job.func_name == "service.jobs.reclassify_shard_job" and job.args == [batch_id, 0]
     row = progress(adm, batch_id)
     assert row["status"] == "computing" and row["status_zh"] == "计算中"
     assert (row["done"], row["total"], row["percent"]) == (0, 10, 0.0)  # the received document has another status
