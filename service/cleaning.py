@@ -92,32 +92,32 @@ def find_running_lines(blocks: tuple) -> dict[int, str]:
     exact_edge_pages: dict[str, set[int]] = defaultdict(set)
     exact_any_pages: dict[str, set[int]] = defaultdict(set)
     zone: dict[int, str] = {}
+    keys: dict[int, str] = {}  # block index -> exact key, for the lines short enough to be furniture
     for page, indices in by_page.items():
         for pos, i in enumerate(indices):
             text = blocks[i].text
-            if len(text) > MAX_FURNITURE_CHARS or not exact_key(text):
+            key = exact_key(text) if len(text) <= MAX_FURNITURE_CHARS else ""
+            if not key:
                 continue
-            exact_any_pages[exact_key(text)].add(page)
+            keys[i] = key
+            exact_any_pages[key].add(page)
             if pos < EDGE_LINES or pos >= len(indices) - EDGE_LINES:
                 zone[i] = "header" if pos < EDGE_LINES else "footer"
                 edge_seen[line_key(text)].setdefault(page, text)
-                exact_edge_pages[exact_key(text)].add(page)
+                exact_edge_pages[key].add(page)
 
     edge_needed = max(2, math.ceil(0.5 * pages_with_text))
     anywhere_needed = max(3, math.ceil(0.6 * pages_with_text))
     page_counters = {key for key, seen in edge_seen.items()
                      if len(seen) >= edge_needed and _counts_pages(sorted(seen.items()))}
     removed: dict[int, str] = {}
-    for indices in by_page.values():
-        for i in indices:
-            text = blocks[i].text
-            if len(text) > MAX_FURNITURE_CHARS or not exact_key(text):
-                continue
-            if i in zone and (is_page_number(text) or line_key(text) in page_counters
-                              or len(exact_edge_pages[exact_key(text)]) >= edge_needed):
-                removed[i] = zone[i]
-            elif len(exact_any_pages[exact_key(text)]) >= anywhere_needed:
-                removed[i] = "watermark"
+    for i, key in keys.items():
+        text = blocks[i].text
+        if i in zone and (len(exact_edge_pages[key]) >= edge_needed or is_page_number(text)
+                          or line_key(text) in page_counters):
+            removed[i] = zone[i]
+        elif len(exact_any_pages[key]) >= anywhere_needed:
+            removed[i] = "watermark"
     return removed
 
 
