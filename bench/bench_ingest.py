@@ -75,8 +75,22 @@ def tree_cpu_seconds(pids: list[int]) -> float:
     return total / tick
 
 
+def server_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL and Redis server processes on this machine (0 for SQLite's part)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        if name.startswith(("postgres", "redis-server")):
+            total += sum(int(x) for x in raw.rsplit(")", 1)[1].split()[11:13])  # utime stime
+    return total / tick
+
+
 def run_case(db_url: str, pdfs: list[Path], workers: int, data_dir: Path) -> dict:
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from service import config
     from service.db import AuditEntry, Department, Document, transaction
@@ -105,18 +119,19 @@ def run_case(db_url: str, pdfs: list[Path], workers: int, data_dir: Path) -> dic
     procs = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
     time.sleep(4)  # workers load their model before the clock starts
-    cpu_before = tree_cpu_seconds([p.pid for p in procs])
+    cpu_before, servers_before = tree_cpu_seconds([p.pid for p in procs]), server_cpu_seconds()
     start = time.perf_counter()
     enqueue_ingest(rt.queue, ids)
-    while True:
+    while True:  # a cheap count, 10 times a second: the harness should not compete with the workers
         with transaction(rt.sessions, readonly=True) as s:
-            left = s.execute(select(Document.id).where(Document.id.in_(ids),
-                                                       Document.status.in_(("received", "processing")))).all()
+            left = s.execute(select(func.count()).select_from(Document).where(
+                Document.department_id == dept_id, Document.status.in_(("received", "processing")))).scalar_one()
         if not left:
             break
-        time.sleep(0.05)
+        time.sleep(0.1)
     elapsed = time.perf_counter() - start
     cpu = tree_cpu_seconds([p.pid for p in procs]) - cpu_before
+    servers = server_cpu_seconds() - servers_before
     for p in procs:
         p.terminate()
     for p in procs:
@@ -129,7 +144,7 @@ def run_case(db_url: str, pdfs: list[Path], workers: int, data_dir: Path) -> dic
     latencies = sorted((ended[d] - began[d]).total_seconds() * 1000 for d in ended if d in began)
     rt.close()
     return {"docs": len(ids), "failed": len(failed), "seconds": elapsed, "docs_per_s": len(ids) / elapsed,
-            "worker_cpu_ms": cpu / len(ids) * 1000,
+            "worker_cpu_ms": cpu / len(ids) * 1000, "server_cpu_ms": servers / len(ids) * 1000,
             "p50_ms": statistics.median(latencies), "p95_ms": latencies[int(len(latencies) * 0.95) - 1]}
 
 
@@ -170,17 +185,19 @@ def main() -> None:
              f"`.venv/bin/python bench/bench_ingest.py --docs {args.docs}` — {time.strftime('%Y-%m-%d')}, "
              f"{os.cpu_count()} cores, {platform.machine()}; 3-page Chinese PDFs, local Redis, real `gongkai worker` "
              "processes (SimpleWorker; parsing in a sandboxed child that serves up to 100 files).", "",
-             "| database | workers | docs | failed | docs/s | worker CPU per doc | p50 latency | p95 latency |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| database | workers | docs | failed | docs/s | worker CPU per doc | server CPU per doc | p50 latency | p95 latency |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for db, workers, r in rows:
         if r is None:
-            lines.append(f"| {db} | {workers} | — | — | not reachable | — | — | — |")
+            lines.append(f"| {db} | {workers} | — | — | not reachable | — | — | — | — |")
         else:
             lines.append(f"| {db} | {workers} | {r['docs']} | {r['failed']} | {r['docs_per_s']:.1f} | "
-                         f"{r['worker_cpu_ms']:.1f} ms | {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms |")
+                         f"{r['worker_cpu_ms']:.1f} ms | {r['server_cpu_ms']:.1f} ms | {r['p50_ms']:.0f} ms | "
+                         f"{r['p95_ms']:.0f} ms |")
     lines += ["", "Latency is one document's processing time (processing → pending_review). Worker CPU is the CPU "
               "time of the worker processes with their parse servers and parse children, per document (the "
-              "database and Redis servers not included). Goal: ≥ 100 docs/s on 2 cores.", ""]
+              "database and Redis servers not included); server CPU is that of the PostgreSQL and Redis server processes "
+              "(SQLite runs inside the workers). All of it shares the same 2 cores. Goal: ≥ 100 docs/s on 2 cores.", ""]
     text = "\n".join(lines)
     (ROOT / "bench" / "results" / "ingest.md").write_text(text, encoding="utf-8")
     print(text)
