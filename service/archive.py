@@ -485,12 +485,15 @@ def ingest_many(rt: Runtime, document_ids: list[int]) -> dict[str, str]:
     """
     from service.ingest import ingest
 
+    ids = [int(i) for i in document_ids]
+    with transaction(rt.sessions, readonly=True) as s:  # one look for the chunk, not a write per document
+        with_manifest = set(s.execute(select(AuditEntry.document_id).where(
+            AuditEntry.document_id.in_(ids), AuditEntry.action == "import.manifest")).scalars()) if ids else set()
     outcomes: dict[str, str] = {}
-    for doc_id in document_ids:
-        doc_id = int(doc_id)
+    for doc_id in ids:
         try:
             status = ingest(rt, doc_id)
-            applied = apply_manifest(rt, doc_id) if status == "pending_review" else None
+            applied = apply_manifest(rt, doc_id) if status == "pending_review" and doc_id in with_manifest else None
             outcomes[str(doc_id)] = applied or status
         except Exception:
             log.exception("document %s: ingest failed; the stuck-document sweep will retry it", doc_id)

@@ -244,6 +244,25 @@ class ReclassBatch(Base):
     rolled_back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class ReclassShard(Base):
+    """An id range of a batch computed by one rq job (``service/reclassify.py``, migration 0004).
+
+    ``status`` is ``pending`` until every document of the range has an item, then ``done``.
+    """
+
+    __tablename__ = "reclass_shards"
+    __table_args__ = (UniqueConstraint("batch_id", "seq", name="uq_reclass_shards_batch_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("reclass_batches.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    first_id: Mapped[int] = mapped_column(Integer)
+    last_id: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class ReclassItem(Base):
     """One document in a batch: its suggestion before, the new model's answer, the reviewer's decision."""
 

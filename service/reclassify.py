@@ -31,12 +31,12 @@ from collections import Counter
 from datetime import date, datetime, time, timezone
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import audit
-from service.db import Department, Document, ReclassBatch, ReclassItem, transaction, utcnow
+from service.db import Department, Document, ReclassBatch, ReclassItem, ReclassShard, transaction, utcnow
 from service.errors import GongkaiError
 from service.text import DocumentTokens
 
@@ -144,15 +144,7 @@ _DOC_COLUMNS = (Document.id, Document.status, Document.category, Document.tokens
                 Document.confidence, Document.candidates, Document.explanation, Document.needs_attention,
                 Document.model_version)
 
-#: Shards of a batch (migration 0004): id ranges computed by separate rq jobs. ``status`` is
-#: ``pending`` until every document of the range has an item, then ``done``.
-_meta = MetaData()
-SHARDS = Table("reclass_shards", _meta,
-               Column("id", Integer, primary_key=True), Column("batch_id", Integer, nullable=False),
-               Column("seq", Integer, nullable=False), Column("first_id", Integer, nullable=False),
-               Column("last_id", Integer, nullable=False), Column("total", Integer, nullable=False),
-               Column("status", String(10), nullable=False),
-               Column("finished_at", DateTime(timezone=True), nullable=True))
+SHARDS = ReclassShard.__table__
 ITEMS = ReclassItem.__table__
 BATCHES = ReclassBatch.__table__
 
