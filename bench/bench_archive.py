@@ -164,13 +164,24 @@ def vm_hwm_kib(pid: int) -> int:
     return 0
 
 
-def descendants(pid: int) -> list[int]:
+def parse_helpers(pid: int) -> list[int]:
+    """The worker's parse server (``python -m service.zygote``) and the parse children it forked.
+
+    rq's scheduler, also a child of the worker, is left out: it is a fork of the worker
+    whose high-water mark is mostly the worker's own pages, shared."""
     import psutil
 
+    found = []
     try:
-        return [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        for child in psutil.Process(pid).children():
+            try:
+                if "service.zygote" in " ".join(child.cmdline()):
+                    found += [child.pid] + [c.pid for c in child.children(recursive=True)]
+            except psutil.Error:
+                continue
     except psutil.Error:
-        return []
+        pass
+    return found
 
 
 class Workers:
@@ -193,7 +204,7 @@ class Workers:
     def sample(self) -> None:
         """Remember the peaks of the workers' children (parse server, parse children) while they live."""
         for p in self.procs:
-            for pid in descendants(p.pid):
+            for pid in parse_helpers(p.pid):
                 self.helper_peaks[pid] = max(self.helper_peaks.get(pid, 0), vm_hwm_kib(pid))
 
     def stop(self) -> dict:
@@ -260,8 +271,12 @@ def run_import(db_url: str, folder: Path, workers: int, data_dir: Path) -> dict:
         cmd = subprocess.Popen([sys.executable, "-m", "service.cli", "import", str(folder), "--department", "archive",
                                 "--wait", "--json", "--no-progress"], env=env_of(rt), cwd=ROOT,
                                stdout=out, stderr=subprocess.DEVNULL)
-    while True:  # wait4: the import command's own peak (ru_maxrss, KiB) when it exits
-        pid, status, usage = os.wait4(cmd.pid, os.WNOHANG)
+    import_peak_kib = 0
+    while True:
+        # The import command's peak is its VmHWM, read while it runs (ru_maxrss from wait4 would
+        # also count this script's pages the child had between fork and exec).
+        import_peak_kib = max(import_peak_kib, vm_hwm_kib(cmd.pid))
+        pid, status, _usage = os.wait4(cmd.pid, os.WNOHANG)
         if pid:
             break
         pool.sample()
@@ -269,7 +284,7 @@ def run_import(db_url: str, folder: Path, workers: int, data_dir: Path) -> dict:
     elapsed = time.perf_counter() - start
     cmd.returncode = os.waitstatus_to_exitcode(status)
     memory = pool.stop()
-    import_peak = usage.ru_maxrss / 1024
+    import_peak = import_peak_kib / 1024
     out = out_path.read_text(encoding="utf-8")
     summary = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
     with transaction(rt.sessions, readonly=True) as s:
