@@ -26,6 +26,7 @@ from conftest import runtime_env, unique_queue_name
 from rq import Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.suspension import resume, suspend
 from sqlalchemy import func, select
 
 from service import audit, config
@@ -184,8 +185,14 @@ def test_chunked_import_on_three_workers_one_killed(rt, tmp_path):
         # the run shows how the queue spreads work rather than which process started first.
         ready = wait_for(lambda: {w.name for w in Worker.all(queue=rt.queue)} >= set(names), timeout=60)
         assert ready, {n: (tmp_path / "machines" / n / "worker.log").read_text()[-2000:] for n in names}
-        done = gongkai(rt, tmp_path, "import", str(src), "--department", "xzf", "--chunk-size", str(CHUNK_SIZE),
-                       "--json", "--no-progress")
+        # The import hands chunks over while it stores; the workers are suspended meanwhile, so
+        # all the chunks wait in the queue and all three workers start on them together.
+        suspend(rt.redis)
+        try:
+            done = gongkai(rt, tmp_path, "import", str(src), "--department", "xzf", "--chunk-size", str(CHUNK_SIZE),
+                           "--json", "--no-progress")
+        finally:
+            resume(rt.redis)
         assert done.returncode == 0, done.stdout + done.stderr[-3000:]
         summary = json.loads(done.stdout)
         n = summary["imported"]
