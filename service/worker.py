@@ -31,7 +31,7 @@ def preload(rt: Runtime) -> None:
 
     default_registry()
     get_tokenizer()
-    active_classifier(rt.settings)
+    active_classifier(rt.settings).feature_names()  # the names explanations use: ~0.3 s, once, not in the first job
 
 
 def _sweeper(rt: Runtime, queue, stop: threading.Event) -> None:
