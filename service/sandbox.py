@@ -55,12 +55,12 @@ class Limits:
     reuse: int = 100  #: parses one child may serve (see the module docstring)
 
 
-def _mapped_bytes() -> int:
-    """The address space this process maps now (VmSize), 0 if unknown."""
+def _status_bytes(field: str) -> int:
+    """A size from /proc/self/status (``VmSize``: mapped, ``VmRSS``: resident), 0 if unknown."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("VmSize:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
@@ -104,7 +104,7 @@ def _limit_this_process(limits: Limits) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     faulthandler.disable()  # a native crash is reported by the parent, not dumped to the terminal
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    address_space = _mapped_bytes() + limits.memory_bytes
+    address_space = _status_bytes("VmSize") + limits.memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
 
 
@@ -131,17 +131,6 @@ def _died(status: int) -> tuple:
     kind, what = _SIGNAL_REASONS.get(sig, ("parser_failed", None))
     detail = f"child exited with {'signal ' + str(sig) if sig else 'status ' + str(os.waitstatus_to_exitcode(status))}"
     return ("error", kind, detail, {"what": what} if kind == "resource_limit" else {})
-
-
-def _rss_bytes() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
 
 
 def _cpu_seconds_used() -> float:
@@ -182,7 +171,7 @@ def _child_loop(requests: int, answers: int, limits: Limits) -> None:
     """In the child: answer parse requests until the pipe closes or the child is no longer trusted."""
     _limit_this_process(limits)
     _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
-    started_rss, served = _rss_bytes(), 0
+    started_rss, served = _status_bytes("VmRSS"), 0
     while True:
         frame = _read_frame(requests)
         if frame is None:
@@ -200,7 +189,7 @@ def _child_loop(requests: int, answers: int, limits: Limits) -> None:
             answer = ("error", ResourceLimit.code, "result could not be returned", {"what": "内存"})
             data = pickle.dumps(answer)
         last = ((answer[0] != "ok" and answer[1] in _REPLACE_AFTER) or served >= limits.reuse
-                or _rss_bytes() - started_rss > REUSE_GROWTH_BYTES)
+                or _status_bytes("VmRSS") - started_rss > REUSE_GROWTH_BYTES)
         _write_frame(answers, (_LAST if last else _KEEP) + data)
         if last:
             return
