@@ -137,8 +137,10 @@ def _settled(rt: Runtime, result: archive.ImportResult, ids: list[int]) -> dict[
     for doc_id, status in rows.items():
         if status in ("received", "processing"):
             continue
-        if status == "pending_review" and doc_id in wishes and doc_id not in applied:
-            continue  # the chunk job applies the manifest right after ingest
+        if status in ("pending_review", "approved") and doc_id in wishes and doc_id not in applied:
+            # The chunk job applies the manifest right after ingest: confirm (→ approved), then
+            # publish in a second transaction; the outcome entry is written last.
+            continue
         done[doc_id] = status
     return done
 

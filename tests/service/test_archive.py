@@ -264,3 +264,31 @@ def test_a_lying_size_field_ends_as_a_failure(tmp_path):
             storage.put(stream)
     assert exc.value.code in {"corrupt_file", "resource_limit"}
     assert not list(storage.iter_digests())
+
+
+def test_wait_settles_a_manifest_document_only_once_its_outcome_is_recorded(rt, tmp_path):
+    """Between the manifest's confirm (→ approved) and its publish, a waiting import must not
+    count the document as settled: it did, under load, and reported 'approved'."""
+    from service import review
+    from service.commands.archive import _settled
+    from service.ingest import ingest
+    from service.taxonomy import from_settings
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "公开.txt").write_bytes(txt("公布年度政务公开工作要点"))
+    wish = {"category": "工作动态", "status": "published"}
+    with transaction(rt.sessions, readonly=True) as s:
+        dept = s.execute(select(Department.id)).scalar_one()
+    result = archive.import_items(rt, archive.iter_folder(src), department_id=dept, uploaded_by="import:test",
+                                  manifest={"公开.txt": wish})
+    (doc_id,) = result.to_queue
+    assert ingest(rt, doc_id) == "pending_review"
+    assert _settled(rt, result, [doc_id]) == {}          # the manifest has yet to be applied
+    with transaction(rt.sessions) as s:                  # the chunk job's first step: confirm
+        review.confirm(s, s.get(Document, doc_id), archive.MANIFEST_ACTOR, from_settings(rt.settings), "工作动态")
+    assert _settled(rt, result, [doc_id]) == {}          # approved, but publishing is still to come
+    with transaction(rt.sessions) as s:                  # second step: publish, then the outcome entry
+        review.publish(s, s.get(Document, doc_id), archive.MANIFEST_ACTOR)
+    archive._outcome(rt, doc_id, "published")
+    assert _settled(rt, result, [doc_id]) == {doc_id: "published"}
