@@ -121,13 +121,27 @@ def decision_scores(estimator, X) -> np.ndarray:
     return np.asarray(estimator.predict_log_proba(X), dtype=np.float64)
 
 
-def apply_rules(probs: np.ndarray, hits: Sequence[RuleHit], names: Sequence[str]) -> np.ndarray:
-    """Mix fired rule hints into a probability vector: p ← (1 − w)·p + w·onehot(category)."""
-    out = probs.copy()
+def rule_weights(hits: Sequence[RuleHit]) -> dict[str, float]:
+    """One weight per hinted category, order-independent.
+
+    Rules of one category reinforce each other: w = 1 − Π(1 − wᵢ). When rules of several
+    categories fire, they share the strongest category's weight in proportion to their own,
+    so conflicting hints cancel out toward the model instead of the last one winning."""
+    per_category: dict[str, float] = {}
     for hit in hits:
-        onehot = np.zeros_like(out)
-        onehot[names.index(hit.category)] = 1.0
-        out = (1.0 - hit.weight) * out + hit.weight * onehot
+        per_category[hit.category] = 1.0 - (1.0 - per_category.get(hit.category, 0.0)) * (1.0 - hit.weight)
+    total = sum(per_category.values())
+    strongest = max(per_category.values(), default=0.0)
+    return {c: w * strongest / total for c, w in per_category.items()} if total else {}
+
+
+def apply_rules(probs: np.ndarray, hits: Sequence[RuleHit], names: Sequence[str]) -> np.ndarray:
+    """Mix fired rule hints into a probability vector: p ← (1 − W)·p + Σ w_c·onehot(c),
+    with the weights of ``rule_weights`` (W = their sum)."""
+    weights = rule_weights(hits)
+    out = probs * (1.0 - sum(weights.values()))
+    for category, weight in weights.items():
+        out[names.index(category)] += weight
     return out
 
 

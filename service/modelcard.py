@@ -80,22 +80,27 @@ def render(meta: dict[str, Any], version: str) -> str:
               f"Tokens: {meta['tokenizer']['engine']} (jieba precise mode, HMM off, government user dictionary, "
               "stop words, traditional → simplified first). Features: " + ", ".join(meta["features"]["fields"]) +
               f"; metadata tokens: {', '.join(meta['features']['meta'])}.", "",
-              f"Candidates compared by {cand['cv']} (macro-F1 over categories with at least two source groups):", "",
-              "| candidate | macro-F1 | accuracy | seconds |", "|---|---:|---:|---:|"]
+              f"Candidates compared by {cand['cv']} (macro-F1 over categories with at least two source groups; "
+              "each candidate calibrated and mixed with the rule hints, as served; the model alone beside it):", "",
+              "| candidate | macro-F1 | accuracy | macro-F1, model alone | seconds |", "|---|---:|---:|---:|---:|"]
     for name, s in cand["scores"].items():
         mark = " **(chosen)**" if name == cand["chosen"] else ""
-        lines.append(f"| {name}{mark} | {s['macro_f1']:.3f} | {s['accuracy']:.3f} | {s['seconds']} |")
+        alone = f"{s['model_only_macro_f1']:.3f}" if "model_only_macro_f1" in s else "–"
+        lines.append(f"| {name}{mark} | {s['macro_f1']:.3f} | {s['accuracy']:.3f} | {alone} | {s['seconds']} |")
     thr = meta["threshold_source"]
     lines += ["", f"Calibration: {meta['calibration']['method']}, T = {meta['calibration']['temperature']}. "
               f"Thresholds from the {thr['from']} at target precision {thr['target_precision']} (floor {thr['floor']}):", "",
               "| category | threshold | chosen from |", "|---|---:|---|"]
     lines += [f"| {c} | {t} | {thr['per_category'].get(c, '')} |" for c, t in meta["thresholds"].items()]
-    lines += ["", "Rule hints from the taxonomy (人事任免 title/文号/body patterns) are mixed into the "
-              "probabilities and always named in the explanation.", "", "## Evaluation (source-disjoint)"]
+    lines += ["", "Rule hints from the taxonomy are mixed into the probabilities (see "
+              "`service/data/taxonomy/default.json`; how they combine: `service.model.rule_weights`) and always "
+              "named in the explanation:", "", "| rule | category | field | weight |", "|---|---|---|---:|"]
+    lines += [f"| {r['id']} | {r['category']} | {r['field']} | {r['weight']} |" for r in meta.get("rule_hints", [])]
+    lines += ["", "## Evaluation (source-disjoint)"]
     if test:
         lines += _headline("Test split (the shipped model, trained on train + validation)", test)
     if val:
-        lines += _headline("Validation split (model trained on the train split only; thresholds were chosen here, so optimistic)", val)
+        lines += _headline("Validation split (model trained on the train split only; these documents are among those the thresholds were chosen on, so optimistic)", val)
     lines += ["", "### Goals", ""] + _goals(test)
     if test:
         lines += ["", "### Per category, test split", ""] + _per_class_table(test)
@@ -107,7 +112,7 @@ def render(meta: dict[str, Any], version: str) -> str:
                       f"{'yes' if e['needs_attention'] else '**no**'} |" for e in test["misclassified"]]
     cv = meta.get("cross_validation")
     if cv:
-        lines += ["", f"### Per category, grouped cross-validation on the train split ({cv['candidate']}, top category only)", "",
+        lines += ["", f"### Per category, grouped cross-validation on the train split ({cv['candidate']} with the rule hints, top category only)", "",
                   "Each fold holds out whole sources, including whole collections (all legislation, all 20 NPC "
                   "resolutions on the work reports, filed as 其他), so this is harsher than the test split.", ""]
         lines += _per_class_table(cv)
@@ -123,6 +128,11 @@ def render(meta: dict[str, Any], version: str) -> str:
               "(action/development plan → 规划计划, implementation plans → 政策法规); some items there are news "
               "items labelled 政策法规. This label noise caps what the model can learn for those two categories.",
               "- Borderline classes by nature: 应急预案 issued as 规范性文件, 政策解读, 其他 (年报, 统计, 采购, 通报).",
+              "- The taxonomy's title rules were written from domain knowledge with this corpus in view (and the "
+              "test split's misclassified titles have been listed in earlier cards), so the test figures are not a "
+              "blind estimate. Each rule agrees with every real label it fires on (tested), and none fires on the "
+              "296 corpus documents the caps leave out except the 政策法规 rule, on 87 laws and regulations, "
+              "all correctly.",
               "- Retraining uses reviewer-confirmed documents only; a new version is promoted only if macro-F1 on "
               "the test split does not drop.", ""]
     return "\n".join(lines)

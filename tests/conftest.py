@@ -8,6 +8,8 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
+#: The version of the shipped default model (the one ``models/county-default/ACTIVE`` names).
+SHIPPED_MODEL = (TESTS.parent / "models" / "county-default" / "ACTIVE").read_text(encoding="utf-8").strip()
 # The project root first, so ``service`` is the application package and never the
 # namespace formed by tests/service; then tests/ itself for the fixture builders
 # (build_pdf, build_docx), which are plain modules.

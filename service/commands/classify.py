@@ -248,7 +248,7 @@ def run_models(args) -> int:
             if not args.version:
                 from service.model import ModelError
 
-                raise ModelError(what="请指定要启用的版本，例如 gongkai models activate 2026.11.25-1")
+                raise ModelError(what="请指定要启用的版本，例如 gongkai models activate 2026.12.05-1")
             store.activate(args.version, reason="manual activation")
             _emit({"active": args.version}, args.json, f"已启用 {store.taxonomy.id}/{args.version}")
             return 0

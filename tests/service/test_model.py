@@ -97,8 +97,24 @@ def test_personnel_rule_hint_selects_the_category_and_says_so(default_model):
 def test_body_rule_alone_suggests_but_does_not_preselect(default_model):
     p = default_model.predict_text("石台县十三届人大常委会第四次会议召开",
                                    "会议决定任命张勇为石台县人民政府副县长职务。会议还审议了其他事项。")
-    assert [r["rule"] for r in p.explanation["rules"]] == ["personnel_body"]
+    # a news title and an appointment sentence: both hints are named, neither decides alone
+    assert sorted(r["rule"] for r in p.explanation["rules"]) == ["news_title", "personnel_body"]
     assert p.category != "人事任免"
+
+
+def test_rule_weights_are_order_independent_and_conflicting_hints_share():
+    def hit(category, weight):
+        return T.RuleHit(f"r-{category}-{weight}", category, weight, "", "")
+    names = ["甲", "乙", "丙"]
+    probs = np.array([0.2, 0.3, 0.5])
+    # one category: the documented mix (1 − w)·p + w
+    assert np.allclose(M.apply_rules(probs, [hit("甲", 0.6)], names), [0.68, 0.12, 0.2])
+    # two rules of one category reinforce: w = 1 − 0.4·0.5
+    assert M.rule_weights([hit("甲", 0.6), hit("甲", 0.5)]) == pytest.approx({"甲": 0.8})
+    # rules of two categories share the strongest weight in proportion, in any order
+    a = M.apply_rules(probs, [hit("甲", 0.6), hit("乙", 0.6)], names)
+    b = M.apply_rules(probs, [hit("乙", 0.6), hit("甲", 0.6)], names)
+    assert np.allclose(a, b) and np.allclose(a, [0.38, 0.42, 0.2]) and a.sum() == pytest.approx(1.0)
 
 
 @pytest.fixture(scope="module")

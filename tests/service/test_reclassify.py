@@ -13,6 +13,7 @@ from service import audit, config, reclassify as R
 from service.db import AuditEntry, Department, Document, ReclassBatch, ReclassItem, transaction
 from service.modelstore import store_from_settings
 from service.text import tokenize_document
+from conftest import SHIPPED_MODEL
 from sample_texts import TEXTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,7 +131,7 @@ def test_accept_above_threshold_apply_audit_and_roll_back_exactly(settings, sess
         status, category, suggested, confidence, candidates, explanation, attention, model = after[doc_id]
         assert (status, category) == before[doc_id][:2]
         assert (suggested, confidence, attention) == (item.new_category, item.new_confidence, item.new_needs_attention)
-        assert model == "county-default/2026.11.25-1" and candidates == item.new_candidates
+        assert model == f"county-default/{SHIPPED_MODEL}" and candidates == item.new_candidates
         assert explanation["terms"]  # the terms behind the new suggestion
     for doc_id in set(before) - set(accepted):
         assert after[doc_id] == before[doc_id]

@@ -9,7 +9,7 @@ import pytest
 from service import taxonomy as T
 from service.config import PROJECT_ROOT
 from service.normalize import analysis_form
-from service.text import find_doc_number
+from service.text import find_doc_number, guess_title
 from service.trainingdata import read_jsonl
 
 NINE = ["工作动态", "政策法规及规范性文件", "规划计划", "机构职能", "人事任免", "办事指南", "应急预案", "政府工作报告", "其他"]
@@ -126,3 +126,49 @@ def test_title_rule_fires_on_no_other_real_document(default):
         if any(h.rule == "personnel_title" for h in hits):
             fired.append(r["category"])
     assert fired == ["人事任免"]
+
+
+@pytest.mark.parametrize("title, category", [
+    ("县长张三到城关镇调研春耕生产", "工作动态"),
+    ("县人民政府召开第十二次常务会议", "工作动态"),
+    ("县人民政府办公室关于印发《县政府投资项目管理办法》的通知", "政策法规及规范性文件"),
+    ("县城市道路挖掘管理暂行办法", "政策法规及规范性文件"),
+    ("某镇2025年工作要点", "规划计划"),
+    ("县国民经济和社会发展第十五个五年规划纲要", "规划计划"),
+    ("县农业农村局主要职责和内设机构", "机构职能"),
+    ("副县长工作分工", "机构职能"),
+    ("不动产登记办事指南", "办事指南"),
+    ("最低生活保障申请办理流程", "办事指南"),
+    ("县人民政府办公室关于印发县森林火灾应急预案的通知", "应急预案"),
+    ("2025年县人民政府工作报告", "政府工作报告"),
+    ("县人民政府2024年政府信息公开工作年度报告", "其他"),
+    ("县财政局2025年部门预算公开说明", "其他"),
+    ("某镇卫生院医疗设备采购项目中标公告", "其他"),
+])
+def test_each_category_has_a_title_rule(default, title, category):
+    hits = default.match_rules(analysis_form(title))
+    assert [h.category for h in hits] == [category]
+
+
+@pytest.mark.parametrize("title, not_this", [
+    ("县人民代表大会讨论政府工作报告", "政府工作报告"),       # news about the report, not the report
+    ("中华人民共和国政府采购法", "其他"),                    # a law, not a procurement notice
+    ("中华人民共和国城乡规划法", "规划计划"),                # a law, not a plan
+    ("县政府召开应急预案修订工作会议", "应急预案"),          # news about the plan, not the plan
+    ("县农机事务中心政府信息公开指南", "办事指南"),          # 其他, not 办事指南
+    ("县政府关于开展安全生产大检查的通知", "工作动态"),      # a notice, not news
+])
+def test_title_rules_skip_their_false_friends(default, title, not_this):
+    assert not_this not in {h.category for h in default.match_rules(analysis_form(title))}
+
+
+def test_title_rules_agree_with_every_real_label_they_fire_on(default):
+    """Across the 481 real training documents, each title rule fires only on its own category."""
+    disagreements = []
+    for r in read_jsonl(PROJECT_ROOT / "models" / "training" / "documents.jsonl"):
+        body = analysis_form(r["text"])
+        title = analysis_form(r["title"]) if r.get("title") else guess_title(body)
+        for hit in default.match_rules(title, body, find_doc_number(body[:600])):
+            if default.category(hit.category).rules and hit.rule.endswith("_title") and hit.category != r["category"]:
+                disagreements.append((hit.rule, r["category"], title))
+    assert disagreements == []

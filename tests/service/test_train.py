@@ -80,11 +80,27 @@ def test_temperature_recovers_the_scale_of_overconfident_scores():
     assert TR.fit_temperature(logits * 3, y, labels) == pytest.approx(3.0, rel=0.1)
 
 
-def test_thresholds_keep_the_confident_share_at_the_target_precision():
+THRESHOLD_CASE = (np.array([0.99, 0.95, 0.90, 0.85, 0.70, 0.99, 0.97, 0.60, 0.55]),
+                  np.array(["甲", "甲", "甲", "甲", "甲", "乙", "乙", "乙", "丙"], dtype=object),
+                  np.array(["甲", "甲", "甲", "乙", "甲", "乙", "乙", "乙", "丙"], dtype=object))
+
+
+def test_thresholds_are_global_until_a_category_has_enough_predictions():
     names = ["甲", "乙", "丙"]
-    conf = np.array([0.99, 0.95, 0.90, 0.85, 0.70, 0.99, 0.97, 0.60, 0.55])
-    pred = np.array(["甲", "甲", "甲", "甲", "甲", "乙", "乙", "乙", "丙"], dtype=object)
-    true = np.array(["甲", "甲", "甲", "乙", "甲", "乙", "乙", "乙", "丙"], dtype=object)
+    conf, pred, true = THRESHOLD_CASE
+    thresholds, how = TR.choose_thresholds(conf, pred, true, names, target=0.98)
+    # 9 predictions are far fewer than MIN_THRESHOLD_PREDICTIONS: one threshold for all,
+    # just above the confident mistake at 0.85
+    assert thresholds == {"甲": 0.9, "乙": 0.9, "丙": 0.9}
+    assert all(h.startswith("global") for h in how.values())
+    confident = conf >= 0.9
+    assert (pred[confident] == true[confident]).all() and confident.sum() == 5
+
+
+def test_thresholds_keep_the_confident_share_at_the_target_precision(monkeypatch):
+    monkeypatch.setattr(TR, "MIN_THRESHOLD_PREDICTIONS", 3)
+    names = ["甲", "乙", "丙"]
+    conf, pred, true = THRESHOLD_CASE
     thresholds, how = TR.choose_thresholds(conf, pred, true, names, target=0.98)
     assert thresholds["甲"] == 0.9          # just above the confident mistake at 0.85
     assert thresholds["乙"] == 0.5          # no mistakes: the floor

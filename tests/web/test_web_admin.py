@@ -8,7 +8,7 @@ from werkzeug.security import generate_password_hash
 
 from service import create_app
 from service.db import AuditEntry, Department, User, transaction
-from conftest import unique_queue_name
+from conftest import SHIPPED_MODEL, unique_queue_name
 
 PASSWORD = "correct horse 电池"
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -45,7 +45,7 @@ def test_only_admins_see_the_admin_page(app):
     assert rev.get("/admin").status_code == 403
     adm, _ = login(app, "adm")
     html = adm.get("/admin").get_data(as_text=True)
-    assert "甲乡人民政府" in html and "分类体系" in html and "2026.11.25-1" in html and "使用中" in html
+    assert "甲乡人民政府" in html and "分类体系" in html and SHIPPED_MODEL in html and "使用中" in html
     assert "排队" in html and "处理进程" in html
 
 
@@ -70,10 +70,11 @@ def test_admin_adds_departments_and_users_with_csrf(app):
 
 def test_model_activate_and_refused_rollback(app, tmp_path):
     adm, token = login(app, "adm")
-    done = adm.post("/admin/models", data={"action": "activate", "version": "2026.11.25-1", "csrf_token": token})
+    history_file = tmp_path / "models" / "county-default" / "history.jsonl"
+    before = history_file.read_text(encoding="utf-8").count('"activate"')
+    done = adm.post("/admin/models", data={"action": "activate", "version": SHIPPED_MODEL, "csrf_token": token})
     assert done.status_code == 302
-    history = (tmp_path / "models" / "county-default" / "history.jsonl").read_text(encoding="utf-8")
-    assert history.count('"activate"') == 2
+    assert history_file.read_text(encoding="utf-8").count('"activate"') == before + 1
     back = adm.post("/admin/models", data={"action": "rollback", "csrf_token": token})
     assert back.status_code == 302  # back to the same version: the stack had two entries
 

@@ -18,7 +18,7 @@ from service import runtime as runtime_module
 from service.db import AuditEntry, Department, Document, ReclassBatch, ReclassItem, User, transaction
 from service.text import tokenize_document
 from service.web import batches as web_batches
-from conftest import unique_queue_name
+from conftest import SHIPPED_MODEL, unique_queue_name
 from sample_texts import TEXTS
 
 PASSWORD = "correct horse 电池"
@@ -175,8 +175,8 @@ def test_creating_a_batch_queues_it_and_progress_comes_live_from_the_batch_row(a
     add_documents(app)
     adm, token = login(app, "adm")
     page = adm.get("/admin/batches").get_data(as_text=True)
-    assert "2026.11.25-1（使用中）" in page and 'name="dry_run"' in page and "XX县人民政府办公室" in page
-    batch_id = create_batch(app, adm, token, model="2026.11.25-1", status=["pending_review", "approved", "published"],
+    assert f"{SHIPPED_MODEL}（使用中）" in page and 'name="dry_run"' in page and "XX县人民政府办公室" in page
+    batch_id = create_batch(app, adm, token, model=SHIPPED_MODEL, status=["pending_review", "approved", "published"],
                             department="xzf", since="2020-01-01")
     (job,) = app.extensions["gongkai"].queue.get_jobs()  # 10 documents: one shard
     assert job.func_name == "service.jobs.reclassify_shard_job" and job.args == [batch_id, 0]
