@@ -15,6 +15,7 @@ import threading
 import time
 
 from rq import SimpleWorker
+from rq.worker import WorkerStatus
 from rq.serializers import JSONSerializer
 
 from service import runtime as runtime_module
@@ -44,7 +45,7 @@ class IngestWorker(SimpleWorker):
       ago and no shorter in-job TTL was set since. The worker's key still never has less
       than ``worker_ttl + 60 - HEARTBEAT_EVERY`` seconds left while idle.
     - Setting the worker's state to the state it already has (rq sets ``idle`` twice per
-      job) is skipped.
+      job) is skipped; after a job, ``idle`` and the full-TTL heartbeat go in one round trip.
     - The pubsub thread (``rq`` commands such as stop-job) polls every second instead of
       every 60: stopping the worker joins that thread, which otherwise kept a SIGTERMed
       worker alive for up to a minute.
@@ -68,6 +69,15 @@ class IngestWorker(SimpleWorker):
                 super().heartbeat(None, pipe)
                 pipe.execute()
         self._full_heartbeat_at = at
+
+    def execute_job(self, job, queue):
+        """SimpleWorker.execute_job, with the state and heartbeat after the job in one pipeline."""
+        execution = self.prepare_execution(job)
+        self.perform_job(job, queue, execution)
+        with self.connection.pipeline(transaction=False) as pipe:
+            self.set_state(WorkerStatus.IDLE, pipeline=pipe)
+            self.heartbeat(pipeline=pipe)
+            pipe.execute()
 
     def set_state(self, state, pipeline=None):
         if pipeline is None and state == getattr(self, "_state", None):
