@@ -481,24 +481,25 @@ def ingest_many(rt: Runtime, document_ids: list[int]) -> dict[str, str]:
 
     Parse errors are final states already; an infrastructure exception on one document is
     logged and the document is left in received/processing, where the stuck-document
-    sweeper finds it again.
+    sweeper finds it again. Documents are written through ``ingest_chain``: settling one
+    and claiming the next share a transaction (each transition still its own audit entry).
     """
-    from service.ingest import ingest
+    from service.ingest import ingest_chain
 
     ids = [int(i) for i in document_ids]
     with transaction(rt.sessions, readonly=True) as s:  # one look for the chunk, not a write per document
         with_manifest = set(s.execute(select(AuditEntry.document_id).where(
             AuditEntry.document_id.in_(ids), AuditEntry.action == "import.manifest")).scalars()) if ids else set()
-    outcomes: dict[str, str] = {}
-    for doc_id in ids:
-        try:
-            status = ingest(rt, doc_id)
-            applied = apply_manifest(rt, doc_id) if status == "pending_review" and doc_id in with_manifest else None
-            outcomes[str(doc_id)] = applied or status
-        except Exception:
-            log.exception("document %s: ingest failed; the stuck-document sweep will retry it", doc_id)
-            outcomes[str(doc_id)] = "error"
-    return outcomes
+    applied: dict[int, str] = {}
+
+    def settled(doc_id: int, status: str) -> None:
+        if status == "pending_review" and doc_id in with_manifest:
+            outcome = apply_manifest(rt, doc_id)
+            if outcome:
+                applied[doc_id] = outcome
+
+    outcomes = ingest_chain(rt, ids, settled=settled)
+    return {str(doc_id): applied.get(doc_id) or status for doc_id, status in outcomes.items()}
 
 
 def manifest_outcomes(rt: Runtime, ids: list[int]) -> dict[int, dict[str, Any]]:

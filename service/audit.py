@@ -4,7 +4,9 @@ Each entry's hash is ``sha256(prev_hash + canonical JSON of the entry)``, so cha
 removing or reordering any entry breaks every hash after it. Appending locks the single
 ``audit_head`` row (SELECT … FOR UPDATE on PostgreSQL; SQLite serializes writers), so two
 writers can never chain onto the same predecessor. An entry is written in the same
-transaction as the change it records: both commit or neither does.
+transaction as the change it records: both commit or neither does. Entries are written
+with Core statements (no ORM unit of work), in an ORM session or on a plain connection;
+``append_many`` writes several under one head lock.
 """
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.db import AuditEntry, AuditHead, utcnow
 
@@ -39,20 +43,51 @@ def chain_hash(prev_hash: str, body: str) -> str:
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-def append(session: Session, actor: str, action: str, document_id: int | None = None,
+def append(session: Session | Connection, actor: str, action: str, document_id: int | None = None,
            **detail: Any) -> AuditEntry:
-    """Append one entry inside the caller's transaction."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
-    seq = head.last_seq + 1
-    at = utcnow()
-    detail = json.loads(json.dumps(detail, ensure_ascii=False, default=str))  # what the JSON column will return
-    entry_hash = chain_hash(head.last_hash, canonical(seq, at, actor, action, document_id, detail))
-    entry = AuditEntry(seq=seq, at=at, actor=actor, action=action, document_id=document_id, detail=detail,
-                       prev_hash=head.last_hash, hash=entry_hash)
-    session.add(entry)
-    head.last_seq, head.last_hash = seq, entry_hash
-    session.flush()
-    return entry
+    """Append one entry inside the caller's transaction (an ORM session or a Core connection)."""
+    return append_many(session, [(actor, action, document_id, detail)])[0]
+
+
+def append_many(session: Session | Connection,
+                entries: list[tuple[str, str, int | None, dict[str, Any]]]) -> list[AuditEntry]:
+    """Append ``(actor, action, document_id, detail)`` entries, in order, inside the caller's transaction.
+
+    The head row is locked once for all of them; the entries are written with one
+    multi-row insert and the head moved once. With an ORM session, pending changes are
+    flushed first (the change an entry records reaches the database before the entry).
+    Returns the entries (not attached to the session).
+    """
+    if not entries:
+        return []
+    orm = isinstance(session, Session)
+    if orm:
+        session.flush()
+    last_seq, last_hash = session.execute(_LOCK_HEAD).one()
+    rows = []
+    for actor, action, document_id, detail in entries:
+        last_seq += 1
+        at = utcnow()
+        detail = json.loads(json.dumps(detail, ensure_ascii=False, default=str))  # what the JSON column will return
+        entry_hash = chain_hash(last_hash, canonical(last_seq, at, actor, action, document_id, detail))
+        rows.append({"seq": last_seq, "at": at, "actor": actor, "action": action, "document_id": document_id,
+                     "detail": detail, "prev_hash": last_hash, "hash": entry_hash})
+        last_hash = entry_hash
+    session.execute(_INSERT, rows)
+    session.execute(_MOVE_HEAD, {"new_seq": last_seq, "new_hash": last_hash})
+    if orm:  # an AuditHead this session loaded earlier must not go stale
+        head = session.identity_map.get(Session.identity_key(AuditHead, 1))
+        if head is not None:
+            set_committed_value(head, "last_seq", last_seq)
+            set_committed_value(head, "last_hash", last_hash)
+    return [AuditEntry(**row) for row in rows]
+
+
+_HEAD = AuditHead.__table__
+# Built once: statement construction cost more than executing them.
+_LOCK_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT = insert(AuditEntry.__table__)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
 
 
 @dataclass(frozen=True)

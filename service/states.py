@@ -43,16 +43,26 @@ STATE_NAMES_ZH = {
 }
 
 
-def transition(session: Session, doc: Document, target: str, actor: str, reason: str | None = None,
-               **detail: Any) -> None:
-    """Move ``doc`` to ``target`` and record who, when, from → to and why."""
-    current = doc.status
+def check_transition(current: str, target: str) -> None:
     if target not in TRANSITIONS.get(current, frozenset()):
         raise InvalidTransition(f"{current} -> {target}", current=STATE_NAMES_ZH.get(current, current),
                                 target=STATE_NAMES_ZH.get(target, target))
-    doc.status = target
-    doc.status_changed_at = utcnow()
+
+
+def transition_entry(document_id: int, current: str, target: str, actor: str, reason: str | None = None,
+                     **detail: Any) -> tuple[str, str, int, dict[str, Any]]:
+    """Check a transition and return its audit entry ``(actor, "status", document_id, detail)``."""
+    check_transition(current, target)
     entry_detail: dict[str, Any] = {"from": current, "to": target, **detail}
     if reason:
         entry_detail["reason"] = reason
-    audit.append(session, actor, "status", document_id=doc.id, **entry_detail)
+    return actor, "status", document_id, entry_detail
+
+
+def transition(session: Session, doc: Document, target: str, actor: str, reason: str | None = None,
+               **detail: Any) -> None:
+    """Move ``doc`` to ``target`` and record who, when, from → to and why."""
+    entry = transition_entry(doc.id, doc.status, target, actor, reason, **detail)
+    doc.status = target
+    doc.status_changed_at = utcnow()
+    audit.append(session, *entry[:3], **entry[3])

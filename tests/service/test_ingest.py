@@ -87,3 +87,52 @@ def test_missing_original_is_an_infrastructure_error_not_a_final_state(rt):
     with pytest.raises(FileNotFoundError):
         ingest(rt, doc_id)
     assert load(rt, doc_id).status == "processing"  # the sweeper will queue it again
+
+
+def test_a_chunk_settles_each_document_and_claims_the_next_in_one_transaction(rt, tmp_path, monkeypatch):
+    """ingest_chain: n documents in n + 1 write transactions, every transition audited, and one
+    document's trouble (parse error, missing original, a failing write) never costs the others."""
+    from sqlalchemy import select
+
+    from service import ingest as ingest_module
+    from service.db import AuditEntry
+    from service.ingest import ingest_chain
+
+    def text_doc(i):
+        body = f"关于做好第{i}批政府信息公开工作的通知\n各乡镇人民政府：\n现将第{i}项有关事项通知如下。".encode()
+        return receive(rt.sessions, rt.storage, department_id=1, filename=f"{i}.txt", stream=io.BytesIO(body),
+                       uploaded_by="x").document_id
+
+    ids = [text_doc(i) for i in range(6)]
+    bad = upload(rt, DATA / "hostile" / "pdf_renamed.docx")
+    lost = text_doc(99)
+    rt.storage.local_path(load(rt, lost).sha256).unlink()
+    done = text_doc(100)
+    assert ingest(rt, done) == "pending_review"
+    chunk = [ids[0], bad, ids[1], lost, ids[2], done, ids[3], ids[4], ids[5]]
+
+    writes = []
+    real_write = ingest_module._write
+
+    def counting_write(rt_, steps):
+        writes.append(1)
+        if len(writes) == 6:  # one combined write fails: both documents are written on their own
+            raise RuntimeError("connection lost")
+        return real_write(rt_, steps)
+
+    monkeypatch.setattr(ingest_module, "_write", counting_write)
+    settled = []
+    outcomes = ingest_chain(rt, chunk, settled=lambda doc_id, status: settled.append(doc_id))
+    assert outcomes == {**{i: "pending_review" for i in ids}, bad: "failed", lost: "error", done: "pending_review"}
+    assert lost not in settled and set(settled) == set(chunk) - {lost}
+    assert len(writes) <= len(chunk) + 1 + 3  # + the failed combined write, its two retries, and the claim after `lost`
+    assert load(rt, lost).status == "processing"  # the sweeper queues it again
+    with transaction(rt.sessions, readonly=True) as s:
+        assert audit.verify(s).ok
+        moves = s.execute(select(AuditEntry.document_id, AuditEntry.detail).where(AuditEntry.action == "status")
+                          .order_by(AuditEntry.seq)).all()
+    for doc_id in ids + [bad]:
+        steps = [(d["from"], d["to"]) for i, d in moves if i == doc_id]
+        assert steps == [("received", "processing"), ("processing", "failed" if doc_id == bad else "pending_review")]
+    assert [(d["from"], d["to"]) for i, d in moves if i == done] == [("received", "processing"),
+                                                                     ("processing", "pending_review")]

@@ -167,3 +167,38 @@ def test_a_killed_worker_takes_its_scheduler_process_with_it(rt):
     while time.monotonic() < deadline and any(_alive(p) for p in forked):
         time.sleep(0.1)
     assert not any(_alive(p) for p in forked)
+
+
+def test_worker_heartbeats_keep_the_worker_key_alive(redis_url):
+    """Plain heartbeats are coalesced, but a job's short TTL is always followed by a full one."""
+    from rq.serializers import JSONSerializer
+
+    from service.queue import ingest_queue
+    from service.worker import IngestWorker
+
+    conn = redis.Redis.from_url(redis_url)
+    worker = IngestWorker([ingest_queue(conn, unique_queue_name())], connection=conn, serializer=JSONSerializer)
+    worker.register_birth()
+    try:
+        full = worker.worker_ttl + 60
+        worker.heartbeat()
+        assert conn.ttl(worker.key) > full - 5
+        worker.heartbeat(30)  # as rq does while a job runs
+        assert conn.ttl(worker.key) <= 30
+        worker.heartbeat()  # right after: not skipped, the full TTL is back
+        assert conn.ttl(worker.key) > full - 5
+        conn.expire(worker.key, 100)
+        worker.heartbeat()  # within HEARTBEAT_EVERY of a full one: skipped
+        assert conn.ttl(worker.key) <= 100
+        worker._full_heartbeat_at -= worker.HEARTBEAT_EVERY
+        worker.heartbeat()
+        assert conn.ttl(worker.key) > full - 5
+        worker.set_state("idle")
+        conn.hset(worker.key, "state", "x")
+        worker.set_state("idle")  # unchanged: not written again
+        assert conn.hget(worker.key, "state") == b"x"
+        worker.set_state("busy")
+        assert conn.hget(worker.key, "state") == b"busy"
+    finally:
+        conn.delete(worker.key)
+        conn.close()
