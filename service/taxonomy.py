@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -116,9 +116,9 @@ class Taxonomy:
         """Local categories mapped to Art. 20 item ``item``."""
         return [c.name for c in self.categories if item in c.art20]
 
-    @property
-    def rules(self) -> list[Rule]:
-        return [r for c in self.categories for r in c.rules]
+    @cached_property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(r for c in self.categories for r in c.rules)
 
     def match_rules(self, title: str | None, body: str | None = None,
                     doc_number: str | None = None) -> list[RuleHit]:
