@@ -21,7 +21,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -187,9 +187,11 @@ class Classifier:
 
     # -- prediction -----------------------------------------------------------------------
     def predict_many(self, docs: Sequence[DocumentTokens], texts: Sequence[tuple[str | None, str]] | None = None,
-                     explain: bool = True) -> list[Prediction]:
+                     explain: bool | Callable[[int, Prediction], bool] = True) -> list[Prediction]:
         """Classify pre-tokenized documents. ``texts`` (analysis-form title, body) lets rule
-        hints read the original text; without it they read the joined tokens."""
+        hints read the original text; without it they read the joined tokens. ``explain``
+        may be a predicate ``(index, prediction) → bool``: only the documents it accepts get
+        the terms behind their suggestion, from the features already computed."""
         if not docs:
             return []
         probs, features = self.model_probabilities(docs)
@@ -203,14 +205,14 @@ class Classifier:
             best = names[order[0]]
             threshold = self.thresholds.get(best, DEFAULT_THRESHOLD)
             confident = bool(p[order[0]] >= threshold)
-            explanation: dict[str, Any] = {"rules": [h.to_dict() for h in hits]}
-            if explain:
-                explanation["terms"] = self.explain(features[i], best)
-            out.append(Prediction(
+            prediction = Prediction(
                 category=best if confident else None, top_category=best, confidence=float(p[order[0]]),
                 needs_attention=not confident, threshold=threshold,
                 candidates=[{"category": names[j], "probability": round(float(p[j]), 4)} for j in order[:TOP_K]],
-                explanation=explanation, model=self.name))
+                explanation={"rules": [h.to_dict() for h in hits]}, model=self.name)
+            if explain is True or (callable(explain) and explain(i, prediction)):
+                prediction.explanation["terms"] = self.explain(features[i], best)
+            out.append(prediction)
         return out
 
     def predict_document(self, doc: DocumentTokens, explain: bool = True) -> Prediction:

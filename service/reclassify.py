@@ -342,20 +342,22 @@ def _classify(classifier, rows: Sequence[Any]) -> list[dict[str, Any]]:
             with_tokens.append((item, row, confirmed, DocumentTokens.from_dict(tokens)))
     for start in range(0, len(with_tokens), PREDICT_CHUNK):
         chunk = with_tokens[start:start + PREDICT_CHUNK]
-        predictions = classifier.predict_many([t for *_x, t in chunk], explain=False)
-        changed = []
-        for (item, row, confirmed, tokens), p in zip(chunk, predictions):
+
+        def changes(i: int, p) -> bool:
+            """A suggestion that may change; only these get explanations (the terms behind it)."""
+            _item_, row, confirmed, _tokens = chunk[i]
+            return not confirmed and (p.category != row.suggested_category
+                                      or p.needs_attention != bool(row.needs_attention))
+
+        predictions = classifier.predict_many([t for *_x, t in chunk], explain=changes)
+        for i, ((item, row, confirmed, _tokens), p) in enumerate(zip(chunk, predictions)):
             item.update(new_category=p.category, new_top_category=p.top_category, new_confidence=p.confidence,
                         new_candidates=p.candidates, new_needs_attention=p.needs_attention, new_model_version=p.model,
                         new_explanation=p.explanation)
             if confirmed:
                 item["kind"] = "disagreement" if p.top_category != row.category else "same"
-            elif p.category != row.suggested_category or p.needs_attention != bool(row.needs_attention):
+            elif changes(i, p):
                 item["kind"] = "change"
-                changed.append((item, tokens))
-        if changed:  # explanations (the terms behind a suggestion) only where a suggestion may change
-            for (item, _t), p in zip(changed, classifier.predict_many([t for _i, t in changed], explain=True)):
-                item["new_explanation"] = p.explanation
     return items
 
 
