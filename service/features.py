@@ -148,39 +148,40 @@ class FastTfidf:
             self.codes = np.asarray(codes, dtype=np.int64)[order]
             self.columns = np.asarray(columns, dtype=np.int64)[order]
 
-    def _ids(self, doc) -> np.ndarray:
-        from itertools import repeat
+    def _occurrences(self, docs) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every known feature occurrence in ``docs``, all documents at once.
 
-        if not self.word_bigrams:
-            features = self.vectorizer.analyzer(doc)
-            ids = np.fromiter(map(self.get, features, repeat(-1)), dtype=np.int64, count=len(features))
-            return ids[ids >= 0]
-        words = np.fromiter(map(self.get, doc, repeat(-1)), dtype=np.int64, count=len(doc))
-        pairs = words[:-1] * self.size + words[1:]
-        pairs = pairs[(words[:-1] >= 0) & (words[1:] >= 0)]
-        at = np.minimum(np.searchsorted(self.codes, pairs), max(len(self.codes) - 1, 0))
-        found = self.columns[at[self.codes[at] == pairs]] if len(self.codes) else pairs[:0]
-        return np.concatenate([words[words >= 0], found])
+        One lookup pass over the documents' tokens laid end to end (no per-document numpy
+        calls: those cost more than the work for short fields); bigrams never span two rows.
+        """
+        from itertools import chain, repeat
+
+        features = docs if self.word_bigrams else [self.vectorizer.analyzer(doc) for doc in docs]
+        lengths = np.fromiter(map(len, features), dtype=np.int64, count=len(features))
+        total = int(lengths.sum())
+        ids = np.fromiter(map(self.get, chain.from_iterable(features), repeat(-1)), dtype=np.int64, count=total)
+        rows = np.repeat(np.arange(len(features), dtype=np.int64), lengths)
+        known = ids >= 0
+        if not self.word_bigrams or not len(self.codes):
+            return rows[known], ids[known]
+        pair = known[:-1] & known[1:] & (rows[:-1] == rows[1:])
+        codes = ids[:-1][pair] * self.size + ids[1:][pair]
+        at = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
+        hit = self.codes[at] == codes
+        return (np.concatenate([rows[known], rows[:-1][pair][hit]]),
+                np.concatenate([ids[known], self.columns[at[hit]]]))
 
     def parts(self, docs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSR arrays (indptr, column ids, l2-normalized sublinear tf-idf values) of ``docs``."""
-        counts_per_doc, indices, values = [], [], []
-        for doc in docs:
-            ids, counts = np.unique(self._ids(doc), return_counts=True)
-            indices.append(ids)
-            values.append(counts)
-            counts_per_doc.append(len(ids))
-        idx = np.concatenate(indices) if indices else np.zeros(0, np.int64)
-        tf = np.concatenate(values).astype(np.float64) if values else np.zeros(0)
-        data = (np.log(tf) + 1.0) * self.idf[idx]
-        lengths = np.asarray(counts_per_doc, dtype=np.int64)
-        starts = np.r_[0, np.cumsum(lengths)[:-1]]
-        norms = np.zeros(len(lengths))
-        filled = lengths > 0
-        if filled.any():  # reduceat over the rows that have entries (an empty row would sum its neighbour)
-            norms[filled] = np.sqrt(np.add.reduceat(data * data, starts[filled]))
+        n = len(docs)
+        rows, columns = self._occurrences(docs)
+        keys, counts = np.unique(rows * self.n_features + columns, return_counts=True)  # sorted: row, then column
+        row, idx = np.divmod(keys, self.n_features)
+        data = (np.log(counts) + 1.0) * self.idf[idx]
+        lengths = np.bincount(row, minlength=n)
+        norms = np.sqrt(np.bincount(row, weights=data * data, minlength=n))
         norms[norms == 0] = 1.0
-        data /= np.repeat(norms, lengths)
+        data /= norms[row]
         return np.r_[0, np.cumsum(lengths)], idx, data.astype(self.vectorizer.dtype)
 
     def transform(self, docs):

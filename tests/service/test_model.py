@@ -252,3 +252,21 @@ def test_fast_feature_path_handles_empty_fields_between_full_ones(default_model,
     assert ours.shape == sklearns.shape and (ours != 0).sum() == (sklearns != 0).sum()
     assert abs(ours - sklearns).max() < 1e-6
     assert abs(ours[0] - ours[3]).max() == 0  # an empty row in between does not shift its neighbours
+
+
+def test_fast_feature_path_never_pairs_the_last_word_of_one_document_with_the_first_of_the_next(default_model):
+    from service import features as F
+    from service.text import DocumentTokens
+
+    body = next(vec for name, vec, _ in default_model.pipeline[0].transformers_ if name == "body_words")
+    first, second = next(term for term in body.vocabulary_ if " " in term).split(" ")
+    docs = [DocumentTokens(("通知",), ("工作", first), None, None, ()),
+            DocumentTokens(("通知",), (second, "安排"), None, None, ())]
+    X = default_model.rows(docs)
+    ours = F.transform(F.fast_transformers(default_model.pipeline[0]), X)
+    sklearns = default_model.pipeline[0].transform(X)
+    assert (ours != 0).sum() == (sklearns != 0).sum() and abs(ours - sklearns).max() < 1e-6
+    together = F.transform(F.fast_transformers(default_model.pipeline[0]),
+                           default_model.rows([DocumentTokens(("通知",), (first, second), None, None, ())]))
+    assert (together != 0).sum() > 0 and abs(together - default_model.pipeline[0].transform(
+        default_model.rows([DocumentTokens(("通知",), (first, second), None, None, ())]))).max() < 1e-6
