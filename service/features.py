@@ -115,67 +115,155 @@ FIELD_NAMES = {"title_words": "title", "title_chars": "title_chars", "body_words
                "body_head_chars": "body_head_chars", "meta": "metadata"}
 
 
+_MULT = 0x9E3779B97F4A7C15  # Fibonacci hashing: odd, spreads consecutive codes over the table
+_MASK64 = (1 << 64) - 1
+#: Code-point bits in a character n-gram code (every Unicode code point is < 2**21).
+_CHAR_BITS = 21
+_BIGRAM_TAG = 1 << 63  # character 2-gram codes are tagged so they never equal a 3-gram's
+
+
+class CodeTable:
+    """An exact map from integer codes to feature columns, looked up for a whole numpy array
+    at once (open addressing with linear probing, at most a quarter full).
+
+    Codes are exact encodings of the feature (two word ids, or two or three code points),
+    never hashes of it: a lookup finds a column only for the very code stored.
+    """
+
+    def __init__(self, codes, columns) -> None:
+        bits = max(4, (4 * len(codes)).bit_length())
+        self.size, self.shift = 1 << bits, np.uint64(64 - bits)
+        keys = [0] * self.size
+        cols = [-1] * self.size
+        shift, last = 64 - bits, self.size - 1
+        for code, column in zip(codes, columns):
+            code = int(code)
+            slot = ((code * _MULT) & _MASK64) >> shift
+            while cols[slot] >= 0:
+                slot = (slot + 1) & last
+            keys[slot], cols[slot] = code, int(column)
+        self.keys = np.asarray(keys, dtype=np.uint64)
+        self.cols = np.asarray(cols, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int((self.cols >= 0).sum())
+
+    def get(self, codes: np.ndarray) -> np.ndarray:
+        """The column of every code (uint64 array), -1 where the code is not in the table."""
+        slot = ((codes * np.uint64(_MULT)) >> self.shift).astype(np.int64)
+        cols = self.cols[slot]
+        hit = self.keys[slot] == codes
+        out = np.where(hit, cols, -1)
+        todo = np.flatnonzero(~hit & (cols >= 0))  # the slot holds another code: probe on
+        while todo.size:
+            slot_t = (slot[todo] + 1) & (self.size - 1)
+            slot[todo] = slot_t
+            cols = self.cols[slot_t]
+            hit = self.keys[slot_t] == codes[todo]
+            out[todo[hit]] = cols[hit]
+            todo = todo[~hit & (cols >= 0)]
+        return out
+
+
+def char_codes(text: str) -> int:
+    """The code of a character 2- or 3-gram (what ``CodeTable`` stores for it)."""
+    code = 0
+    for ch in text:
+        code = (code << _CHAR_BITS) | ord(ch)
+    return code | _BIGRAM_TAG if len(text) == 2 else code
+
+
 class FastTfidf:
     """``vectorizer.transform`` for our TF-IDF settings, several times faster.
 
-    Unigram lookups run in C (``map(dict.get, …)``); word bigrams are never built as strings:
-    each is coded as (id of first word) × V + (id of second word) and found by binary search
-    in the sorted codes of the vocabulary's bigrams (a bigram kept by ``min_df`` implies both
-    its words were kept, so every known bigram has a code). Counting, sublinear TF, IDF and
-    l2 normalization are numpy. Results equal scikit-learn's to float32 precision (tested).
+    No feature is built as a string. Word unigrams are looked up in the vocabulary in C
+    (``map(dict.get, …)``); a word bigram is coded as (id of first word) × V + (id of second
+    word) — a bigram kept by ``min_df`` implies both its words were kept, so every known
+    bigram has a code; character 2- and 3-grams are coded from their code points. Codes are
+    found in a ``CodeTable`` for a whole chunk of documents at once. Counting, sublinear TF,
+    IDF and l2 normalization are numpy. Results equal scikit-learn's to float32 precision
+    (tested); any other analyzer takes the generic path (analyzer, then vocabulary lookup).
     """
 
     def __init__(self, vectorizer) -> None:
         self.vectorizer = vectorizer
-        self.word_bigrams = vectorizer.analyzer is word_ngrams
         vocab = vectorizer.vocabulary_
         self.get = vocab.get
         self.idf = vectorizer.idf_
         self.n_features = len(self.idf)
-        if self.word_bigrams:
-            self.size = len(vocab) + 1
-            codes, columns = [], []
-            for term, column in vocab.items():
-                first, space, second = term.partition(" ")
-                if space:
-                    a, b = vocab.get(first), vocab.get(second)
-                    if a is None or b is None:   # cannot happen with min_df; stay exact anyway
-                        self.word_bigrams = False
-                        break
-                    codes.append(a * self.size + b)
-                    columns.append(column)
-            order = np.argsort(codes)
-            self.codes = np.asarray(codes, dtype=np.int64)[order]
-            self.columns = np.asarray(columns, dtype=np.int64)[order]
+        analyzer = vectorizer.analyzer
+        self.kind = "generic"
+        if analyzer is word_ngrams:
+            self.kind, self.table = "words", self._bigram_table(vocab)
+        elif analyzer in (char_ngrams, head_char_ngrams) and all(len(term) in (2, 3) for term in vocab):
+            self.kind = "chars"
+            self.table = CodeTable([char_codes(term) for term in vocab], list(vocab.values()))
+            self.head = HEAD_TOKENS if analyzer is head_char_ngrams else None
+
+    @property
+    def word_bigrams(self) -> bool:
+        return self.kind == "words"
+
+    def _bigram_table(self, vocab) -> CodeTable | None:
+        self.size = len(vocab) + 1
+        codes, columns = [], []
+        for term, column in vocab.items():
+            first, space, second = term.partition(" ")
+            if space:
+                a, b = vocab.get(first), vocab.get(second)
+                if a is None or b is None:   # cannot happen with min_df; stay exact anyway
+                    self.kind = "generic"
+                    return None
+                codes.append(a * self.size + b)
+                columns.append(column)
+        return CodeTable(codes, columns)
 
     def _occurrences(self, docs) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of every known feature occurrence in ``docs``, all documents at once.
 
-        One lookup pass over the documents' tokens laid end to end (no per-document numpy
-        calls: those cost more than the work for short fields); bigrams never span two rows.
+        One pass over the documents' tokens (or characters) laid end to end — no
+        per-document numpy calls: those cost more than the work for short fields — with
+        n-grams never spanning two rows.
         """
+        if self.kind == "chars":
+            return self._char_occurrences(docs)
         from itertools import chain, repeat
 
-        features = docs if self.word_bigrams else [self.vectorizer.analyzer(doc) for doc in docs]
+        features = docs if self.kind == "words" else [self.vectorizer.analyzer(doc) for doc in docs]
         lengths = np.fromiter(map(len, features), dtype=np.int64, count=len(features))
         total = int(lengths.sum())
         ids = np.fromiter(map(self.get, chain.from_iterable(features), repeat(-1)), dtype=np.int64, count=total)
         rows = np.repeat(np.arange(len(features), dtype=np.int64), lengths)
         known = ids >= 0
-        if not self.word_bigrams or not len(self.codes):
+        if self.kind != "words" or not len(self.table):
             return rows[known], ids[known]
         pair = known[:-1] & known[1:] & (rows[:-1] == rows[1:])
-        codes = ids[:-1][pair] * self.size + ids[1:][pair]
-        at = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
-        hit = self.codes[at] == codes
-        return (np.concatenate([rows[known], rows[:-1][pair][hit]]),
-                np.concatenate([ids[known], self.columns[at[hit]]]))
+        columns = self.table.get((ids[:-1][pair] * self.size + ids[1:][pair]).astype(np.uint64))
+        hit = columns >= 0
+        return np.concatenate([rows[known], rows[:-1][pair][hit]]), np.concatenate([ids[known], columns[hit]])
+
+    def _char_occurrences(self, docs) -> tuple[np.ndarray, np.ndarray]:
+        texts = ["".join(doc if self.head is None else doc[:self.head]) for doc in docs]
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+        rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        bits = np.uint64(_CHAR_BITS)
+        two = rows[:-1] == rows[1:]
+        three = two[:-1] & two[1:]
+        codes = np.concatenate([((points[:-1][two] << bits) | points[1:][two]) | np.uint64(_BIGRAM_TAG),
+                                (((points[:-2][three] << bits) | points[1:-1][three]) << bits) | points[2:][three]])
+        columns = self.table.get(codes)
+        hit = columns >= 0
+        return np.concatenate([rows[:-1][two], rows[:-2][three]])[hit], columns[hit]
 
     def parts(self, docs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSR arrays (indptr, column ids, l2-normalized sublinear tf-idf values) of ``docs``."""
         n = len(docs)
         rows, columns = self._occurrences(docs)
-        keys, counts = np.unique(rows * self.n_features + columns, return_counts=True)  # sorted: row, then column
+        keys = rows * self.n_features + columns
+        if n * self.n_features < 2 ** 31:
+            keys = keys.astype(np.int32)  # sorts faster
+        keys, counts = np.unique(keys, return_counts=True)  # sorted: row, then column
         row, idx = np.divmod(keys, self.n_features)
         data = (np.log(counts) + 1.0) * self.idf[idx]
         lengths = np.bincount(row, minlength=n)

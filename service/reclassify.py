@@ -140,9 +140,10 @@ def _conditions(filters: dict[str, Any]) -> list:
     return out
 
 
+#: What a page reads of each document. Its candidates and explanation are not read: only
+#: ``change`` items keep them (what a roll back restores), copied by the database (``_keep_old_details``).
 _DOC_COLUMNS = (Document.id, Document.status, Document.category, Document.tokens, Document.suggested_category,
-                Document.confidence, Document.candidates, Document.explanation, Document.needs_attention,
-                Document.model_version)
+                Document.confidence, Document.needs_attention, Document.model_version)
 
 SHARDS = ReclassShard.__table__
 ITEMS = ReclassItem.__table__
@@ -266,6 +267,8 @@ def _write_page(sessions: sessionmaker[Session], batch_id: int, values: list[dic
                     values = [v for v in values if v["document_id"] not in seen]
                 if values:
                     s.execute(insert(ITEMS), [{**v, "batch_id": batch_id} for v in values])
+                    if any(v["kind"] == "change" for v in values):
+                        _keep_old_details(s, batch_id, first, last)
                 row = s.execute(update(BATCHES).where(BATCHES.c.id == batch_id, BATCHES.c.status == "computing")
                                 .values(done=BATCHES.c.done + len(values))
                                 .returning(BATCHES.c.done, BATCHES.c.total)).one_or_none()
@@ -279,6 +282,22 @@ def _write_page(sessions: sessionmaker[Session], batch_id: int, values: list[dic
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _keep_old_details(s: Session, batch_id: int, first: int, last: int) -> None:
+    """Copy the candidates and explanation of the suggestion each ``change`` item of the page
+    would replace from its document, inside the database (no JSON through Python). Only while
+    the document still has the suggestion the item saw; if it changed meanwhile, the batch
+    can never apply that item (``apply_batch`` skips it as ``skipped_changed``)."""
+    doc = Document.__table__
+    same = (doc.c.id == ITEMS.c.document_id, doc.c.suggested_category.is_not_distinct_from(ITEMS.c.old_suggested_category),
+            doc.c.confidence.is_not_distinct_from(ITEMS.c.old_confidence),
+            doc.c.needs_attention == ITEMS.c.old_needs_attention,
+            doc.c.model_version.is_not_distinct_from(ITEMS.c.old_model_version))
+    s.execute(update(ITEMS).where(ITEMS.c.batch_id == batch_id, ITEMS.c.document_id >= first,
+                                  ITEMS.c.document_id <= last, ITEMS.c.kind == "change")
+              .values(old_candidates=select(doc.c.candidates).where(*same).scalar_subquery(),
+                      old_explanation=select(doc.c.explanation).where(*same).scalar_subquery()))
 
 
 class _NotComputing(Exception):
@@ -319,7 +338,7 @@ def _finish(sessions: sessionmaker[Session], batch_id: int, seq: int | None,
 
 def _item(row, kind: str, confirmed: bool) -> dict[str, Any]:
     return {"document_id": row.id, "kind": kind, "old_suggested_category": row.suggested_category,
-            "old_confidence": row.confidence, "old_candidates": row.candidates, "old_explanation": row.explanation,
+            "old_confidence": row.confidence, "old_candidates": None, "old_explanation": None,
             "old_needs_attention": bool(row.needs_attention), "old_model_version": row.model_version,
             "new_category": None, "new_top_category": None, "new_confidence": None, "new_candidates": None,
             "new_explanation": None, "new_needs_attention": False, "new_model_version": None,
@@ -328,7 +347,12 @@ def _item(row, kind: str, confirmed: bool) -> dict[str, Any]:
 
 
 def _classify(classifier, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """The items (column values, for one bulk insert) of ``rows``; explanations only for changes."""
+    """The items (column values, for one bulk insert) of ``rows``.
+
+    Only what the review needs is kept: every item has both categories and confidences;
+    candidates go with ``change`` and ``disagreement`` items, explanations with ``change``
+    items (the old ones are copied in the database when the page is written).
+    """
     items: list[dict[str, Any]] = []
     with_tokens = []
     for row in rows:
@@ -358,6 +382,8 @@ def _classify(classifier, rows: Sequence[Any]) -> list[dict[str, Any]]:
                 item["kind"] = "disagreement" if p.top_category != row.category else "same"
             elif changes(i, p):
                 item["kind"] = "change"
+            if item["kind"] == "same":
+                item.update(new_candidates=None, new_explanation=None)
     return items
 
 

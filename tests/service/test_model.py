@@ -270,3 +270,35 @@ def test_fast_feature_path_never_pairs_the_last_word_of_one_document_with_the_fi
                            default_model.rows([DocumentTokens(("通知",), (first, second), None, None, ())]))
     assert (together != 0).sum() > 0 and abs(together - default_model.pipeline[0].transform(
         default_model.rows([DocumentTokens(("通知",), (first, second), None, None, ())]))).max() < 1e-6
+
+
+def test_fast_feature_path_never_joins_characters_of_two_documents(default_model):
+    from service import features as F
+    from service.text import DocumentTokens
+
+    title = next(vec for name, vec, _ in default_model.pipeline[0].transformers_ if name == "title_chars")
+    gram = next(term for term in title.vocabulary_ if len(term) == 3)
+    fast = F.fast_transformers(default_model.pipeline[0])
+    assert [f.kind for f, _ in fast].count("chars") == 2  # title and body-head characters coded
+    apart = default_model.rows([DocumentTokens((gram[0],), ("工作",), None, None, ()),
+                                DocumentTokens((gram[1:],), ("安排",), None, None, ())])
+    joined = default_model.rows([DocumentTokens((gram[0], gram[1:]), ("工作",), None, None, ())])
+    for X in (apart, joined):
+        ours, sklearns = F.transform(fast, X), default_model.pipeline[0].transform(X)
+        assert (ours != 0).sum() == (sklearns != 0).sum() and abs(ours - sklearns).max() < 1e-6
+    column = sum(f.n_features for f, _ in fast[:1]) + title.vocabulary_[gram]
+    assert F.transform(fast, joined)[0, column] > 0 and F.transform(fast, apart)[:, column].nnz == 0
+
+
+def test_code_table_finds_exactly_the_codes_it_holds_even_when_their_slots_collide():
+    from service.features import CodeTable
+
+    rng = np.random.default_rng(7)
+    codes = np.unique(rng.integers(0, 2 ** 62, size=5000, dtype=np.int64)).astype(np.uint64)
+    table = CodeTable(codes.tolist(), range(len(codes)))
+    home = (codes * np.uint64(0x9E3779B97F4A7C15)) >> table.shift
+    assert len(np.unique(home)) < len(codes)  # some codes share a home slot: probing is exercised
+    absent = codes + np.uint64(1)
+    absent = absent[~np.isin(absent, codes)]
+    assert (table.get(codes) == np.arange(len(codes))).all()
+    assert (table.get(absent) == -1).all() and len(table) == len(codes)

@@ -169,6 +169,35 @@ def test_document_confirmed_or_reanalysed_between_compute_and_apply_is_not_chang
     assert out["applied"] == len(changes) - 2
 
 
+def test_change_items_keep_the_replaced_candidates_and_explanation_only_while_the_document_still_has_them(
+        settings, sessions, world, monkeypatch):
+    classify = R._classify
+    moved: list[int] = []
+
+    def classify_then_reanalyse_one(classifier, rows):
+        values = classify(classifier, rows)
+        doc_id = next(v["document_id"] for v in values if v["kind"] == "change")
+        with transaction(sessions) as s:  # re-analysed between reading the page and writing its items
+            s.execute(update(Document).where(Document.id == doc_id).values(suggested_category="规划计划", confidence=0.99))
+        moved.append(doc_id)
+        return values
+
+    monkeypatch.setattr(R, "_classify", classify_then_reanalyse_one)
+    batch_id = new_batch(settings, sessions)
+    by_kind: dict[str, list[ReclassItem]] = {}
+    for item in items(sessions, batch_id):
+        by_kind.setdefault(item.kind, []).append(item)
+    kept = [i for i in by_kind["change"] if i.document_id not in moved]
+    assert len(moved) == 1 and kept
+    assert all(i.old_candidates == [{"category": "其他", "probability": 0.31}] and i.old_explanation["terms"] for i in kept)
+    assert all(i.new_candidates and i.new_explanation["terms"] for i in by_kind["change"])
+    stale = next(i for i in by_kind["change"] if i.document_id == moved[0])
+    assert stale.old_candidates is None and stale.old_explanation is None
+    assert all(i.old_candidates is None and i.new_candidates is None for i in by_kind["same"])
+    R.decide(sessions, batch_id, "rev")
+    assert R.apply_batch(sessions, batch_id, "rev")["skipped_changed"] == 1  # never applied, so never rolled back to
+
+
 def test_dry_run_batch_cannot_be_applied(settings, sessions, world):
     batch_id = new_batch(settings, sessions, dry_run=True)
     R.decide(sessions, batch_id, "rev")
