@@ -144,9 +144,10 @@ class CodeTable:
             keys[slot], cols[slot] = code, int(column)
         self.keys = np.asarray(keys, dtype=np.uint64)
         self.cols = np.asarray(cols, dtype=np.int64)
+        self.count = len(codes)
 
     def __len__(self) -> int:
-        return int((self.cols >= 0).sum())
+        return self.count
 
     def get(self, codes: np.ndarray) -> np.ndarray:
         """The column of every code (uint64 array), -1 where the code is not in the table."""
@@ -256,28 +257,6 @@ class FastTfidf:
         hit = columns >= 0
         return np.concatenate([rows[:-1][two], rows[:-2][three]])[hit], columns[hit]
 
-    def parts(self, docs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """CSR arrays (indptr, column ids, l2-normalized sublinear tf-idf values) of ``docs``."""
-        n = len(docs)
-        rows, columns = self._occurrences(docs)
-        keys = rows * self.n_features + columns
-        if n * self.n_features < 2 ** 31:
-            keys = keys.astype(np.int32)  # sorts faster
-        keys, counts = np.unique(keys, return_counts=True)  # sorted: row, then column
-        row, idx = np.divmod(keys, self.n_features)
-        data = (np.log(counts) + 1.0) * self.idf[idx]
-        lengths = np.bincount(row, minlength=n)
-        norms = np.sqrt(np.bincount(row, weights=data * data, minlength=n))
-        norms[norms == 0] = 1.0
-        data /= norms[row]
-        return np.r_[0, np.cumsum(lengths)], idx, data.astype(self.vectorizer.dtype)
-
-    def transform(self, docs):
-        from scipy import sparse
-
-        indptr, idx, data = self.parts(docs)
-        return sparse.csr_matrix((data, idx, indptr), shape=(len(docs), self.n_features))
-
 
 def fast_path_applies(column_transformer) -> bool:
     if column_transformer.transformer_weights or column_transformer.remainder != "drop":
@@ -291,28 +270,60 @@ def fast_path_applies(column_transformer) -> bool:
     return True
 
 
-def fast_transformers(column_transformer) -> list[tuple["FastTfidf", int]] | None:
-    """Fast equivalents of a fitted ColumnTransformer's vectorizers, or None if not ours."""
+class FastFeatures:
+    """A fitted ColumnTransformer of our vectorizers, as ``FastTfidf`` per field, applied in one pass.
+
+    Every field's feature occurrences are found first; then one count over all of them
+    gives the matrix already laid out as ``scipy.sparse.hstack`` of the fields would
+    (row by row, fields in order), with sublinear TF × IDF and l2 normalization per field.
+    Iterating gives the (``FastTfidf``, column) pairs.
+    """
+
+    def __init__(self, fields: list[tuple[FastTfidf, int]]) -> None:
+        self.fields = fields
+        sizes = [vec.n_features for vec, _ in fields]
+        self.offsets = np.r_[0, np.cumsum(sizes)][:-1]
+        self.n_features = int(sum(sizes))
+        self.idf = np.concatenate([vec.idf for vec, _ in fields])
+        self.field_of = np.repeat(np.arange(len(fields)), sizes)
+        self.dtype = fields[0][0].vectorizer.dtype
+
+    def __iter__(self):
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def transform(self, X: np.ndarray):
+        """The features of ``X`` (rows as made by ``rows``) as a CSR matrix."""
+        from scipy import sparse
+
+        n, n_fields = X.shape[0], len(self.fields)
+        found = [vec._occurrences(X[:, column]) for vec, column in self.fields]
+        rows = np.concatenate([r for r, _ in found])
+        keys = rows * self.n_features + np.concatenate([c + offset for (_, c), offset in zip(found, self.offsets)])
+        if n * self.n_features < 2 ** 31:
+            keys = keys.astype(np.int32)  # sorts faster
+        keys, counts = np.unique(keys, return_counts=True)  # sorted: row, then column
+        row, idx = np.divmod(keys, self.n_features)
+        data = (np.log(counts) + 1.0) * self.idf[idx]
+        part = row * n_fields + self.field_of[idx]  # each field of each row is normalized on its own
+        norms = np.sqrt(np.bincount(part, weights=data * data, minlength=n * n_fields))
+        data /= norms[part]  # never 0 where a row has data
+        indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=n))]
+        return sparse.csr_matrix((data.astype(self.dtype), idx, indptr), shape=(n, self.n_features))
+
+
+def fast_transformers(column_transformer) -> FastFeatures | None:
+    """Fast equivalent of a fitted ColumnTransformer of our vectorizers, or None if not ours."""
     if not fast_path_applies(column_transformer):
         return None
-    return [(FastTfidf(vec), column) for _, vec, column in column_transformer.transformers_ if vec != "drop"]
+    fields = [(FastTfidf(vec), column) for _, vec, column in column_transformer.transformers_ if vec != "drop"]
+    if len({vec.vectorizer.dtype for vec, _ in fields}) != 1:
+        return None
+    return FastFeatures(fields)
 
 
-def transform(fast: list[tuple["FastTfidf", int]], X: np.ndarray):
-    """The per-field features of ``X`` (rows as made by ``rows``) with ``fast_transformers``:
-    the fields side by side, as ``scipy.sparse.hstack`` would lay them out, built in one step."""
-    from scipy import sparse
-
-    n = X.shape[0]
-    rows, cols, vals, offset = [], [], [], 0
-    for vec, column in fast:
-        indptr, idx, data = vec.parts(X[:, column])
-        rows.append(np.repeat(np.arange(n), np.diff(indptr)))
-        cols.append(idx + offset)
-        vals.append(data)
-        offset += vec.n_features
-    row = np.concatenate(rows)
-    order = np.argsort(row, kind="stable")  # row by row, fields in order within a row
-    indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=n))]
-    return sparse.csr_matrix((np.concatenate(vals)[order], np.concatenate(cols)[order], indptr),
-                             shape=(n, offset))
+def transform(fast: FastFeatures, X: np.ndarray):
+    """The per-field features of ``X`` (rows as made by ``rows``) with ``fast_transformers``."""
+    return fast.transform(X)

@@ -114,11 +114,28 @@ def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def decision_scores(estimator, X) -> np.ndarray:
-    """Scores the temperature is applied to: decision_function, or log-probabilities (NB)."""
+def decision_scores(estimator, X, linear: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Scores the temperature is applied to: decision_function, or log-probabilities (NB).
+    ``linear``: the estimator's ``linear_weights``, when the caller keeps them."""
+    linear = linear if linear is not None else linear_weights(estimator)
+    if linear is not None:
+        return np.asarray(X @ linear[0] + linear[1], dtype=np.float64)
     if hasattr(estimator, "decision_function"):
         return np.asarray(estimator.decision_function(X), dtype=np.float64)
     return np.asarray(estimator.predict_log_proba(X), dtype=np.float64)
+
+
+def linear_weights(estimator) -> tuple[np.ndarray, np.ndarray] | None:
+    """(coefficients transposed, intercepts) of a fitted multi-class linear classifier, whose
+    decision function is exactly ``X @ coef_.T + intercept_`` — computed without
+    scikit-learn's per-call input validation (~0.1 ms, most of one document's scoring time).
+    None for any other estimator."""
+    from sklearn.linear_model._base import LinearClassifierMixin
+
+    coef = getattr(estimator, "coef_", None)
+    if not isinstance(estimator, LinearClassifierMixin) or coef is None or coef.ndim != 2 or coef.shape[0] < 3:
+        return None
+    return np.ascontiguousarray(coef.T), np.asarray(estimator.intercept_)
 
 
 def rule_weights(hits: Sequence[RuleHit]) -> dict[str, float]:
@@ -158,6 +175,7 @@ class Classifier:
     _feature_names: np.ndarray | None = field(default=None, repr=False)
     _relative: np.ndarray | None = field(default=None, repr=False)
     _fast: Any = field(default=None, repr=False)
+    _linear: Any = field(default=None, repr=False)
 
     # -- inputs ---------------------------------------------------------------------------
     def rows(self, docs: Sequence[DocumentTokens]) -> np.ndarray:
@@ -177,7 +195,9 @@ class Classifier:
     def model_probabilities(self, docs: Sequence[DocumentTokens]) -> tuple[np.ndarray, Any]:
         """Calibrated probabilities over the taxonomy's categories (before rules), and X."""
         features = self.features(self.rows(docs))
-        scores = decision_scores(self.pipeline[-1], features)
+        if self._linear is None:
+            self._linear = linear_weights(self.pipeline[-1]) or False
+        scores = decision_scores(self.pipeline[-1], features, self._linear or None)
         probs = softmax(scores, self.temperature)
         names = self.taxonomy.names
         full = np.zeros((len(docs), len(names)))
@@ -211,7 +231,7 @@ class Classifier:
                 candidates=[{"category": names[j], "probability": round(float(p[j]), 4)} for j in order[:TOP_K]],
                 explanation={"rules": [h.to_dict() for h in hits]}, model=self.name)
             if explain is True or (callable(explain) and explain(i, prediction)):
-                prediction.explanation["terms"] = self.explain(features[i], best)
+                prediction.explanation["terms"] = self.explain(features, i, best)
             out.append(prediction)
         return out
 
@@ -255,13 +275,14 @@ class Classifier:
             self._relative = weights - weights.mean(axis=0, keepdims=True)
         return self._relative
 
-    def explain(self, row, category: str, n: int = EXPLAIN_TERMS) -> list[dict[str, Any]]:
-        """The terms that pushed this document toward ``category`` (weight × feature value,
-        relative to the average category)."""
+    def explain(self, features, i: int, category: str, n: int = EXPLAIN_TERMS) -> list[dict[str, Any]]:
+        """The terms that pushed document ``i`` of the ``features`` matrix toward ``category``
+        (weight × feature value, relative to the average category)."""
         if category not in self.labels:
             return []
-        row = row.tocsr() if hasattr(row, "tocsr") else row
-        idx, values = row.indices, row.data
+        features = features.tocsr()
+        span = slice(features.indptr[i], features.indptr[i + 1])  # row i without building a matrix for it
+        idx, values = features.indices[span], features.data[span]
         push = values * self.relative_weights()[self.labels.index(category), idx]
         names = self.feature_names()
         out = []

@@ -286,7 +286,7 @@ def test_fast_feature_path_never_joins_characters_of_two_documents(default_model
     for X in (apart, joined):
         ours, sklearns = F.transform(fast, X), default_model.pipeline[0].transform(X)
         assert (ours != 0).sum() == (sklearns != 0).sum() and abs(ours - sklearns).max() < 1e-6
-    column = sum(f.n_features for f, _ in fast[:1]) + title.vocabulary_[gram]
+    column = fast.offsets[1] + title.vocabulary_[gram]
     assert F.transform(fast, joined)[0, column] > 0 and F.transform(fast, apart)[:, column].nnz == 0
 
 
@@ -302,3 +302,21 @@ def test_code_table_finds_exactly_the_codes_it_holds_even_when_their_slots_colli
     absent = absent[~np.isin(absent, codes)]
     assert (table.get(codes) == np.arange(len(codes))).all()
     assert (table.get(absent) == -1).all() and len(table) == len(codes)
+
+
+@pytest.mark.parametrize("make", ["LogisticRegression", "LinearSVC", "SGDClassifier", "ComplementNB"])
+def test_decision_scores_equal_the_estimators_own(make):
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+    from sklearn.naive_bayes import ComplementNB
+    from sklearn.svm import LinearSVC
+
+    rng = np.random.default_rng(3)
+    X = sparse.random(120, 300, density=0.05, format="csr", dtype=np.float32, random_state=3)
+    y = rng.integers(0, 4, size=120)
+    estimator = {"LogisticRegression": LogisticRegression, "LinearSVC": LinearSVC, "SGDClassifier": SGDClassifier,
+                 "ComplementNB": ComplementNB}[make]().fit(X, y)
+    own = estimator.decision_function(X) if make != "ComplementNB" else estimator.predict_log_proba(X)
+    assert (M.linear_weights(estimator) is None) == (make == "ComplementNB")
+    assert np.array_equal(M.decision_scores(estimator, X), np.asarray(own, dtype=np.float64))
+    assert np.array_equal(M.decision_scores(estimator, X[5:6]), np.asarray(own[5:6], dtype=np.float64))
