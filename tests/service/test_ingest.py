@@ -136,3 +136,28 @@ def test_a_chunk_settles_each_document_and_claims_the_next_in_one_transaction(rt
         assert steps == [("received", "processing"), ("processing", "failed" if doc_id == bad else "pending_review")]
     assert [(d["from"], d["to"]) for i, d in moves if i == done] == [("received", "processing"),
                                                                      ("processing", "pending_review")]
+
+
+def test_ingest_commits_without_waiting_for_the_disk_only_in_its_own_transactions(rt, tmp_path, monkeypatch):
+    """Ingest's writes (re-derivable from the original) do not wait for an fsync per commit:
+    PostgreSQL synchronous_commit=off by SET LOCAL, so the pooled connection goes back to
+    synchronous commits for uploads and reviews; SQLite's WAL with synchronous=NORMAL."""
+    from sqlalchemy import text
+
+    import service.ingest as I
+
+    postgres = rt.engine.dialect.name == "postgresql"
+    setting = text("SHOW synchronous_commit" if postgres else "PRAGMA synchronous")
+    seen = []
+    settle = I._settle
+
+    def watching(conn, *args):
+        seen.append(conn.execute(setting).scalar())
+        return settle(conn, *args)
+
+    monkeypatch.setattr(I, "_settle", watching)
+    doc_id = upload(rt, build_pdf(tmp_path / "a.pdf", [["关于开展安全生产检查的通知", "各单位：请于本月底前完成自查。"]]))
+    assert ingest(rt, doc_id) == "pending_review"
+    assert seen == (["off"] if postgres else [1])  # SQLite: 1 = NORMAL
+    with rt.engine.begin() as conn:  # the same pool, the next transaction: the database's default again
+        assert conn.execute(setting).scalar() == ("on" if postgres else 1)
