@@ -166,7 +166,7 @@ class CodeTable:
         return out
 
 
-def char_codes(text: str) -> int:
+def char_code(text: str) -> int:
     """The code of a character 2- or 3-gram (what ``CodeTable`` stores for it)."""
     code = 0
     for ch in text:
@@ -198,12 +198,8 @@ class FastTfidf:
             self.kind, self.table = "words", self._bigram_table(vocab)
         elif analyzer in (char_ngrams, head_char_ngrams) and all(len(term) in (2, 3) for term in vocab):
             self.kind = "chars"
-            self.table = CodeTable([char_codes(term) for term in vocab], list(vocab.values()))
+            self.table = CodeTable([char_code(term) for term in vocab], list(vocab.values()))
             self.head = HEAD_TOKENS if analyzer is head_char_ngrams else None
-
-    @property
-    def word_bigrams(self) -> bool:
-        return self.kind == "words"
 
     def _bigram_table(self, vocab) -> CodeTable | None:
         self.size = len(vocab) + 1
@@ -290,9 +286,6 @@ class FastFeatures:
 
     def __iter__(self):
         return iter(self.fields)
-
-    def __len__(self) -> int:
-        return len(self.fields)
 
     def transform(self, X: np.ndarray):
         """The features of ``X`` (rows as made by ``rows``) as a CSR matrix."""
