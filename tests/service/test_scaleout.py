@@ -113,6 +113,11 @@ def gongkai(rt, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120, check=False)
 
 
+def worker_logs(tmp_path: Path, names: list[str]) -> dict[str, str]:
+    """The end of each worker's log, for a failure message."""
+    return {n: (tmp_path / "machines" / n / "worker.log").read_text()[-2000:] for n in names}
+
+
 def states(rt) -> dict[int, str]:
     with transaction(rt.sessions, readonly=True) as s:
         return dict(s.execute(select(Document.id, Document.status)).all())
@@ -184,7 +189,7 @@ def test_chunked_import_on_three_workers_one_killed(rt, tmp_path):
         # Every worker has loaded its model and registered before the chunks are queued, so
         # the run shows how the queue spreads work rather than which process started first.
         ready = wait_for(lambda: {w.name for w in Worker.all(queue=rt.queue)} >= set(names), timeout=60)
-        assert ready, {n: (tmp_path / "machines" / n / "worker.log").read_text()[-2000:] for n in names}
+        assert ready, worker_logs(tmp_path, names)
         # The import hands chunks over while it stores; the workers are suspended meanwhile, so
         # all the chunks wait in the queue and all three workers start on them together.
         suspend(rt.redis)
@@ -227,6 +232,9 @@ def test_chunked_import_on_three_workers_one_killed(rt, tmp_path):
         assert final, f"not final: {Counter(states(rt).values())}"
         finished_at = time.monotonic()
         still_there = group_members(workers[victim].pid)
+        # The survivors are still running: none died or quit on its own along the way.
+        dead = {name: w.poll() for name, w in workers.items() if name != victim and w.poll() is not None}
+        assert not dead, (dead, worker_logs(tmp_path, names))
     finally:
         stop(workers)
 
@@ -250,7 +258,10 @@ def test_chunked_import_on_three_workers_one_killed(rt, tmp_path):
     chunk_jobs = jobs(rt, "many-*")
     ran = Counter(j.worker_name for j in chunk_jobs if j.worker_name)
     assert len(chunk_jobs) == summary["jobs"]
-    assert len([w for w in ran if w != victim]) >= 2 and victim in ran, ran
+    # The victim and at least one survivor ran chunk jobs. How the rest spread over the
+    # survivors is up to the queue (a survivor that happened to be between jobs when another
+    # took the next one may run few), so it is printed, not asserted.
+    assert victim in ran and any(w != victim for w in ran), (ran, worker_logs(tmp_path, names))
     killed_status = Job.fetch(killed_job.id, connection=rt.redis, serializer=JSONSerializer).get_status()
     assert killed_status != "finished"
     assert all(j.get_status() == "finished" for j in chunk_jobs if j.id != killed_job.id)
