@@ -19,8 +19,13 @@ def retrain_job(actor: str) -> dict:
 def ingest_many_job(document_ids: list[int]) -> dict[str, str]:
     """Ingest a chunk of documents (archive import): one job, many ids, no fork per file."""
     from service.archive import ingest_many
+    from service.queue import forget_chunk
 
-    return ingest_many(runtime.current(), [int(i) for i in document_ids])
+    rt = runtime.current()
+    ids = [int(i) for i in document_ids]
+    outcomes = ingest_many(rt, ids)
+    forget_chunk(rt.queue, ids)
+    return outcomes
 
 
 RECLASSIFY_SHARD_FUNC = "service.jobs.reclassify_shard_job"

@@ -66,6 +66,16 @@ def enqueue_ingest(queue: Queue, document_ids: list[int], generation: int = 0) -
 INGEST_MANY_FUNC = "service.jobs.ingest_many_job"
 
 
+def chunk_index_key(queue: Queue) -> str:
+    """A Redis hash: document id -> the chunk job that holds it, while that job has not run.
+
+    ``requeue_stuck`` reads it so that a document waiting far down a long import queue
+    is not mistaken for a stuck one. It only saves work: a lost or stale entry points
+    at a job that is not waiting, and the document is swept as before.
+    """
+    return f"gongkai:{queue.name}:chunk-of"
+
+
 def enqueue_ingest_chunks(queue: Queue, document_ids: list[int], chunk_size: int = 25) -> list[str]:
     """Queue ``document_ids`` as jobs of ``chunk_size`` ids each (archive import); return the job ids.
 
@@ -77,18 +87,27 @@ def enqueue_ingest_chunks(queue: Queue, document_ids: list[int], chunk_size: int
     from service.archive import chunk_job_id
 
     ids = list(dict.fromkeys(int(i) for i in document_ids))
-    prepared, job_ids = [], []
+    prepared, job_ids, index = [], [], {}
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start:start + chunk_size]
         job_id = chunk_job_id(queue.name, chunk)
         job_ids.append(job_id)
+        index.update(dict.fromkeys(chunk, job_id))
         if job_status(queue, job_id) in WAITING:
             continue
         prepared.append(Queue.prepare_data(INGEST_MANY_FUNC, args=(chunk,), job_id=job_id, result_ttl=3600,
                                            failure_ttl=7 * 24 * 3600, timeout=150 * len(chunk) + 60))
+    if index:  # before the jobs exist, so a worker's clean-up after the job always comes later
+        queue.connection.hset(chunk_index_key(queue), mapping=index)
     if prepared:
         queue.enqueue_many(prepared)
     return job_ids
+
+
+def forget_chunk(queue: Queue, document_ids: list[int]) -> None:
+    """Drop a finished chunk's entries from the chunk index."""
+    if document_ids:
+        queue.connection.hdel(chunk_index_key(queue), *document_ids)
 
 
 def job_status(queue: Queue, job_id: str) -> str | None:
@@ -98,18 +117,39 @@ def job_status(queue: Queue, job_id: str) -> str | None:
 
 
 def requeue_stuck(sessions, queue: Queue, stuck_after_seconds: int) -> list[int]:
-    """Queue again every document stuck in received/processing; return their ids."""
+    """Queue again every document stuck in received/processing; return their ids.
+
+    A document is left alone while a job that will run it still waits: its own ingest
+    job, or the archive-import chunk that holds it. Redis is asked in pipelined batches,
+    so a sweep over a long import queue costs a few round trips, not several per document.
+    """
     cutoff = utcnow() - timedelta(seconds=stuck_after_seconds)
     with transaction(sessions) as s:
         rows = s.execute(select(Document.id, Document.attempts).where(
             Document.status.in_(("received", "processing")), Document.status_changed_at < cutoff)).all()
     requeued: list[int] = []
-    for doc_id, attempts in rows:
-        generation = attempts + 1
-        if any(job_status(queue, ingest_job_id(queue, doc_id, g)) in WAITING for g in {0, generation}):
-            continue  # still waiting its turn in a long queue
-        enqueue_ingest(queue, [doc_id], generation=generation)
-        requeued.append(doc_id)
+    for start in range(0, len(rows), 500):
+        part = rows[start:start + 500]
+        chunks = queue.connection.hmget(chunk_index_key(queue), [doc_id for doc_id, _ in part])
+        candidates = [[ingest_job_id(queue, doc_id, 0), ingest_job_id(queue, doc_id, attempts + 1)]
+                      + ([chunk.decode()] if chunk else []) for (doc_id, attempts), chunk in zip(part, chunks)]
+        waiting = _waiting_jobs(queue, {job_id for ids in candidates for job_id in ids})
+        by_generation: dict[int, list[int]] = {}
+        for (doc_id, attempts), job_ids in zip(part, candidates):
+            if waiting.isdisjoint(job_ids):
+                by_generation.setdefault(attempts + 1, []).append(doc_id)
+        for generation, doc_ids in by_generation.items():
+            enqueue_ingest(queue, doc_ids, generation=generation)
+            requeued += doc_ids
+        swept = {doc_id for doc_ids in by_generation.values() for doc_id in doc_ids}
+        forget_chunk(queue, [doc_id for (doc_id, _), chunk in zip(part, chunks) if chunk and doc_id in swept])
     if requeued:
         log.warning("re-queued %d stuck documents: %s", len(requeued), requeued[:20])
     return requeued
+
+
+def _waiting_jobs(queue: Queue, job_ids: set[str]) -> set[str]:
+    """Those of ``job_ids`` that exist and will still run by themselves (one pipelined fetch)."""
+    ordered = sorted(job_ids)
+    jobs = Job.fetch_many(ordered, connection=queue.connection, serializer=JSONSerializer)
+    return {job_id for job_id, job in zip(ordered, jobs) if job is not None and job.get_status(refresh=False) in WAITING}

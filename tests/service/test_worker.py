@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 import redis
+from rq.job import Job
+from rq.serializers import JSONSerializer
 from sqlalchemy import func, select, update
 
 from service import audit, config
 from service.db import Department, Document, transaction, utcnow
 from service.intake import receive
 from conftest import runtime_env, unique_queue_name
-from service.queue import enqueue_ingest, requeue_stuck
+from service.archive import chunk_job_id
+from service.queue import chunk_index_key, enqueue_ingest, enqueue_ingest_chunks, requeue_stuck
 from service.runtime import Runtime
 
 FINAL = {"pending_review", "failed"}
@@ -91,6 +94,24 @@ def test_documents_lost_from_redis_are_found_again_in_the_database(rt):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert set(states(rt, ids).values()) == {"pending_review"}
+
+
+def test_documents_waiting_in_a_queued_chunk_are_not_queued_again(rt):
+    """An archive import queues many chunks; a document far down the queue is waiting, not stuck."""
+    ids = upload_texts(rt, 4)
+    enqueue_ingest_chunks(rt.queue, ids, chunk_size=2)
+    with transaction(rt.sessions) as s:
+        s.execute(update(Document).values(status_changed_at=utcnow() - timedelta(minutes=10)))
+    assert requeue_stuck(rt.sessions, rt.queue, 3) == []
+    # A chunk whose job is gone (Redis lost it, or it was deleted) leaves its documents stuck again.
+    Job.fetch(chunk_job_id(rt.queue.name, ids[:2]), connection=rt.redis, serializer=JSONSerializer).delete()
+    assert sorted(requeue_stuck(rt.sessions, rt.queue, 3)) == sorted(ids[:2])
+    assert requeue_stuck(rt.sessions, rt.queue, 3) == []
+    done = subprocess.run([sys.executable, "-m", "service.cli", "worker", "--burst"], env=runtime_env(rt),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert set(states(rt, ids).values()) == {"pending_review"}
+    assert rt.redis.hlen(chunk_index_key(rt.queue)) == 0  # nothing left in the chunk index
 
 
 def test_fault_two_workers_one_killed_and_redis_flushed(rt):
