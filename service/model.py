@@ -162,6 +162,14 @@ def apply_rules(probs: np.ndarray, hits: Sequence[RuleHit], names: Sequence[str]
     return out
 
 
+def with_hints(probs: np.ndarray, taxonomy: Taxonomy, title: str, body: str,
+               doc_number: str | None) -> tuple[np.ndarray, list[RuleHit]]:
+    """One document's probabilities (over ``taxonomy.names``) with the rule hints its
+    title, body head and 文号 fire mixed in, and those hints."""
+    hits = taxonomy.match_rules(title, body, doc_number)
+    return (apply_rules(probs, hits, taxonomy.names) if hits else probs), hits
+
+
 @dataclass
 class Classifier:
     pipeline: Any
@@ -219,8 +227,7 @@ class Classifier:
         out = []
         for i, doc in enumerate(docs):
             title, body = texts[i] if texts else ("".join(doc.title), "".join(doc.body[:200]))
-            hits = self.taxonomy.match_rules(title, body, doc.doc_number)
-            p = apply_rules(probs[i], hits, names) if hits else probs[i]
+            p, hits = with_hints(probs[i], self.taxonomy, title, body, doc.doc_number)
             order = np.argsort(-p, kind="stable")
             best = names[order[0]]
             threshold = self.thresholds.get(best, DEFAULT_THRESHOLD)

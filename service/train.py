@@ -198,8 +198,7 @@ def with_rule_hints(scores: np.ndarray, temperature: float, labels: list[str], d
         full[:, names.index(label)] = probs[:, j]
     top, confidence = np.empty(len(probs), dtype=object), np.zeros(len(probs))
     for i, (doc, (title, body)) in enumerate(zip(data.docs, data.texts)):
-        hits = taxonomy.match_rules(title, body, doc.doc_number)
-        p = M.apply_rules(full[i], hits, names) if hits else full[i]
+        p, _ = M.with_hints(full[i], taxonomy, title, body, doc.doc_number)
         top[i], confidence[i] = names[int(np.argmax(p))], float(p.max())
     return top, confidence
 
