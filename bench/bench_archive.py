@@ -332,6 +332,9 @@ def main() -> None:
     args = parser.parse_args()
     cases = args.cases.split(",")
     worker_counts = [int(w) for w in args.workers.split(",")]
+    from bench_classifier import core_scaling
+
+    args.machine_check = [core_scaling()[1]]  # how free the second core is, before and after the cases
     imports, reclassifies = [], []
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
         tmp = Path(tmp)
@@ -359,6 +362,7 @@ def main() -> None:
                     reclassifies.append((db, workers, r))
                     print("reclassify", db, workers, r, flush=True)
                 rt.close()
+    args.machine_check.append(core_scaling()[1])
     drop_schemas()
     write_report(args, imports, reclassifies)
 
@@ -374,7 +378,9 @@ def write_report(args, imports, reclassifies) -> None:
     """bench/results/archive.md; a case not run this time keeps its section from the previous file."""
     results = Path(ROOT / "bench" / "results" / "archive.md")
     old = results.read_text(encoding="utf-8") if results.exists() else ""
-    machine = f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.machine()}"
+    check = " / ".join(args.machine_check)
+    machine = (f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.machine()}, machine check {check} × "
+               "before / after (pure-Python work, 2 processes vs 1; 2.0 = two free cores)")
     lines = ["## Archive: historical import and batch reclassification (issue #6)", "",
              "Real `gongkai worker` processes on the local Redis, started (model loaded) before the clock; "
              "peak memory is each process's VmHWM. Each table names the command that reproduces it.", ""]
