@@ -87,21 +87,20 @@ def enqueue_ingest_chunks(queue: Queue, document_ids: list[int], chunk_size: int
     from service.archive import chunk_job_id
 
     ids = list(dict.fromkeys(int(i) for i in document_ids))
-    prepared, job_ids, index = [], [], {}
-    for start in range(0, len(ids), chunk_size):
-        chunk = ids[start:start + chunk_size]
-        job_id = chunk_job_id(queue.name, chunk)
-        job_ids.append(job_id)
-        index.update(dict.fromkeys(chunk, job_id))
-        if job_status(queue, job_id) in WAITING:
-            continue
-        prepared.append(Queue.prepare_data(INGEST_MANY_FUNC, args=(chunk,), job_id=job_id, result_ttl=3600,
-                                           failure_ttl=7 * 24 * 3600, timeout=150 * len(chunk) + 60))
-    if index:  # before the jobs exist, so a worker's clean-up after the job always comes later
-        queue.connection.hset(chunk_index_key(queue), mapping=index)
+    chunks = {chunk_job_id(queue.name, chunk): chunk
+              for chunk in (ids[start:start + chunk_size] for start in range(0, len(ids), chunk_size))}
+    if not chunks:
+        return []
+    waiting = _waiting_jobs(queue, set(chunks))
+    prepared = [Queue.prepare_data(INGEST_MANY_FUNC, args=(chunk,), job_id=job_id, result_ttl=3600,
+                                   failure_ttl=7 * 24 * 3600, timeout=150 * len(chunk) + 60)
+                for job_id, chunk in chunks.items() if job_id not in waiting]
+    # The index is written before the jobs exist, so a worker's clean-up after a job always comes later.
+    queue.connection.hset(chunk_index_key(queue), mapping={doc_id: job_id for job_id, chunk in chunks.items()
+                                                           for doc_id in chunk})
     if prepared:
         queue.enqueue_many(prepared)
-    return job_ids
+    return list(chunks)
 
 
 def forget_chunk(queue: Queue, document_ids: list[int]) -> None:
@@ -135,14 +134,16 @@ def requeue_stuck(sessions, queue: Queue, stuck_after_seconds: int) -> list[int]
                       + ([chunk.decode()] if chunk else []) for (doc_id, attempts), chunk in zip(part, chunks)]
         waiting = _waiting_jobs(queue, {job_id for ids in candidates for job_id in ids})
         by_generation: dict[int, list[int]] = {}
-        for (doc_id, attempts), job_ids in zip(part, candidates):
+        in_lost_chunk = []
+        for (doc_id, attempts), chunk, job_ids in zip(part, chunks, candidates):
             if waiting.isdisjoint(job_ids):
                 by_generation.setdefault(attempts + 1, []).append(doc_id)
+                if chunk:
+                    in_lost_chunk.append(doc_id)
         for generation, doc_ids in by_generation.items():
             enqueue_ingest(queue, doc_ids, generation=generation)
             requeued += doc_ids
-        swept = {doc_id for doc_ids in by_generation.values() for doc_id in doc_ids}
-        forget_chunk(queue, [doc_id for (doc_id, _), chunk in zip(part, chunks) if chunk and doc_id in swept])
+        forget_chunk(queue, in_lost_chunk)
     if requeued:
         log.warning("re-queued %d stuck documents: %s", len(requeued), requeued[:20])
     return requeued
