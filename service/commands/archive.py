@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from service import archive, config, progress
 from service.db import Department, Document, transaction
+from service.queue import NO_SHARED_REDIS_ZH, with_shared_redis
 from service.runtime import Runtime
 from service.states import STATE_NAMES_ZH
 
@@ -53,9 +54,9 @@ def _bar(args, **kw):
 
 
 def run_import(args) -> int:
-    settings = config.load()
+    settings = with_shared_redis(config.load())
     if not settings.redis_url:
-        return _err("导入需要 Redis：请设置 GONGKAI_REDIS_URL（与工作进程共用）。")
+        return _err("导入" + NO_SHARED_REDIS_ZH)
     source = Path(args.path)
     if not source.exists():
         return _err(f"找不到导入源：{source}")
@@ -177,12 +178,14 @@ def _summary(rt: Runtime, result: archive.ImportResult, final: dict[int, str] | 
     if final is not None:
         ids = list(final)
         with transaction(rt.sessions, readonly=True) as s:
-            rows = s.execute(select(Document.id, Document.filename, Document.status, Document.error_code)
+            rows = s.execute(select(Document.id, Document.filename, Document.status, Document.error_code,
+                                    Document.error_message)
                              .where(Document.id.in_(ids))).all() if ids else []
-        for doc_id, filename, status, code in rows:
+        for doc_id, filename, status, code, message in rows:
             if status == "failed":
                 failed[code or "parser_failed"] += 1
-                failures.append({"path": filename, "document_id": doc_id, "code": code or "parser_failed"})
+                failures.append({"path": filename, "document_id": doc_id, "code": code or "parser_failed",
+                                 **({"message": message} if message else {})})
         summary["states"] = dict(Counter(final.values()))
         summary["unfinished"] = len(result.to_queue) - len(final)
         outcomes = archive.manifest_outcomes(rt, list(result.manifest))

@@ -17,6 +17,7 @@ import time
 from service import config
 from service import reclassify as R
 from service.db import STATES
+from service.queue import NO_SHARED_REDIS_ZH, with_shared_redis
 from service.runtime import Runtime
 
 NONE_LABEL = "（需人工判断）"  # a suggestion of "no confident category" (needs attention)
@@ -124,9 +125,11 @@ def run_reclassify(args) -> int:
     from service.modelstore import store_from_settings
 
     settings = config.load()
-    if args.background and not settings.redis_url:
-        print("后台计算需要 Redis：请设置 GONGKAI_REDIS_URL（与工作进程共用）。", file=sys.stderr)
-        return 2
+    if args.background:
+        settings = with_shared_redis(settings)
+        if not settings.redis_url:
+            print("后台计算" + NO_SHARED_REDIS_ZH, file=sys.stderr)
+            return 2
     try:
         since = R._since_value(args.since)
     except ValueError:
@@ -235,13 +238,16 @@ def run_cancel(args) -> int:
 
 
 def run_resume(args) -> int:
-    rt = _runtime()
+    settings = config.load()
+    if args.background:
+        settings = with_shared_redis(settings)
+        if not settings.redis_url:
+            print("后台计算" + NO_SHARED_REDIS_ZH, file=sys.stderr)
+            return 2
+    rt = Runtime.from_settings(settings)
     try:
         R.resume(rt.sessions, args.batch, _actor(args))
         if args.background:
-            if not rt.settings.redis_url:
-                print("后台计算需要 Redis：请设置 GONGKAI_REDIS_URL（与工作进程共用）。", file=sys.stderr)
-                return 2
             return _background(rt, args, args.batch)
         _compute(rt, args, args.batch)
         _print(R.summary(rt.sessions, args.batch), args.json)

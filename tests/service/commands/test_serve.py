@@ -1,4 +1,5 @@
 """`gongkai serve`: the one command a county runs — web, workers and an embedded Redis."""
+import json
 import os
 import re
 import signal
@@ -123,3 +124,47 @@ def test_serve_runs_upload_to_review_and_stops_cleanly(served, tmp_path):
     assert not redis_servers_in(redis_dir), "embedded redis-server left running"
     assert gongkai(env, "audit", "verify").returncode == 0
     assert gongkai(env, "check").returncode == 0
+
+
+def test_import_and_background_reclassify_reach_the_embedded_redis_of_a_running_serve(served, tmp_path):
+    """Next to the one-command deployment, `gongkai import` needs no GONGKAI_REDIS_URL: it
+    finds the embedded Redis the running serve announced for this data directory."""
+    env = served["env"]
+    assert "GONGKAI_REDIS_URL" not in env
+    assert gongkai(env, "departments", "add", "zfb", "县政府办公室").returncode == 0
+    folder = tmp_path / "历史文件"
+    folder.mkdir()
+    for n, title in enumerate(["县人民政府办公室关于做好防汛工作的通知", "县民政局2025年工作要点"]):
+        build_pdf(folder / f"{n}.pdf", [[title, "各乡镇人民政府：", "现将有关事项通知如下。"]])
+    (folder / "空.pdf").write_bytes(b"")
+
+    done = gongkai(env, "import", str(folder), "--department", "zfb", "--wait", "--json", "--no-progress")
+    assert done.returncode == 1, done.stderr          # one file failed (empty), the others were processed
+    summary = json.loads(done.stdout)
+    assert summary["states"] == {"pending_review": 2}, summary
+    assert [f["code"] for f in summary["failures"]] == ["empty_file"]
+    assert "空的" in summary["failures"][0]["message"]  # the clerk's reason, not only a code
+
+    queued = gongkai(env, "reclassify", "--background", "--wait", "--json", "--no-progress")
+    assert queued.returncode == 0, queued.stderr
+    assert json.loads(queued.stdout)["status"] == "ready"
+
+    again = gongkai(env, "serve", "--port", str(free_port()))
+    assert again.returncode == 2
+    assert "已有一个正在运行的 gongkai serve" in again.stderr
+
+    served["proc"].send_signal(signal.SIGTERM)
+    assert served["proc"].wait(timeout=60) == 0
+    assert not (Path(env["GONGKAI_DATA_DIR"]) / "redis" / "serve.json").exists()
+    after = gongkai(env, "import", str(folder), "--department", "zfb", "--no-progress")
+    assert after.returncode == 2
+    assert "gongkai serve" in after.stderr and "GONGKAI_REDIS_URL" in after.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_before_starting_anything(served, tmp_path):
+    port = served["url"].rsplit(":", 1)[1]
+    env = dict(served["env"], GONGKAI_DATA_DIR=str(tmp_path / "other"))
+    done = gongkai(env, "serve", "--port", port)
+    assert done.returncode == 2
+    assert f"端口 127.0.0.1:{port} 已被占用" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "other").exists()   # no data directory, no admin account, no workers
