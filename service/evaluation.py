@@ -62,8 +62,66 @@ def scores(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) 
     }
 
 
-def evaluate(y_true: Sequence[str], predictions: Sequence[Any], labels: Sequence[str]) -> dict[str, Any]:
-    """Full figures for ``predictions`` (``service.model.Prediction``) against ``y_true``."""
+BOOTSTRAP_RESAMPLES = 2000
+INTERVAL_LEVEL = 0.95
+
+
+def intervals(y_true: Sequence[str], y_pred: Sequence[str], confident: Sequence[bool],
+              groups: Sequence[str] | None = None, *, resamples: int = BOOTSTRAP_RESAMPLES,
+              level: float = INTERVAL_LEVEL, seed: int = 0) -> dict[str, Any]:
+    """Percentile bootstrap intervals for macro-F1 and the confident share's precision and coverage.
+
+    With ``groups`` whole groups (sources) are resampled, since documents of one source
+    are alike and resampling them one by one would understate the uncertainty; without,
+    documents are. Macro-F1 in a resample averages over the categories present in it, as
+    ``scores`` does. Seeded: the same input gives the same interval.
+    """
+    y_true, y_pred = list(y_true), list(y_pred)
+    n = len(y_true)
+    if not n:
+        return {}
+    codes = {label: i for i, label in enumerate(sorted(set(y_true) | set(y_pred)))}
+    true = np.array([codes[t] for t in y_true])
+    pred = np.array([codes[p] for p in y_pred])
+    conf = np.asarray(confident, dtype=bool)
+    k = len(codes)
+    if groups is not None:
+        members = {}
+        for i, g in enumerate(groups):
+            members.setdefault(g, []).append(i)
+        units = [np.array(m) for m in members.values()]
+    else:
+        units = None
+    n_units = n if units is None else len(units)
+    rng = np.random.default_rng(seed)
+    f1s, precisions, coverages = [], [], []
+    for _ in range(resamples):
+        drawn = rng.integers(0, n_units, n_units)
+        idx = drawn if units is None else np.concatenate([units[u] for u in drawn])
+        t, p, c = true[idx], pred[idx], conf[idx]
+        support = np.bincount(t, minlength=k)
+        predicted = np.bincount(p, minlength=k)
+        hits = np.bincount(t[t == p], minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1 = np.where(support + predicted > 0, 2 * hits / (support + predicted), 0.0)
+        f1s.append(float(f1[support > 0].mean()))
+        coverages.append(float(c.mean()))
+        if c.any():
+            precisions.append(float((t[c] == p[c]).mean()))
+    tail = (1 - level) / 2 * 100
+
+    def span(values: list[float]) -> list[float] | None:
+        return [round(float(v), 3) for v in np.percentile(values, [tail, 100 - tail])] if values else None
+
+    return {"method": "bootstrap over source groups" if groups is not None else "bootstrap over documents",
+            "units": n_units, "resamples": resamples, "level": level,
+            "macro_f1": span(f1s), "confident_precision": span(precisions), "confident_coverage": span(coverages)}
+
+
+def evaluate(y_true: Sequence[str], predictions: Sequence[Any], labels: Sequence[str],
+             groups: Sequence[str] | None = None) -> dict[str, Any]:
+    """Full figures for ``predictions`` (``service.model.Prediction``) against ``y_true``,
+    with bootstrap intervals (over ``groups`` when given, see ``intervals``)."""
     y_pred = [p.top_category for p in predictions]
     out = scores(y_true, y_pred, labels)
     confident = [i for i, p in enumerate(predictions) if not p.needs_attention]
@@ -78,6 +136,8 @@ def evaluate(y_true: Sequence[str], predictions: Sequence[Any], labels: Sequence
     out["calibration"] = {"ece": round(expected_calibration_error([p.confidence for p in predictions], correct), 4),
                           "mean_confidence": round(float(np.mean([p.confidence for p in predictions])) if predictions else 0.0, 4)}
     out["rules_fired"] = sum(1 for p in predictions if p.explanation.get("rules"))
+    out["intervals"] = intervals(y_true, y_pred, [not p.needs_attention for p in predictions],
+                                 None if groups is None else list(groups))
     return out
 
 
@@ -87,6 +147,12 @@ def format_table(report: dict[str, Any]) -> str:
     if "confident" in report:
         c = report["confident"]
         lines.append(f"高置信部分：覆盖率 {c['coverage']:.3f}（{c['n']} 篇）  精确率 {c['precision']:.3f}（错 {c['errors']} 篇）")
+    iv = report.get("intervals") or {}
+    if iv.get("macro_f1"):
+        unit = "按来源分组" if "group" in iv["method"] else "按文档"
+        span = lambda key: "–" if not iv.get(key) else f"{iv[key][0]:.3f}–{iv[key][1]:.3f}"  # noqa: E731
+        lines.append(f"{iv['level']:.0%} 区间（自助法{unit}重抽样 {iv['resamples']} 次）：宏平均F1 {span('macro_f1')}  "
+                     f"高置信精确率 {span('confident_precision')}  覆盖率 {span('confident_coverage')}")
     lines.append(f"{'分类':<14}{'精确率':>8}{'召回率':>8}{'F1':>8}{'篇数':>6}")
     for label, m in report["per_class"].items():
         lines.append(f"{label:<14}{m['precision']:>9.3f}{m['recall']:>9.3f}{m['f1']:>9.3f}{m['support']:>7}")

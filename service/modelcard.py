@@ -33,7 +33,18 @@ def _headline(name: str, report: dict[str, Any]) -> list[str]:
     return [f"- **{name}**: {report['n']} documents, accuracy {report['accuracy']:.3f}, "
             f"macro-F1 **{report['macro_f1']:.3f}** (over {len(report['macro_f1_labels'])} categories present); "
             f"confident share: coverage **{c['coverage']:.3f}** ({c['n']} documents), precision **{c['precision']:.3f}** "
-            f"({c['errors']} errors); ECE {report['calibration']['ece']:.3f}."]
+            f"({c['errors']} error{'' if c['errors'] == 1 else 's'}); ECE {report['calibration']['ece']:.3f}." + _interval_note(report)]
+
+
+def _interval_note(report: dict[str, Any]) -> str:
+    iv = report.get("intervals") or {}
+    if not iv.get("macro_f1"):
+        return ""
+    span = {k: "–" if not iv.get(k) else f"{iv[k][0]:.3f}–{iv[k][1]:.3f}"
+            for k in ("macro_f1", "confident_precision", "confident_coverage")}
+    return (f" {iv['level']:.0%} bootstrap intervals over {iv['units']} "
+            f"{'sources' if 'group' in iv['method'] else 'documents'}: macro-F1 {span['macro_f1']}, "
+            f"coverage {span['confident_coverage']}, precision {span['confident_precision']}.")
 
 
 def _goals(test: dict[str, Any] | None) -> list[str]:
@@ -41,11 +52,24 @@ def _goals(test: dict[str, Any] | None) -> list[str]:
         return ["No test split was given, so the goals could not be checked."]
     got = {"macro_f1": test["macro_f1"], "confident_precision": test["confident"]["precision"],
            "confident_coverage": test["confident"]["coverage"]}
-    lines = ["| goal | target | measured | gap |", "|---|---:|---:|---:|"]
+    iv = test.get("intervals") or {}
+    lines = ["| goal | target | measured | 95 % interval | gap |", "|---|---:|---:|---:|---:|"]
     for key, target in GOALS.items():
         gap = got[key] - target
-        lines.append(f"| {key.replace('_', ' ')} | ≥ {target:.2f} | {got[key]:.3f} | "
-                     f"{'met' if gap >= 0 else f'{gap:+.3f}'} |")
+        span, where = "–", ""
+        if iv.get(key):
+            low, high = iv[key]
+            span = f"{low:.3f}–{high:.3f}"
+            where = (" (target above the interval)" if target > high else " (target below the interval)"
+                     if target < low else " (target inside the interval)")
+        lines.append(f"| {key.replace('_', ' ')} | ≥ {target:.2f} | {got[key]:.3f} | {span} | "
+                     f"{('met' if gap >= 0 else f'{gap:+.3f}') + where} |")
+    if iv:
+        unit = "source groups" if "group" in iv["method"] else "documents"
+        lines += ["", f"Intervals: percentile bootstrap, {iv['resamples']} resamples of the test split's "
+                      f"{iv['units']} {unit}" + (" (whole sources are drawn: documents of one source are alike, "
+                                                  "so drawing them one by one would understate the uncertainty)."
+                                                  if unit == "source groups" else ".")]
     return lines
 
 

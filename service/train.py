@@ -286,13 +286,14 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
         first = _classifier(make_pipeline(pool[best]).fit(X_train, train_set.y), taxonomy, temperature, thresholds)
         fitted()
         reports["validation"] = evaluation.evaluate(list(val_set.y), first.predict_many(val_set.docs, val_set.texts,
-                                                                                        explain=False), names)
+                                                                                        explain=False),
+                                                    names, groups=list(val_set.groups))
 
     final = _classifier(make_pipeline(pool[best]).fit(X_fit, fit_set.y), taxonomy, temperature, thresholds)
     fitted()
     if len(test_set):
         test_preds = final.predict_many(test_set.docs, test_set.texts, explain=False)
-        reports["test"] = evaluation.evaluate(list(test_set.y), test_preds, names)
+        reports["test"] = evaluation.evaluate(list(test_set.y), test_preds, names, groups=list(test_set.groups))
         reports["test"]["misclassified"] = [
             {"title": (r.get("title") or t[0] or "（无标题）" + r["text"][:30].replace("\n", " "))[:60], "group": g, "category": y, "predicted": p.top_category,
              "probability": round(p.confidence, 3), "needs_attention": p.needs_attention}

@@ -180,7 +180,11 @@ def run_evaluate(args) -> int:
             chunk = records[start:start + EVALUATE_CHUNK]
             predictions += classifier.predict_texts([(r.get("title"), r["text"]) for r in chunk], explain=False)
             bar.update(len(chunk))
-    report = evaluation.evaluate([r["category"] for r in records], predictions, classifier.taxonomy.names)
+    # Lines that name their source (`group`, or `source`/`provenance` as in the corpus) are
+    # resampled by source for the intervals; otherwise document by document.
+    sourced = all(r.get("group") or r.get("source") or r.get("provenance") for r in records)
+    report = evaluation.evaluate([r["category"] for r in records], predictions, classifier.taxonomy.names,
+                                 groups=[D.source_group(r) for r in records] if sourced else None)
     report["model"] = classifier.name
     _emit(report, args.json, f"模型 {classifier.name}\n" + evaluation.format_table(report))
     return 0

@@ -77,8 +77,22 @@ def test_evaluate_reports_accuracy_macro_f1_per_class_confusion_and_confident_sh
     assert {"precision", "recall", "f1", "support"} <= set(report["per_class"]["办事指南"])
     assert sum(map(sum, report["confusion"]["matrix"])) == 78
     assert 0 < report["confident"]["coverage"] <= 1 and report["confident"]["precision"] >= 0.9
+    iv = report["intervals"]                 # lines without a source: documents are resampled
+    assert iv["method"] == "bootstrap over documents" and iv["units"] == 78
+    assert iv["macro_f1"][0] <= report["macro_f1"] <= iv["macro_f1"][1]
     assert main(["evaluate", "--data", str(data)]) == 0
-    assert "宏平均F1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "宏平均F1" in out and "95% 区间（自助法按文档重抽样 2000 次）" in out
+
+
+def test_evaluate_resamples_by_source_when_lines_name_it(tmp_path, capsys):
+    data = tmp_path / "eval.jsonl"
+    test = [r for r in training_records() if r["split"] == "test"]
+    write_jsonl(test, data)
+    assert main(["evaluate", "--data", str(data), "--json"]) == 0
+    (report,) = _json_lines(capsys)
+    assert report["intervals"]["method"] == "bootstrap over source groups"
+    assert report["intervals"]["units"] == len({r["group"] for r in test}) == 45
 
 
 def test_evaluate_rejects_unknown_categories(tmp_path, capsys):
