@@ -3,10 +3,12 @@
 A model is a scikit-learn pipeline (per-field TF-IDF → linear classifier, see
 ``service.features``) plus a temperature T that turns its decision scores into calibrated
 probabilities (softmax(scores / T), fitted on source-disjoint out-of-fold scores) and one
-probability threshold per category, chosen on the validation split. Below its category's
-threshold a document ``needs_attention``: no category is pre-selected, the top three
-candidates are still listed. Taxonomy rule hints (``service.taxonomy``) are mixed into
-the probabilities openly and reported in the explanation.
+probability threshold per category, chosen on out-of-fold predictions (and, once the data
+holds enough such suggestions, a lower one when a rule hint of the suggested category
+itself fired). Below its threshold a document ``needs_attention``: no category is
+pre-selected, the top three candidates are still listed. Taxonomy rule hints
+(``service.taxonomy``) are mixed into the probabilities openly and reported in the
+explanation.
 
 An artifact is a directory ``models/<taxonomy>/<version>/`` with ``model.skops`` (skops,
 explicit trusted types, never raw pickle), ``metadata.json`` and ``card.md``. Loading
@@ -162,6 +164,11 @@ def apply_rules(probs: np.ndarray, hits: Sequence[RuleHit], names: Sequence[str]
     return out
 
 
+def rule_confirmed(hits: Sequence[RuleHit], category: str) -> bool:
+    """Whether one of ``category``'s own rule hints fired (not merely another category's)."""
+    return any(h.category == category for h in hits)
+
+
 def with_hints(probs: np.ndarray, taxonomy: Taxonomy, title: str, body: str,
                doc_number: str | None) -> tuple[np.ndarray, list[RuleHit]]:
     """One document's probabilities (over ``taxonomy.names``) with the rule hints its
@@ -177,6 +184,8 @@ class Classifier:
     temperature: float
     thresholds: dict[str, float]
     taxonomy: Taxonomy
+    #: A lower threshold for a category when one of its own rule hints fired (``rule_confirmed``).
+    rule_thresholds: dict[str, float] = field(default_factory=dict)
     meta_kinds: tuple[str, ...] = F.DEFAULT_META
     name: str = "unsaved"
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -231,6 +240,8 @@ class Classifier:
             order = np.argsort(-p, kind="stable")
             best = names[order[0]]
             threshold = self.thresholds.get(best, DEFAULT_THRESHOLD)
+            if best in self.rule_thresholds and rule_confirmed(hits, best):
+                threshold = min(threshold, self.rule_thresholds[best])
             confident = bool(p[order[0]] >= threshold)
             prediction = Prediction(
                 category=best if confident else None, top_category=best, confidence=float(p[order[0]]),
@@ -438,6 +449,7 @@ def load(directory: Path, taxonomy: Taxonomy, name: str | None = None) -> Classi
     classifier = Classifier(
         pipeline=load_pipeline(directory / MODEL_FILE), labels=list(meta["labels"]),
         temperature=float(meta["calibration"]["temperature"]), thresholds=dict(meta["thresholds"]),
+        rule_thresholds=dict(meta.get("rule_thresholds") or {}),
         taxonomy=taxonomy, meta_kinds=tuple(meta.get("features", {}).get("meta", F.DEFAULT_META)),
         name=name or f"{taxonomy.id}/{directory.name}", metadata=meta)
     verify_probes(classifier, meta.get("probes", []))

@@ -116,6 +116,23 @@ def render(meta: dict[str, Any], version: str) -> str:
               f"Thresholds from the {thr['from']} at target precision {thr['target_precision']} (floor {thr['floor']}):", "",
               "| category | threshold | chosen from |", "|---|---:|---|"]
     lines += [f"| {c} | {t} | {thr['per_category'].get(c, '')} |" for c, t in meta["thresholds"].items()]
+    rule_thresholds = meta.get("rule_thresholds") or {}
+    confirmed, model_only = thr.get("rule_confirmed") or {}, thr.get("model_only") or {}
+    together = thr.get("together") or {}
+    if rule_thresholds:
+        t = min(rule_thresholds.values())
+        lines += ["", f"When a rule hint of the suggested category itself fired, the threshold is **{t}** instead "
+                      f"({', '.join(rule_thresholds)}; not for thin, rule-served categories): the lowest at which "
+                      "the suggestions this adds reach the target precision on their own, so the confident share "
+                      f"stays at the target. Out of fold at these thresholds: {confirmed.get('predictions')} "
+                      f"rule-confirmed suggestions, {confirmed.get('confident')} confident, precision "
+                      f"{_pct(confirmed.get('precision'))}; {model_only.get('predictions')} from the model alone, "
+                      f"{model_only.get('confident')} confident, precision {_pct(model_only.get('precision'))}; "
+                      f"together {together.get('confident')} of {together.get('predictions')}, precision "
+                      f"{_pct(together.get('precision'))}."]
+    elif confirmed:
+        lines += ["", f"Rule-confirmed suggestions have no threshold of their own ({confirmed.get('predictions')} "
+                      "out of fold: too few to calibrate one, or none below the thresholds above)."]
     lines += ["", "Rule hints from the taxonomy are mixed into the probabilities (see "
               "`service/data/taxonomy/default.json`; how they combine: `service.model.rule_weights`) and always "
               "named in the explanation:", "", "| rule | category | field | weight |", "|---|---|---|---:|"]
@@ -158,5 +175,11 @@ def render(meta: dict[str, Any], version: str) -> str:
               "296 corpus documents the caps leave out except the 政策法规 rule, on 87 laws and regulations, "
               "all correctly.",
               "- Retraining uses reviewer-confirmed documents only; a new version is promoted only if macro-F1 on "
-              "the test split does not drop.", ""]
+              "the test split does not drop."]
+    if meta.get("rule_thresholds"):
+        lines += ["- The lower threshold for rule-confirmed suggestions rests on those same title rules agreeing with "
+                  "this corpus's labels, so their out-of-fold precision is optimistic for real uploads: a title rule "
+                  "that misfires on a new kind of title pre-selects a wrong category from probability 0.5. The "
+                  "explanation always names the rule, and a reviewer confirms every suggestion."]
+    lines += [""]
     return "\n".join(lines)

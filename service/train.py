@@ -10,8 +10,12 @@
 3. The winner's temperature (fitted to its out-of-fold decision scores, log loss) is kept.
 4. Thresholds: the winner's out-of-fold predictions over train + validation (grouped by
    source, rule hints applied) give the lowest probability at which the confident share
-   reaches the target precision. A category predicted at least ``MIN_THRESHOLD_PREDICTIONS``
-   times gets its own threshold; the others share the global one.
+   reaches the target precision. When at least ``MIN_THRESHOLD_PREDICTIONS`` suggestions
+   were confirmed by a rule hint of the suggested category itself, they get their own
+   threshold (the lowest at which they alone reach the target), and the model-only
+   suggestions the lowest at which the confident share as a whole still does. A category
+   predicted at least ``MIN_THRESHOLD_PREDICTIONS`` times gets its own threshold; the
+   others share the global one.
 5. The winner trained on the train split is reported on the validation split; refitted on
    train + validation, it is evaluated once on the test split.
 
@@ -160,6 +164,30 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray, labels: list[str]) -> flo
     return round(float(np.exp(result.x)), 6)
 
 
+def _lowest_threshold(confidence: np.ndarray, correct: np.ndarray, mask: np.ndarray, target: float) -> float:
+    """The lowest probability (≥ the floor) at which the predictions in ``mask`` at or above
+    it reach ``target`` precision."""
+    for t in sorted({THRESHOLD_FLOOR, *confidence[mask & (confidence >= THRESHOLD_FLOOR)]}):
+        chosen = mask & (confidence >= t)
+        if not chosen.any() or correct[chosen].mean() >= target:
+            return round(float(t), 4)
+    return round(min(1.0, float(confidence[mask].max()) + 1e-4), 4)
+
+
+def choose_rule_threshold(confidence: np.ndarray, correct: np.ndarray, confirmed: np.ndarray,
+                          threshold: np.ndarray, target: float = TARGET_PRECISION) -> float | None:
+    """A lower threshold for suggestions that a rule hint of the suggested category itself
+    fired for (``confirmed``): the lowest probability at which the suggestions it adds —
+    confirmed ones below their category's ``threshold`` — reach ``target`` precision on
+    their own. The confident share then stays at the target: it gains only a set that
+    meets it. None (no such threshold) when fewer than ``MIN_THRESHOLD_PREDICTIONS``
+    suggestions were confirmed: too few to trust rule-confirmed suggestions as a kind."""
+    if confirmed.sum() < MIN_THRESHOLD_PREDICTIONS:
+        return None
+    below = confirmed & (confidence < threshold)
+    return _lowest_threshold(confidence, correct, below, target) if below.any() else None
+
+
 def choose_thresholds(confidence: np.ndarray, predicted: np.ndarray, true: np.ndarray, names: Sequence[str],
                       target: float = TARGET_PRECISION) -> tuple[dict[str, float], dict[str, str]]:
     """Per-category thresholds: the lowest probability (≥ the floor) at which the category's
@@ -169,11 +197,7 @@ def choose_thresholds(confidence: np.ndarray, predicted: np.ndarray, true: np.nd
     correct = predicted == true
 
     def lowest(mask: np.ndarray) -> float:
-        for t in sorted({THRESHOLD_FLOOR, *confidence[mask & (confidence >= THRESHOLD_FLOOR)]}):
-            chosen = mask & (confidence >= t)
-            if not chosen.any() or correct[chosen].mean() >= target:
-                return round(float(t), 4)
-        return round(min(1.0, float(confidence[mask].max()) + 1e-4), 4)
+        return _lowest_threshold(confidence, correct, mask, target)
 
     everything = np.ones(len(true), dtype=bool)
     global_t = lowest(everything) if len(true) else M.DEFAULT_THRESHOLD
@@ -188,19 +212,29 @@ def choose_thresholds(confidence: np.ndarray, predicted: np.ndarray, true: np.nd
 
 
 def with_rule_hints(scores: np.ndarray, temperature: float, labels: list[str], data: Dataset,
-                    taxonomy: Taxonomy) -> np.ndarray:
-    """Top categories and their probabilities for out-of-fold ``scores``, once calibrated
-    and mixed with the rule hints, exactly as ``Classifier.predict_many`` would."""
+                    taxonomy: Taxonomy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top categories, their probabilities and whether a rule hint of the top category fired
+    (``M.rule_confirmed``) for out-of-fold ``scores``, once calibrated and mixed with the
+    rule hints, exactly as ``Classifier.predict_many`` would."""
     probs = M.softmax(np.where(np.isfinite(scores), scores, -1e9), temperature)
     names = taxonomy.names
     full = np.zeros((len(probs), len(names)))
     for j, label in enumerate(labels):
         full[:, names.index(label)] = probs[:, j]
     top, confidence = np.empty(len(probs), dtype=object), np.zeros(len(probs))
+    confirmed = np.zeros(len(probs), dtype=bool)
     for i, (doc, (title, body)) in enumerate(zip(data.docs, data.texts)):
-        p, _ = M.with_hints(full[i], taxonomy, title, body, doc.doc_number)
+        p, hits = M.with_hints(full[i], taxonomy, title, body, doc.doc_number)
         top[i], confidence[i] = names[int(np.argmax(p))], float(p.max())
-    return top, confidence
+        confirmed[i] = M.rule_confirmed(hits, top[i])
+    return top, confidence, confirmed
+
+
+def _stratum(confident: np.ndarray, correct: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
+    """Out-of-fold figures of one group of predictions at the thresholds served, for the card."""
+    chosen = mask & confident
+    return {"predictions": int(mask.sum()), "confident": int(chosen.sum()),
+            "precision": round(float(correct[chosen].mean()), 4) if chosen.any() else None}
 
 
 @dataclass
@@ -211,9 +245,9 @@ class TrainResult:
     test_set: Dataset | None = None
 
 
-def _classifier(pipeline, taxonomy, temperature, thresholds, name="unsaved") -> M.Classifier:
+def _classifier(pipeline, taxonomy, temperature, thresholds, name="unsaved", rule_thresholds=None) -> M.Classifier:
     return M.Classifier(pipeline=pipeline, labels=[str(c) for c in pipeline[-1].classes_], temperature=temperature,
-                        thresholds=thresholds, taxonomy=taxonomy, name=name)
+                        thresholds=thresholds, taxonomy=taxonomy, name=name, rule_thresholds=dict(rule_thresholds or {}))
 
 
 def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 0,
@@ -255,7 +289,7 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
         pred, scores = out_of_fold(pool[cname], X_train, train_set.y, folds, labels, fitted)
         model_only = evaluation.scores(list(train_set.y), list(pred), measurable)
         temperatures[cname] = fit_temperature(scores, train_set.y, labels)
-        hinted, _ = with_rule_hints(scores, temperatures[cname], labels, train_set, taxonomy)
+        hinted, _, _ = with_rule_hints(scores, temperatures[cname], labels, train_set, taxonomy)
         report = evaluation.scores(list(train_set.y), list(hinted), measurable)
         compared[cname] = {"macro_f1": report["macro_f1"], "accuracy": report["accuracy"],
                            "model_only_macro_f1": model_only["macro_f1"],
@@ -272,7 +306,7 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
     fit_set = data.subset(np.isin(data.splits, ["train", "validation"]))
     X_fit, fit_labels = _rows(fit_set), sorted(set(fit_set.y))
     _, fit_scores = out_of_fold(pool[best], X_fit, fit_set.y, fit_folds, fit_labels, fitted)
-    top, conf = with_rule_hints(fit_scores, temperature, fit_labels, fit_set, taxonomy)
+    top, conf, confirmed = with_rule_hints(fit_scores, temperature, fit_labels, fit_set, taxonomy)
     thresholds, how = choose_thresholds(conf, top, fit_set.y, names, target_precision)
     threshold_source = "out-of-fold predictions on train + validation"
     for category in taxonomy.categories:   # a rule-hinted class the data is too thin to calibrate
@@ -281,15 +315,27 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
             strongest = max(r.weight for r in category.rules)
             if strongest < thresholds[category.name]:
                 thresholds[category.name], how[category.name] = strongest, "strongest rule hint weight"
+    # A suggestion that a rule hint of its own category fired for is right far more often
+    # than one from the model alone; with enough of them it gets a lower threshold. Only
+    # for categories the data shows: a thin, rule-served class keeps its threshold above.
+    calibrated = [c for c in names if np.sum(fit_set.y == c) >= MIN_CALIBRATION_DOCUMENTS]
+    confirmed &= np.isin(top, calibrated)
+    correct = top == fit_set.y
+    threshold_of_top = np.array([thresholds[c] for c in top])
+    rule_threshold = choose_rule_threshold(conf, correct, confirmed, threshold_of_top, target_precision)
+    rule_thresholds = {} if rule_threshold is None else {c: min(rule_threshold, thresholds[c]) for c in calibrated}
+    served = np.minimum(threshold_of_top, [rule_thresholds.get(c, 1.0) if k else 1.0 for c, k in zip(top, confirmed)])
     reports = {}
     if len(val_set):
-        first = _classifier(make_pipeline(pool[best]).fit(X_train, train_set.y), taxonomy, temperature, thresholds)
+        first = _classifier(make_pipeline(pool[best]).fit(X_train, train_set.y), taxonomy, temperature, thresholds,
+                            rule_thresholds=rule_thresholds)
         fitted()
         reports["validation"] = evaluation.evaluate(list(val_set.y), first.predict_many(val_set.docs, val_set.texts,
                                                                                         explain=False),
                                                     names, groups=list(val_set.groups))
 
-    final = _classifier(make_pipeline(pool[best]).fit(X_fit, fit_set.y), taxonomy, temperature, thresholds)
+    final = _classifier(make_pipeline(pool[best]).fit(X_fit, fit_set.y), taxonomy, temperature, thresholds,
+                        rule_thresholds=rule_thresholds)
     fitted()
     if len(test_set):
         test_preds = final.predict_many(test_set.docs, test_set.texts, explain=False)
@@ -323,8 +369,12 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
         "thresholds": thresholds,
         "rule_hints": [{"id": r.id, "category": r.category, "field": r.field, "weight": r.weight}
                        for r in taxonomy.rules],
+        "rule_thresholds": rule_thresholds,
         "threshold_source": {"from": threshold_source, "target_precision": target_precision,
-                             "floor": THRESHOLD_FLOOR, "per_category": how},
+                             "floor": THRESHOLD_FLOOR, "per_category": how,
+                             "rule_confirmed": _stratum(conf >= served, correct, confirmed),
+                             "model_only": _stratum(conf >= served, correct, ~confirmed),
+                             "together": _stratum(conf >= served, correct, np.ones(len(conf), dtype=bool))},
         "evaluation": {k: v for k, v in reports.items() if k != "cross_validation"},
         "cross_validation": reports["cross_validation"],
         "training_seconds": round(time.perf_counter() - started, 1),

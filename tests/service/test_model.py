@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -92,6 +93,24 @@ def test_personnel_rule_hint_selects_the_category_and_says_so(default_model):
     # the model alone would not have chosen it: the rule is what decided, openly
     probs, _ = default_model.model_probabilities([doc])
     assert default_model.taxonomy.names[int(np.argmax(probs[0]))] != "人事任免"
+
+
+def test_a_suggestion_its_own_rule_hint_confirms_has_the_lower_rule_threshold(default_model):
+    rule_thresholds = default_model.rule_thresholds
+    assert rule_thresholds and "人事任免" not in rule_thresholds      # not for the thin, rule-served class
+    items = [("县民政局2026年工作要点", "今年重点做好以下工作。")]
+    (p,) = default_model.predict_texts(items, explain=False)
+    assert p.top_category == "规划计划" and [r["rule"] for r in p.explanation["rules"]] == ["plan_title"]
+    assert rule_thresholds["规划计划"] <= p.confidence < default_model.thresholds["规划计划"]
+    assert not p.needs_attention and p.category == "规划计划" and p.threshold == rule_thresholds["规划计划"]
+    (bare,) = replace(default_model, rule_thresholds={}).predict_texts(items, explain=False)
+    assert bare.confidence == p.confidence and bare.needs_attention and bare.category is None
+
+
+def test_rule_confirmed_means_a_hint_for_that_very_category():
+    hits = [T.RuleHit(rule="news_title", category="工作动态", weight=0.6, description="", matched="召开")]
+    assert M.rule_confirmed(hits, "工作动态")
+    assert not M.rule_confirmed(hits, "政策法规及规范性文件") and not M.rule_confirmed([], "工作动态")
 
 
 def test_body_rule_alone_suggests_but_does_not_preselect(default_model):

@@ -156,3 +156,18 @@ def test_split_assignment_does_not_depend_on_row_order():
     by_id = {r["id"]: r["split"] for r in shuffled}
     assert all(by_id[r["id"]] == r["split"] for r in records)
     assert {r["id"]: r["split"] for r in records} == {r["id"]: r["split"] for r in training_records()}
+
+
+def test_rule_confirmed_suggestions_get_a_lower_threshold_only_when_there_are_enough(monkeypatch):
+    conf = np.array([0.55, 0.6, 0.7, 0.95, 0.97])
+    correct = np.array([True, True, True, True, False])
+    confirmed = np.array([True, True, True, True, False])
+    threshold = np.full(5, 0.9)
+    assert TR.choose_rule_threshold(conf, correct, confirmed, threshold) is None   # 4 < MIN_THRESHOLD_PREDICTIONS
+    monkeypatch.setattr(TR, "MIN_THRESHOLD_PREDICTIONS", 4)
+    # the three it would add (0.55, 0.6, 0.7: below 0.9) are right: down to the floor
+    assert TR.choose_rule_threshold(conf, correct, confirmed, threshold) == TR.THRESHOLD_FLOOR
+    # a wrong one at 0.55 among those it would add: it stops above it
+    assert TR.choose_rule_threshold(conf, np.array([False, True, True, True, False]), confirmed, threshold) == 0.6
+    # a confirmed suggestion above its category's threshold is already confident: it adds nothing
+    assert TR.choose_rule_threshold(conf, correct, confirmed, np.full(5, 0.5)) is None
