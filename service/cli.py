@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "service.commands.classify",
     "service.commands.archive",
     "service.commands.reclassify",
+    "service.commands.report",
 )
 
 

@@ -289,6 +289,16 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     assert download.value.suggested_filename.endswith((".docx", ".pdf"))
     assert first and second
 
+    # The year's statistics for the annual report count the two published documents.
+    rev.click("header.site nav >> text=年度统计")
+    expect(rev.locator("#report-summary")).to_contain_text("年共主动公开政府信息 2 条")
+    expect(rev.locator("#report-departments tbody tr").first).to_contain_text("2")
+    rev.screenshot(path=str(SHOTS / "report.png"), full_page=True)
+    with rev.expect_download() as report_csv:
+        rev.click("text=导出表格（CSV）")
+    assert report_csv.value.suggested_filename.startswith("gongkai-report-")
+    assert "合计" in Path(report_csv.value.path()).read_text(encoding="utf-8-sig")
+
     assert not guard.foreign, guard.foreign
     assert any(u.startswith(base + "/static/web/") for u in guard.seen)
 

@@ -1,7 +1,10 @@
 """The web pages through Flask's test client, as every role, on SQLite and PostgreSQL."""
+import csv
+import io
 import re
 
 import pytest
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from service import create_app, review, search
@@ -278,3 +281,38 @@ def test_every_inline_handler_in_the_templates_is_allowed_by_the_policy():
     for handler in handlers:
         digest = base64.b64encode(hashlib.sha256(handler.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in CONTENT_SECURITY_POLICY, handler
+
+
+def test_annual_statistics_page_counts_what_was_published_and_exports_csv(app, world):
+    from datetime import datetime
+
+    from service.report import CHINA_TIME
+    from service.review import publish, withdraw
+
+    sessions = world["sessions"]
+    with transaction(sessions) as s:
+        a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
+        ids = [add_doc(s, a, "approved", 61 + i, category=c, suggested_category=c)
+               for i, c in enumerate(["工作动态", "工作动态", "应急预案"])]
+        for doc_id in ids + [world["docs"]["b_approved"]]:
+            publish(s, s.get(Document, doc_id), actor="rev")
+        withdraw(s, s.get(Document, ids[2]), actor="rev", reason="内容已过时")
+    year = datetime.now(CHINA_TIME).year
+
+    assert app.test_client().get("/report").headers["Location"].startswith("/login")
+    assert login(app, "up_a").get("/report").status_code == 403
+    assert login(app, "up_a").get("/report.csv").status_code == 403
+    rev = login(app, "rev")
+    html = rev.get("/report").get_data(as_text=True)
+    assert f"{year}年共主动公开政府信息 4 条，其中工作动态 3 条、应急预案 1 条。已公开信息中有 1 条此后撤回。" in html
+    assert "年度统计" in html and "甲乡人民政府" in html and "县民政局" in html
+    assert "发布的 4 件中，模型预选了类别的 3 件，审核时保留预选 3 件（100%）" in html
+    assert "2020年未主动公开政府信息。" in rev.get("/report?year=2020").get_data(as_text=True)
+
+    export = rev.get(f"/report.csv?year={year}")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert f"gongkai-report-{year}.csv" in export.headers["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert table[0][0] == "部门" and table[0][-1] == "合计"
+    assert [row[0] for row in table[1:]] == ["甲乡人民政府", "县民政局", "合计", "其中已撤回"]
+    assert table[1][-1] == "3" and table[-2][-1] == "4" and table[-1][-1] == "1"

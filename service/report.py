@@ -1,0 +1,133 @@
+"""Annual disclosure statistics (政府信息公开工作年度报告), counted from the data.
+
+The county's annual report lists what was made public in the year, category by category
+("其中工作动态 652 条、政策法规及规范性文件类信息 29 条……"); today someone counts it in a
+spreadsheet. Here it is counted from the documents themselves:
+
+- a document counts for year Y when it was published (主动公开) in Y, Beijing time
+  (China has one time zone), and is published or withdrawn now; a withdrawn one is also
+  counted as withdrawn. A document withdrawn and republished counts in the year of its
+  latest publication;
+- categories come in the taxonomy's order; a published category the taxonomy no longer
+  has (an older taxonomy) is listed after them, not dropped;
+- beside the counts: by department and category, by month, how often reviewers kept
+  the model's suggestion, and the year's intake (documents received in Y by state now).
+
+``annual_report`` returns plain data; ``as_rows`` the table the CSV export and the CLI
+print; ``summary_sentence`` the sentence of the report's section 二 (主动公开情况).
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db import Department, Document
+from service.taxonomy import Taxonomy
+
+CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
+COUNTED_STATES = ("published", "withdrawn")
+
+
+def year_bounds(year: int) -> tuple[datetime, datetime]:
+    """[1 January Y, 1 January Y+1) Beijing time, in UTC (how timestamps are stored)."""
+    start = datetime(year, 1, 1, tzinfo=CHINA_TIME).astimezone(timezone.utc)
+    end = datetime(year + 1, 1, 1, tzinfo=CHINA_TIME).astimezone(timezone.utc)
+    return start, end
+
+
+def _local(moment: datetime) -> datetime:
+    # SQLite hands back the stored UTC wall time without a zone.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(CHINA_TIME)
+
+
+@dataclass
+class AnnualReport:
+    year: int
+    categories: list[str]
+    published: dict[str, int]                       # category -> documents published in the year
+    withdrawn: dict[str, int]                       # of those, withdrawn since
+    departments: list[dict[str, Any]]               # {code, name, counts: {category: n}, total}
+    months: list[int]                               # January..December
+    suggestion: dict[str, int]                      # published with a pre-selected category; of those kept
+    intake: dict[str, int] = field(default_factory=dict)   # received in the year, by state now
+
+    @property
+    def total(self) -> int:
+        return sum(self.published.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"year": self.year, "total": self.total, "withdrawn_total": sum(self.withdrawn.values()),
+                "categories": [{"category": c, "published": self.published.get(c, 0),
+                                "withdrawn": self.withdrawn.get(c, 0)} for c in self.categories],
+                "departments": self.departments, "months": self.months, "suggestion": self.suggestion,
+                "intake": self.intake, "summary": summary_sentence(self)}
+
+
+def annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualReport:
+    start, end = year_bounds(year)
+    rows = session.execute(
+        select(Document.category, Document.status, Document.published_at, Document.suggested_category,
+               Department.code, Department.name)
+        .join(Department, Department.id == Document.department_id)
+        .where(Document.status.in_(COUNTED_STATES), Document.published_at >= start, Document.published_at < end)
+    ).all()
+    published, withdrawn, months = Counter(), Counter(), [0] * 12
+    by_department: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    suggested = kept = 0
+    for category, status, published_at, suggestion, code, name in rows:
+        category = category or "未分类"
+        published[category] += 1
+        if status == "withdrawn":
+            withdrawn[category] += 1
+        months[_local(published_at).month - 1] += 1
+        by_department[(code, name)][category] += 1
+        if suggestion:
+            suggested += 1
+            kept += suggestion == category
+    known = list(taxonomy.names)
+    categories = known + sorted(c for c in published if c not in known)
+    departments = [{"code": code, "name": name, "counts": {c: counts[c] for c in categories if counts[c]},
+                    "total": sum(counts.values())}
+                   for (code, name), counts in sorted(by_department.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))]
+    received = session.execute(
+        select(Document.status).where(Document.created_at >= start, Document.created_at < end)).scalars()
+    return AnnualReport(year=year, categories=categories, published=dict(published), withdrawn=dict(withdrawn),
+                        departments=departments, months=months, suggestion={"with_suggestion": suggested, "kept": kept},
+                        intake=dict(Counter(received)))
+
+
+def years_with_data(session: Session) -> list[int]:
+    """Years (Beijing time) in which something was published, newest first."""
+    moments = session.execute(select(Document.published_at).where(
+        Document.status.in_(COUNTED_STATES), Document.published_at.is_not(None))).scalars()
+    return sorted({_local(m).year for m in moments}, reverse=True)
+
+
+def summary_sentence(report: AnnualReport) -> str:
+    """The annual report's 主动公开 sentence, in the seed report's own words."""
+    if not report.total:
+        return f"{report.year}年未主动公开政府信息。"
+    parts = [f"{c} {report.published[c]} 条" for c in report.categories if report.published.get(c)]
+    sentence = f"{report.year}年共主动公开政府信息 {report.total} 条，其中" + "、".join(parts) + "。"
+    withdrawn = sum(report.withdrawn.values())
+    if withdrawn:
+        sentence += f"已公开信息中有 {withdrawn} 条此后撤回。"
+    return sentence
+
+
+def as_rows(report: AnnualReport) -> list[list[Any]]:
+    """The department × category table with totals: a header row, one row per department,
+    a total row, and a row of withdrawn counts."""
+    header = ["部门", *report.categories, "合计"]
+    rows = [header]
+    for d in report.departments:
+        rows.append([d["name"], *(d["counts"].get(c, 0) for c in report.categories), d["total"]])
+    rows.append(["合计", *(report.published.get(c, 0) for c in report.categories), report.total])
+    rows.append(["其中已撤回", *(report.withdrawn.get(c, 0) for c in report.categories),
+                 sum(report.withdrawn.values())])
+    return rows

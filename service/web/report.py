@@ -1,0 +1,49 @@
+"""年度统计: the annual report's disclosure statistics for 政务公开办 staff, with a CSV export."""
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from service import report as R
+from service.commands.report import write_csv
+from service.db import transaction
+from service.states import STATE_NAMES_ZH
+from service.web import error_pages, page, runtime
+
+bp = error_pages(Blueprint("report", __name__))
+
+
+def _year() -> int:
+    try:
+        return int(request.args["year"])
+    except (KeyError, ValueError):
+        return datetime.now(R.CHINA_TIME).year
+
+
+def _report(year: int) -> tuple[R.AnnualReport, list[int]]:
+    with transaction(runtime().sessions, readonly=True) as s:
+        return (R.annual_report(s, year, current_app.extensions["gongkai.taxonomy"]), R.years_with_data(s))
+
+
+@bp.get("/report")
+@page("reviewer", "admin")
+def index():
+    year = _year()
+    report, years = _report(year)
+    years = sorted({*years, datetime.now(R.CHINA_TIME).year, year}, reverse=True)
+    peak = max(report.months) or 1
+    return render_template("report.html", report=report, years=years, rows=R.as_rows(report), peak=peak,
+                           summary=R.summary_sentence(report), state_zh=STATE_NAMES_ZH)
+
+
+@bp.get("/report.csv")
+@page("reviewer", "admin")
+def export():
+    year = _year()
+    report, _ = _report(year)
+    buffer = io.StringIO()
+    write_csv(report, buffer)
+    return Response(buffer.getvalue().encode("utf-8"), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=gongkai-report-{year}.csv"})
