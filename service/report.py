@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.db import Department, Document
@@ -94,18 +94,20 @@ def annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualRepo
     departments = [{"code": code, "name": name, "counts": {c: counts[c] for c in categories if counts[c]},
                     "total": sum(counts.values())}
                    for (code, name), counts in sorted(by_department.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))]
-    received = session.execute(
-        select(Document.status).where(Document.created_at >= start, Document.created_at < end)).scalars()
+    received = session.execute(select(Document.status, func.count()).where(
+        Document.created_at >= start, Document.created_at < end).group_by(Document.status)).all()
     return AnnualReport(year=year, categories=categories, published=dict(published), withdrawn=dict(withdrawn),
                         departments=departments, months=months, suggestion={"with_suggestion": suggested, "kept": kept},
-                        intake=dict(Counter(received)))
+                        intake={status: n for status, n in received})
 
 
 def years_with_data(session: Session) -> list[int]:
-    """Years (Beijing time) in which something was published, newest first."""
-    moments = session.execute(select(Document.published_at).where(
-        Document.status.in_(COUNTED_STATES), Document.published_at.is_not(None))).scalars()
-    return sorted({_local(m).year for m in moments}, reverse=True)
+    """The years (Beijing time) from the first publication to the last, newest first."""
+    first, last = session.execute(select(func.min(Document.published_at), func.max(Document.published_at)).where(
+        Document.status.in_(COUNTED_STATES))).one()
+    if first is None:
+        return []
+    return list(range(_local(last).year, _local(first).year - 1, -1))
 
 
 def summary_sentence(report: AnnualReport) -> str:
