@@ -16,8 +16,8 @@ from service.web import error_pages, page, runtime
 bp = error_pages(Blueprint("desk", __name__))
 PER_PAGE = 30
 QUEUE_LIMIT = 2000
-#: Below this confidence a suggestion is shown as needing attention; at or above it, an
-#: item without findings may be confirmed together with others.
+#: At or above this confidence an item with a pre-selected category and no findings may be
+#: confirmed together with others (below it, one by one, even when the model pre-selected it).
 BATCH_CONFIDENCE = 0.9
 ACCEPT = ".pdf,.docx,.txt"
 #: Where an explanation term was found (``service.features.FIELD_NAMES``), for reviewers.
@@ -111,14 +111,20 @@ def has_pii(doc: Document) -> bool:
     return any(not f.get("blocking") for f in doc.findings or [])
 
 
-def low_confidence(doc: Document) -> bool:
-    return bool(doc.needs_attention) or (doc.confidence or 0.0) < BATCH_CONFIDENCE
+def uncertain(doc: Document) -> bool:
+    """The model pre-selected no category (below its threshold: ``needs_attention``)."""
+    return bool(doc.needs_attention)
+
+
+def batchable(doc: Document) -> bool:
+    return (doc.status == "pending_review" and not doc.secrecy_blocked and not has_pii(doc) and not uncertain(doc)
+            and (doc.confidence or 0.0) >= BATCH_CONFIDENCE)
 
 
 def attention_key(doc: Document):
     """密级 first, then personal information, then uncertain suggestions, then the oldest."""
     created = doc.created_at if doc.created_at.tzinfo else doc.created_at.replace(tzinfo=timezone.utc)
-    return (not doc.secrecy_blocked, not has_pii(doc), not low_confidence(doc), created, doc.id)
+    return (not doc.secrecy_blocked, not has_pii(doc), not uncertain(doc), created, doc.id)
 
 
 def queue_documents(s, status: str, department: str | None, category: str | None) -> list[Document]:
@@ -142,12 +148,10 @@ def queue():
     filters = _queue_filters()
     with transaction(runtime().sessions, readonly=True) as s:
         docs = queue_documents(s, **filters)
-        rows = [{**full_view(d), "pii": has_pii(d), "low": low_confidence(d),
-                 "batchable": not d.secrecy_blocked and not has_pii(d) and not low_confidence(d)
-                 and d.status == "pending_review"} for d in docs]
+        rows = [{**full_view(d), "pii": has_pii(d), "low": uncertain(d), "batchable": batchable(d)} for d in docs]
         departments = [(d.code, d.name) for d in s.execute(select(Department).order_by(Department.code)).scalars()]
     return render_template("queue.html", rows=rows, filters=filters, departments=departments,
-                           categories=_taxonomy().names)
+                           categories=_taxonomy().names, batch_confidence=BATCH_CONFIDENCE)
 
 
 def highlight(text: str, findings: list[dict]) -> Markup:

@@ -129,6 +129,19 @@ def test_queue_puts_secrecy_then_pii_then_low_confidence_first(app, world):
     assert [int(i) for i in re.findall(r'<tr data-id="(\d+)"', only_b)] == [docs["b_low"]]
 
 
+def test_a_pre_selected_suggestion_below_the_batch_confidence_is_not_flagged_but_confirmed_alone(app, world):
+    with transaction(world["sessions"]) as s:
+        a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
+        # a rule-confirmed suggestion: pre-selected by the model at 63 %
+        ruled = add_doc(s, a, "pending_review", 71, suggested_category="规划计划", confidence=0.63,
+                        needs_attention=False)
+    html = login(app, "rev").get("/review?department=a").get_data(as_text=True)
+    row = re.search(rf'<tr data-id="{ruled}">(.*?)</tr>', html, re.S).group(1)
+    assert "需关注" not in row and "规划计划" in row
+    assert str(ruled) not in re.findall(r'class="pick" value="(\d+)"', html)   # confirmed one by one
+    assert "把握 ≥ 90%" in html
+
+
 def test_review_page_highlights_findings_and_lists_choices(app, world):
     docs = world["docs"]
     rev = login(app, "rev")
