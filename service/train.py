@@ -10,12 +10,12 @@
 3. The winner's temperature (fitted to its out-of-fold decision scores, log loss) is kept.
 4. Thresholds: the winner's out-of-fold predictions over train + validation (grouped by
    source, rule hints applied) give the lowest probability at which the confident share
-   reaches the target precision. When at least ``MIN_THRESHOLD_PREDICTIONS`` suggestions
-   were confirmed by a rule hint of the suggested category itself, they get their own
-   threshold (the lowest at which they alone reach the target), and the model-only
-   suggestions the lowest at which the confident share as a whole still does. A category
-   predicted at least ``MIN_THRESHOLD_PREDICTIONS`` times gets its own threshold; the
-   others share the global one.
+   reaches the target precision. A category predicted at least ``MIN_THRESHOLD_PREDICTIONS``
+   times gets its own threshold; the others share the global one. When at least
+   ``MIN_THRESHOLD_PREDICTIONS`` suggestions were confirmed by a rule hint of the
+   suggested category itself, such suggestions get a lower threshold: the lowest at which
+   the suggestions it adds (confirmed ones below their category's threshold) reach the
+   target on their own, so the confident share as a whole stays at the target.
 5. The winner trained on the train split is reported on the validation split; refitted on
    train + validation, it is evaluated once on the test split.
 

@@ -121,15 +121,25 @@ def _background(rt: Runtime, args, batch_id: int) -> int:
     return 0
 
 
+def _settings(args):
+    """Settings for this command; with ``--background`` pointed at the workers' Redis, or
+    None (after saying why) when there is none to reach."""
+    settings = config.load()
+    if not args.background:
+        return settings
+    settings = with_shared_redis(settings)
+    if not settings.redis_url:
+        print("后台计算" + NO_SHARED_REDIS_ZH, file=sys.stderr)
+        return None
+    return settings
+
+
 def run_reclassify(args) -> int:
     from service.modelstore import store_from_settings
 
-    settings = config.load()
-    if args.background:
-        settings = with_shared_redis(settings)
-        if not settings.redis_url:
-            print("后台计算" + NO_SHARED_REDIS_ZH, file=sys.stderr)
-            return 2
+    settings = _settings(args)
+    if settings is None:
+        return 2
     try:
         since = R._since_value(args.since)
     except ValueError:
@@ -238,12 +248,9 @@ def run_cancel(args) -> int:
 
 
 def run_resume(args) -> int:
-    settings = config.load()
-    if args.background:
-        settings = with_shared_redis(settings)
-        if not settings.redis_url:
-            print("后台计算" + NO_SHARED_REDIS_ZH, file=sys.stderr)
-            return 2
+    settings = _settings(args)
+    if settings is None:
+        return 2
     rt = Runtime.from_settings(settings)
     try:
         R.resume(rt.sessions, args.batch, _actor(args))

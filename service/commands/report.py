@@ -43,8 +43,9 @@ def run_report(args) -> int:
         write_csv(report, sys.stdout)
     else:
         print(R.summary_sentence(report))
-        widths = [max(len(str(row[i])) for row in R.as_rows(report)) for i in range(len(R.as_rows(report)[0]))]
-        for row in R.as_rows(report):
+        rows = R.as_rows(report)
+        widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
             print("  ".join(str(v).rjust(w) if isinstance(v, int) else str(v) for v, w in zip(row, widths)))
         print("按月：" + "，".join(f"{m + 1}月 {n}" for m, n in enumerate(report.months)))
         s = report.suggestion
