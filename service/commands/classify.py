@@ -128,6 +128,9 @@ def describe(record: dict[str, Any]) -> str:
         head = f"建议分类：{record['category']}（置信度 {record['confidence']:.2f}）"
     lines = [f"✓ {record['path']}", f"    {head}",
              "    候选：" + " · ".join(f"{c['category']} {c['probability']:.2f}" for c in record["candidates"])]
+    abstained = record["explanation"].get("abstained")
+    if abstained:
+        lines.append(f"    原因：{abstained['message']}")
     terms = record["explanation"].get("terms") or []
     if terms:
         lines.append("    依据：" + "、".join(f"{t['term']}（{FIELD_LABELS.get(t['field'], t['field'])}）" for t in terms[:6]))

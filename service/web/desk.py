@@ -197,6 +197,7 @@ def review(document_id: int):
     return render_template("review.html", doc=view, choices=choices, all_categories=names,
                            text_html=highlight(view["text"] or "", view["findings"] or []),
                            terms=explanation.get("terms") or [], term_fields=TERM_FIELDS_ZH, rules=explanation.get("rules") or [],
+                           abstained=explanation.get("abstained"),
                            prev_url=url_for("desk.review", document_id=prev_id, **_clean(filters)) if prev_id else "",
                            next_url=url_for("desk.review", document_id=next_id, **_clean(filters)) if next_id else "",
                            pii=[f for f in view["findings"] or [] if not f.get("blocking")],

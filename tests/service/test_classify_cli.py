@@ -128,3 +128,19 @@ def test_train_models_list_and_rollback(tmp_path, capsys):
     assert main(["models", "rollback", "--out", str(out)]) == 2        # nothing further back
     assert main(["models", "activate", "2026.01.01-2", "--out", str(out)]) == 0
     assert not (PROJECT_ROOT / "models" / "county-default" / "2026.01.01-1").exists()
+
+
+def test_a_file_the_model_cannot_judge_is_not_preselected_and_the_clerk_is_told_why(capsys):
+    english = PROJECT_ROOT / "tests" / "data" / "docx" / "paragraphs_and_tables.docx"
+    empty = PROJECT_ROOT / "tests" / "data" / "docx" / "doc-coreprops.docx"
+    assert main(["classify", "--json", str(english), str(empty)]) == 0
+    first, second = _json_lines(capsys)
+    assert first["explanation"]["abstained"]["code"] == "mostly_not_chinese"
+    assert second["explanation"]["abstained"]["code"] == "too_little_chinese"
+    for r in (first, second):
+        # nothing pre-selected, no letter-pair "terms" offered as a reason; candidates still listed
+        assert r["needs_attention"] and r["category"] is None and "terms" not in r["explanation"]
+        assert len(r["candidates"]) == 3
+    assert main(["classify", str(english)]) == 0
+    out = capsys.readouterr().out
+    assert "原因：文档以外文为主" in out and "依据：" not in out

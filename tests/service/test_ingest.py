@@ -54,6 +54,14 @@ def test_a_public_notice_reaches_review_with_everything_filled_in(rt, tmp_path):
         assert audit.verify(s).ok
 
 
+def test_a_foreign_language_file_reaches_review_unselected_with_the_reason(rt):
+    doc_id = upload(rt, DATA / "docx" / "paragraphs_and_tables.docx")
+    assert ingest(rt, doc_id) == "pending_review"
+    doc = load(rt, doc_id)
+    assert doc.needs_attention and doc.suggested_category is None
+    assert doc.explanation["abstained"]["code"] == "mostly_not_chinese"
+
+
 def test_ingest_is_idempotent(rt, tmp_path):
     doc_id = upload(rt, build_pdf(tmp_path / "a.pdf", [["关于开展安全生产大检查的通知", "各乡镇："]]))
     assert ingest(rt, doc_id) == "pending_review"

@@ -339,3 +339,32 @@ def test_decision_scores_equal_the_estimators_own(make):
     assert (M.linear_weights(estimator) is None) == (make == "ComplementNB")
     assert np.array_equal(M.decision_scores(estimator, X), np.asarray(own, dtype=np.float64))
     assert np.array_equal(M.decision_scores(estimator, X[5:6]), np.asarray(own[5:6], dtype=np.float64))
+
+
+def test_what_the_model_can_judge_every_training_document_is_within_it():
+    data, _ = prepare(training_records(), T.load())
+    counts = [M.chinese_letters(doc) for doc in data.docs]
+    assert all(M.out_of_scope(doc) is None for doc in data.docs)
+    # with room to spare: the bounds are for empty and foreign-language files, not short notices
+    assert min(c for c, _ in counts) >= 10 * M.MIN_CHINESE_CHARS
+    assert min(c / (c + latin) for c, latin in counts) >= 2 * M.MIN_CHINESE_SHARE
+
+
+@pytest.mark.parametrize("title, body, code", [
+    ("附件1", "", "too_little_chinese"),
+    ("Annual Report 2025", "This report covers the county's disclosure work. " * 3 + "附件：统计表", "mostly_not_chinese"),
+    ("县民政局2026年工作要点", "今年重点做好以下工作。", None),                 # short, but Chinese
+    ("关于印发《X县数据共享管理办法》的通知", "各乡镇人民政府：现将 API、HTTP 接口规范印发给你们。", None),
+])
+def test_out_of_scope_counts_chinese_characters_and_latin_letters(title, body, code):
+    found = M.out_of_scope(tokenize_document(title, body))
+    assert (found and found["code"]) == code
+    if found:
+        assert "请人工选择" in found["message"]
+
+
+def test_chinese_letters_counts_code_points_not_bytes():
+    from service.text import DocumentTokens
+    doc = DocumentTokens(title=("ÀZaz@[`{", "一龥㐀䶵", "ｶ가"), body=("政", "x") * 400)
+    # À, @, [, `, {, half-width kana and Hangul are neither; body counted to SCOPE_TOKENS only
+    assert M.chinese_letters(doc) == (4 + M.SCOPE_TOKENS // 2, 3 + M.SCOPE_TOKENS // 2)

@@ -151,6 +151,19 @@ def test_review_page_highlights_findings_and_lists_choices(app, world):
     assert '<mark class="pii">13812345678</mark>' in html and 'data-category="工作动态"' in html
 
 
+def test_review_page_says_why_the_model_could_not_judge_a_document(app, world):
+    reason = {"code": "mostly_not_chinese", "message": "文档以外文为主（汉字 0 个，外文字母 812 个），模型只学习过中文公文，请人工选择"}
+    with transaction(world["sessions"]) as s:
+        a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
+        foreign = add_doc(s, a, "pending_review", 72, confidence=0.77, needs_attention=True,
+                          explanation={"rules": [], "abstained": reason})
+    html = login(app, "rev").get(f"/review/{foreign}").get_data(as_text=True)
+    assert f'<p class="tag low" id="abstained">{reason["message"]}</p>' in html
+    assert "系统把握不足" not in html
+    html = login(app, "rev").get(f"/review/{world['docs']['b_low']}").get_data(as_text=True)
+    assert "系统把握不足，请人工选择" in html and 'id="abstained"' not in html
+
+
 def publish(app, world, key):
     with transaction(world["sessions"]) as s:
         doc = s.get(Document, world["docs"][key])
