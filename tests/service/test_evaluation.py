@@ -32,3 +32,42 @@ def test_resampling_whole_sources_widens_the_interval_when_errors_cluster_in_one
     assert by_source["method"] == "bootstrap over source groups" and by_source["units"] == 10
     width = lambda iv: iv["confident_precision"][1] - iv["confident_precision"][0]  # noqa: E731
     assert width(by_source) > width(by_document) * 1.3
+
+
+def drawn_documents_intervals(y_true, y_pred, confident, groups=None, resamples=300, seed=0):
+    """The bootstrap written plainly: draw the units, gather their documents, score them."""
+    import numpy as np
+
+    units = [[i] for i in range(len(y_true))] if groups is None else list(
+        {g: [i for i, h in enumerate(groups) if h == g] for g in dict.fromkeys(groups)}.values())
+    rng = np.random.default_rng(seed)
+    f1s, precisions, coverages = [], [], []
+    for _ in range(resamples):
+        idx = [i for u in rng.integers(0, len(units), len(units)) for i in units[u]]
+        t, p, c = [y_true[i] for i in idx], [y_pred[i] for i in idx], [confident[i] for i in idx]
+        f1s.append(evaluation.scores(t, p, sorted(set(t) | set(p)))["macro_f1"])
+        coverages.append(sum(c) / len(c))
+        if any(c):
+            precisions.append(sum(a == b for a, b, k in zip(t, p, c) if k) / sum(c))
+    span = lambda v: [round(float(x), 3) for x in np.percentile(v, [2.5, 97.5])] if v else None  # noqa: E731
+    return {"macro_f1": span(f1s), "confident_precision": span(precisions), "confident_coverage": span(coverages)}
+
+
+def test_counted_resamples_give_the_intervals_of_drawing_the_documents_themselves():
+    import random
+
+    rng = random.Random(7)
+    for trial in range(12):
+        n = rng.randint(5, 120)
+        labels = "abcdefghi"[:rng.randint(2, 9)]
+        true = [rng.choice(labels) for _ in range(n)]
+        pred = [t if rng.random() < 0.8 else rng.choice(labels) for t in true]
+        confident = [rng.random() < 0.7 for _ in range(n)]
+        groups = [f"site{rng.randint(0, 9)}" for _ in range(n)]
+        for g in (None, groups):
+            got = evaluation.intervals(true, pred, confident, g, resamples=300)
+            want = drawn_documents_intervals(true, pred, confident, g)
+            # scores() rounds each macro-F1 to 4 places before the percentile: equal to 0.001
+            for key in ("confident_precision", "confident_coverage"):
+                assert got[key] == want[key], (trial, g is None, key)
+            assert all(abs(a - b) <= 0.001 for a, b in zip(got["macro_f1"], want["macro_f1"])), trial
