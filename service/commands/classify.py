@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,15 @@ def register(sub) -> None:
     progress.add_arguments(p)
     p.set_defaults(func=run_classify)
 
-    p = sub.add_parser("evaluate", help="evaluate the model on labelled JSON Lines (text, category, title)")
-    p.add_argument("--data", required=True, type=Path, metavar="FILE.jsonl")
+    p = sub.add_parser("evaluate", help="evaluate the model on labelled JSON Lines (text, category, title), "
+                                        "or the suggestions reviewers decided on (--reviewed)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, metavar="FILE.jsonl")
+    source.add_argument("--reviewed", action="store_true",
+                        help="score the suggestions stored with reviewed documents against the confirmed "
+                             "categories, per model version (this deployment's database)")
+    p.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="with --reviewed: only documents reviewed on or after this day (Beijing time)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--model", metavar="VERSION")
     p.add_argument("--split", help="only lines whose 'split' field has this value (e.g. test)")
@@ -165,6 +173,8 @@ def run_evaluate(args) -> int:
     from service import evaluation, modelstore
     from service import trainingdata as D
 
+    if args.reviewed:
+        return run_evaluate_reviewed(args)
     try:
         classifier = modelstore.store_from_settings(_settings(args)).load(args.model)
         records = D.read_jsonl(args.data) if args.data.is_file() else None
@@ -191,6 +201,44 @@ def run_evaluate(args) -> int:
     report["model"] = classifier.name
     _emit(report, args.json, f"模型 {classifier.name}\n" + evaluation.format_table(report))
     return 0
+
+
+def run_evaluate_reviewed(args) -> int:
+    """`gongkai evaluate --reviewed`: the stored suggestions against reviewers' decisions."""
+    from service import evaluation, quality
+    from service.db import transaction
+    from service.report import CHINA_TIME
+    from service.runtime import Runtime
+    from service.taxonomy import from_settings
+
+    settings = config.load()
+    since = datetime.combine(args.since, time(), CHINA_TIME) if args.since else None
+    rt = Runtime.from_settings(settings)
+    try:
+        with transaction(rt.sessions, readonly=True) as s:
+            versions = quality.quality_by_version(s, from_settings(settings).names, since=since)
+    finally:
+        rt.close()
+    if args.json:
+        _emit({"since": args.since.isoformat() if args.since else None, "versions": versions}, True, "")
+        return 0
+    if not versions:
+        progress.echo("还没有经审核确认、带模型建议的文件。")
+        return 0
+    for entry in versions:
+        lines = [f"模型 {entry['version']}：审核确认 {entry['report']['n']} 篇（以审核人确认的类别为准）",
+                 evaluation.format_table(entry["report"])]
+        for key, goal in entry["goals"].items():
+            lines.append(f"目标 {GOAL_NAMES_ZH[key]} ≥ {goal['target']:.2f}：实测 {goal['measured']:.3f}"
+                         f"{'，达到' if goal['met'] else '，未达到'}")
+        if entry["corrections"]:
+            lines.append("常见更正：" + "；".join(f"{c['suggested']} → {c['confirmed']} {c['count']} 篇"
+                                               for c in entry["corrections"]))
+        progress.echo("\n".join(lines) + "\n")
+    return 0
+
+
+GOAL_NAMES_ZH = {"macro_f1": "宏平均F1", "confident_precision": "预选准确率", "confident_coverage": "预选覆盖率"}
 
 
 # -- train ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Admin pages: departments and users, the taxonomy in use, model versions, queue and workers."""
+"""Admin pages: departments and users, the taxonomy in use, model versions and how they fare on
+reviewed documents, queue and workers."""
 from __future__ import annotations
 
 import re
@@ -7,9 +8,10 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from service import audit, auth
+from service import audit, auth, quality
 from service.db import ROLES, Department, Document, User, transaction
 from service.errors import GongkaiError
+from service.modelcard import GOALS
 from service.web import error_pages, page, runtime
 
 bp = error_pages(Blueprint("admin", __name__))
@@ -60,12 +62,13 @@ def index():
         failures = [{"id": d.id, "filename": d.filename, "department": d.department.name, "code": d.error_code,
                      "message": d.error_message} for d in s.execute(
             select(Document).where(Document.status == "failed").order_by(Document.id.desc()).limit(10)).scalars()]
+        taxonomy = current_app.extensions["gongkai.taxonomy"]
+        in_use = quality.quality_by_version(s, taxonomy.names)
     from service.web.batches import running
 
     return render_template("admin.html", departments=departments, users=users, by_status=by_status,
                            failures=failures, queue=_queue_status(), models=_models(), roles=ROLES,
-                           running_batches=running(),
-                           taxonomy=current_app.extensions["gongkai.taxonomy"])
+                           running_batches=running(), in_use=in_use, goals=GOALS, taxonomy=taxonomy)
 
 
 @bp.post("/admin/departments")

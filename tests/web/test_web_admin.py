@@ -87,3 +87,24 @@ def test_retrain_button_queues_a_background_job(app):
     assert job.func_name == "service.jobs.retrain_job" and job.args == ["adm"]
     with transaction(app.extensions["gongkai"].sessions, readonly=True) as s:
         assert s.query(AuditEntry).filter(AuditEntry.action == "model.retrain").count() == 1
+
+
+def test_admin_page_shows_how_each_version_fared_on_reviewed_documents(app):
+    from service.db import Document
+
+    adm, _ = login(app, "adm")
+    assert "还没有经审核确认、带模型建议的文件" in adm.get("/admin").get_data(as_text=True)
+    with transaction(app.extensions["gongkai"].sessions) as s:
+        for i, (confirmed, top, preselected) in enumerate([("工作动态", "工作动态", True), ("工作动态", "工作动态", True),
+                                                           ("政策法规及规范性文件", "规划计划", True),
+                                                           ("应急预案", "应急预案", False)]):
+            s.add(Document(department_id=1, filename=f"{i}.pdf", sha256=f"{i:064x}", size=1, status="approved",
+                           category=confirmed, reviewed_by="rev", model_version=SHIPPED_MODEL,
+                           suggested_category=top if preselected else None, needs_attention=not preselected,
+                           confidence=0.9, candidates=[{"category": top, "probability": 0.9}]))
+    html = adm.get("/admin").get_data(as_text=True)
+    row = re.search(rf'<tr data-version="{re.escape(SHIPPED_MODEL)}">(.*?)</tr>', html, re.S).group(1)
+    cells = [re.sub(r"<[^>]+>", "", c).split("[")[0].strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[1:6] == ["4", "75.0%", "66.7%", "75.0%", "0.667"]   # F1 1, 0, 1 over the confirmed categories
+    assert "规划计划 → 政策法规及规范性文件" in cells[6] and "1 篇" in cells[6]
+    assert row.count('class="below-goal"') == 3                  # every goal missed on these four

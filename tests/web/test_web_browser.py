@@ -64,9 +64,11 @@ def server(tmp_path, redis_url):
     assert proc.poll() is None, (tmp_path / "serve.log").read_text()
     gongkai(env, "departments", "add", "nyj", "县农业农村局")
     gongkai(env, "departments", "add", "mzj", "县民政局")
-    for name, role, dept in (("clerk", "uploader", "nyj"), ("other", "uploader", "mzj"), ("checker", "reviewer", None)):
+    for name, role, dept in (("clerk", "uploader", "nyj"), ("other", "uploader", "mzj"), ("checker", "reviewer", None),
+                             ("boss", "admin", None)):
         gongkai(env, "users", "add", name, "--role", role, *(["--department", dept] if dept else []),
-                "--name", {"clerk": "王文书", "other": "李干事", "checker": "赵审核"}[name], "--password", PASSWORD)
+                "--name", {"clerk": "王文书", "other": "李干事", "checker": "赵审核", "boss": "钱管理"}[name],
+                "--password", PASSWORD)
     yield {"url": f"http://127.0.0.1:{port}", "log": tmp_path / "serve.log"}
     proc.terminate()
     try:
@@ -299,11 +301,21 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     assert report_csv.value.suggested_filename.startswith("gongkai-report-")
     assert "合计" in Path(report_csv.value.path()).read_text(encoding="utf-8-sig")
 
+    # The admin sees how the model's suggestions fared on the three documents reviewed above.
+    admin = new_page(browser, server, guard)
+    log_in(admin, base, "boss")
+    admin.goto(f"{base}/admin#in-use")
+    version_row = admin.locator("#in-use-table tbody tr[data-version]")
+    expect(version_row).to_have_count(1)
+    expect(version_row.locator("td").nth(1)).to_have_text("3")
+    assert version_row.get_attribute("data-version").startswith("county-default/")
+    admin.screenshot(path=str(SHOTS / "admin.png"), full_page=True)
+
     assert not guard.foreign, guard.foreign
     assert any(u.startswith(base + "/static/web/") for u in guard.seen)
 
 
-def test_confident_items_are_confirmed_together_and_admin_sees_the_queue(server, browser, tmp_path):
+def test_confident_items_are_confirmed_together_and_an_uploader_is_refused_the_queue(server, browser, tmp_path):
     """Three confident suggestions without findings and one uncertain: only the three can be batch-confirmed."""
     from playwright.sync_api import expect
     from sqlalchemy import create_engine, select
