@@ -11,6 +11,8 @@ Data: the 481 real documents of models/training/documents.jsonl (titles + bodies
 - Classification of already-tokenized documents (stored ``DocumentTokens``): docs/s in one
   process and in two worker processes (each loads the model once), with and without the
   explanation.
+- The scope check (is there enough Chinese text to judge?) side by side: the same batch with
+  it on and off in one run, and its cost per document alone.
 - Single-document latency: pre-tokenized, and from raw text (tokenize + classify + explain).
 - Model load time (fresh interpreter: imports + load) and the artifact's size.
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service import modelstore, taxonomy as T  # noqa: E402
+from service import model as M, modelstore, taxonomy as T  # noqa: E402
 from service.model import MODEL_FILE  # noqa: E402
 from service.normalize import analysis_form  # noqa: E402
 from service.text import Tokenizer, available_engines, tokenize_document  # noqa: E402
@@ -85,6 +87,19 @@ def classify_figures(classifier, docs, records) -> list[tuple[str, str, str]]:
         seconds = best_of(lambda: classifier.predict_many(many, explain=explain))
         label = "with explanation" if explain else "without explanation"
         rows.append((f"classify pre-tokenized, 1 process, batch, {label}", f"{len(many) / seconds:,.0f}", "docs/s"))
+    # Side by side in this run: the same batch with the scope check (service.model.out_of_scope)
+    # switched off, and the check alone per document.
+    checked = best_of(lambda: classifier.predict_many(many, explain=False), repeats=5)
+    real_check, M.out_of_scope = M.out_of_scope, lambda doc: None
+    try:
+        unchecked = best_of(lambda: classifier.predict_many(many, explain=False), repeats=5)
+    finally:
+        M.out_of_scope = real_check
+    rows.append(("classify pre-tokenized, 1 process, batch, without explanation, best of 5: scope check on / off",
+                 f"{len(many) / checked:,.0f} / {len(many) / unchecked:,.0f}", "docs/s"))
+    alone = best_of(lambda: [M.out_of_scope(doc) for doc in many], repeats=5)
+    rows.append(("scope check alone (Chinese characters vs Latin letters), per document",
+                 f"{alone / len(many) * 1e6:.0f}", "µs"))
     _shared_docs[:] = many
     chunks = [(i, min(i + 200, len(many))) for i in range(0, len(many), 200)]
     with get_context("fork").Pool(2, initializer=_worker_init) as pool:
