@@ -50,6 +50,7 @@ DEFAULT_THRESHOLD = 0.8
 #: hints still rank the candidates.
 MIN_CHINESE_CHARS = 10
 MIN_CHINESE_SHARE = 0.25
+MIN_LATIN_LETTERS = 10      # "mostly foreign" needs some foreign text, not two stray letters
 SCOPE_TOKENS = 300
 
 # Every type model.skops may name (checked on the whole schema, not only what skops itself
@@ -133,7 +134,7 @@ def chinese_letters(doc: DocumentTokens) -> tuple[int, int]:
 def out_of_scope(doc: DocumentTokens) -> dict[str, Any] | None:
     """Why the model cannot judge ``doc`` (code and a message for the clerk), or None."""
     chinese, latin = chinese_letters(doc)
-    if latin >= MIN_CHINESE_CHARS and chinese < MIN_CHINESE_SHARE * (chinese + latin):
+    if latin >= MIN_LATIN_LETTERS and chinese < MIN_CHINESE_SHARE * (chinese + latin):
         return {"code": "mostly_not_chinese",
                 "message": f"文档以外文为主（汉字 {chinese} 个，外文字母 {latin} 个），"
                            "模型只学习过中文公文，请人工选择"}

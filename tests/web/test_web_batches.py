@@ -379,19 +379,11 @@ def test_a_large_group_shows_its_first_items_and_pages_through_the_rest(app, mon
 # ---------------------------------------------------------------------------
 
 from test_web_browser import (  # noqa: E402,F401 - the fixtures `server` and `browser` are used by name
-    CHROMIUM, PASSWORD as BROWSER_PASSWORD, SHOTS, Guard, browser, gongkai, log_in, new_page, server)
+    CHROMIUM, SHOTS, Guard, browser, log_in, new_page, server)
 
 #: Archive documents already reviewed: enough that computing takes a few seconds, so the page
 #: is seen moving (about 0.5 s per 1,000 on a laptop).
 ARCHIVE = 30_000
-
-
-def _serve_env(tmp_path) -> dict:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
-    env["GONGKAI_DATA_DIR"] = str(tmp_path / "data")
-    return env
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and __import__("os").environ.get("CI", "").lower() != "true",
@@ -403,8 +395,7 @@ def test_batch_from_the_page_progress_live_review_apply_and_roll_back(server, br
 
     base = server["url"]
     SHOTS.mkdir(parents=True, exist_ok=True)
-    gongkai(_serve_env(tmp_path), "users", "add", "boss", "--role", "admin", "--name", "钱主任",
-            "--password", BROWSER_PASSWORD)
+    # the admin "boss" comes with the server fixture (tests/web/test_web_browser.py)
     guard = Guard(base)
 
     # A clerk uploads six documents; the worker reads and classifies them with the active model.
