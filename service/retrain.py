@@ -4,12 +4,20 @@ training data, and the new version is activated only if it is not worse.
 Only documents a person confirmed count (approved, published or withdrawn after review,
 with a category): an unconfirmed suggestion never becomes training data. They join the
 *train* split, so the evaluation split — and with it the promotion rule — stays the
-same as the shipped model's.
+same as the shipped model's. Each record carries the document's stored tokens, so
+retraining never segments a text again.
+
+``confirmed_records(..., shareable=True)`` is what may leave this machine (``gongkai
+export-training``: a city pools its counties' corrections to train a better shared
+model): published documents only — already public — never one with a 密级 mark, never
+an approved-but-unpublished or withdrawn one.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -21,20 +29,31 @@ SHIPPED_TRAINING_DATA = PROJECT_ROOT / "models" / "training" / "documents.jsonl"
 
 
 def training_data_path(settings: Settings) -> Path:
-    """The shipped training data, kept beside the model artifacts (``<models dir>/training``)."""
-    return Path(settings.models_dir) / "training" / "documents.jsonl"
+    """The shipped training data, kept beside the model artifacts (``<models dir>/training``);
+    a models directory without it (a new one) trains on the data shipped in the package."""
+    beside = Path(settings.models_dir) / "training" / "documents.jsonl"
+    return beside if beside.is_file() else SHIPPED_TRAINING_DATA
 CONFIRMED_STATES = ("approved", "published", "withdrawn")
 
 
-def confirmed_records(sessions) -> list[dict[str, Any]]:
-    """Reviewer-confirmed documents as training records."""
+def confirmed_records(sessions, *, shareable: bool = False, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Reviewer-confirmed documents as training records (``shareable``: see the module
+    docstring; ``since``: reviewed at or after)."""
+    from service.trainingdata import STORED_TEXT_CHARS
+
+    stmt = select(Document, Department.code).join(Department).where(
+        Document.status.in_(("published",) if shareable else CONFIRMED_STATES), Document.category.is_not(None),
+        Document.reviewed_by.is_not(None), Document.text.is_not(None)).order_by(Document.id)
+    if shareable:
+        stmt = stmt.where(Document.secrecy_blocked.is_(False))
+    if since is not None:
+        stmt = stmt.where(Document.reviewed_at >= since)
     with transaction(sessions, readonly=True) as s:
-        rows = s.execute(select(Document, Department.code).join(Department).where(
-            Document.status.in_(CONFIRMED_STATES), Document.category.is_not(None),
-            Document.reviewed_by.is_not(None), Document.text.is_not(None))).all()
-        return [{"id": f"gongkai-{doc.id}", "title": doc.title, "text": doc.text, "category": doc.category,
-                 "review_status": "confirmed", "label_source": "reviewer", "source": f"gongkai:{code}",
-                 "split": "train"} for doc, code in rows]
+        return [{"id": f"gongkai-{doc.id}", "title": doc.title, "text": doc.text[:STORED_TEXT_CHARS],
+                 "category": doc.category, "review_status": "confirmed", "label_source": "reviewer",
+                 "source": f"gongkai:{code}", "split": "train", "date": doc.reviewed_at.date().isoformat()
+                 if doc.reviewed_at else None, **({"tokens": doc.tokens} if doc.tokens else {})}
+                for doc, code in s.execute(stmt).all()]
 
 
 def retrain(settings: Settings, sessions, actor: str, *, base_data: Path | None = None,

@@ -51,6 +51,8 @@ class DataError(GongkaiError):
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    if not Path(path).is_file():
+        raise DataError(what=f"找不到文件 {path}")
     records = []
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):

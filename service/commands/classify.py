@@ -1,9 +1,10 @@
-"""Classifier commands: ``classify``, ``evaluate``, ``train``, ``train-data`` and ``models``.
+"""Classifier commands: ``classify``, ``evaluate``, ``train``, ``train-data``, ``export-training`` and ``models``.
 
     gongkai classify FILE... [--json]          suggest a disclosure category per file
     gongkai evaluate --data FILE.jsonl [--json] figures of the active model on labelled lines
-    gongkai train [--data F]... [--confirmed F]... [--out DIR] [--no-promote | --force]
+    gongkai train [--data F]... [--confirmed F]... [--reviewed] [--out DIR] [--no-promote | --force]
     gongkai train-data CORPUS [--out FILE]      rebuild the shipped training set from a corpus
+    gongkai export-training [--out FILE] [--since DAY]  published, reviewer-confirmed documents as training data
     gongkai models [list | activate VERSION | rollback] [--json]
 
 ``classify``, ``evaluate`` and ``train`` show a progress bar on stderr (``service/progress.py``,
@@ -54,6 +55,9 @@ def register(sub) -> None:
                    help=f"training data (repeatable; default {DEFAULT_TRAINING_DATA.relative_to(config.PROJECT_ROOT)})")
     p.add_argument("--confirmed", action="append", type=Path, default=[], metavar="FILE.jsonl",
                    help="reviewer-confirmed documents to add (only lines marked confirmed are used)")
+    p.add_argument("--reviewed", action="store_true",
+                   help="add this deployment's reviewer-confirmed documents from the database "
+                        "(what the admin page's retrain button does)")
     p.add_argument("--out", type=Path, metavar="DIR", help="models directory (default: GONGKAI_MODELS_DIR)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--candidates", metavar="A,B", help="compare only these candidates (default: all)")
@@ -69,6 +73,13 @@ def register(sub) -> None:
     p.add_argument("corpus", type=Path, metavar="CORPUS.jsonl")
     p.add_argument("--out", type=Path, default=DEFAULT_TRAINING_DATA, metavar="FILE.jsonl")
     p.set_defaults(func=run_train_data)
+
+    p = sub.add_parser("export-training", help="published, reviewer-confirmed documents as training data "
+                                               "(JSON Lines) to pool with other deployments")
+    p.add_argument("--out", type=Path, metavar="FILE.jsonl", help="write here instead of to standard output")
+    p.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="only documents reviewed on or after this day (Beijing time)")
+    p.set_defaults(func=run_export_training)
 
     p = sub.add_parser("models", help="list model versions, activate one, or roll back")
     p.add_argument("action", nargs="?", default="list", choices=("list", "activate", "rollback"))
@@ -177,9 +188,7 @@ def run_evaluate(args) -> int:
         return run_evaluate_reviewed(args)
     try:
         classifier = modelstore.store_from_settings(_settings(args)).load(args.model)
-        records = D.read_jsonl(args.data) if args.data.is_file() else None
-        if records is None:
-            raise D.DataError(what=f"找不到文件 {args.data}")
+        records = D.read_jsonl(args.data)
         if args.split:
             records = [r for r in records if r.get("split") == args.split]
         records = list(D.labelled_records(records, classifier.taxonomy.names))
@@ -242,6 +251,33 @@ GOAL_NAMES_ZH = {"macro_f1": "宏平均F1", "confident_precision": "预选准确
 
 
 # -- train ------------------------------------------------------------------------------------
+def _database_records(settings, **kwargs) -> list[dict]:
+    from service.retrain import confirmed_records
+    from service.runtime import Runtime
+
+    rt = Runtime.from_settings(settings)
+    try:
+        return confirmed_records(rt.sessions, **kwargs)
+    finally:
+        rt.close()
+
+
+def run_export_training(args) -> int:
+    from service import trainingdata as D
+    from service.report import CHINA_TIME
+
+    since = datetime.combine(args.since, time(), CHINA_TIME) if args.since else None
+    records = _database_records(config.load(), shareable=True, since=since)
+    if args.out:
+        D.write_jsonl(records, args.out)
+    else:
+        for record in records:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stderr.write(f"导出已公开、经审核确认的文件 {len(records)} 篇（不含未公开、已撤回或有密级标志的文件）"
+                     + (f"到 {args.out}" if args.out else "") + "\n")
+    return 0
+
+
 def run_train(args) -> int:
     from service import modelstore, train
     from service import trainingdata as D
@@ -259,6 +295,10 @@ def run_train(args) -> int:
             confirmed = [dict(r, split=r.get("split") or "train") for r in extra if D.is_confirmed(r)]
             sys.stderr.write(f"{path}: 采用已确认 {len(confirmed)} 条，忽略未确认 {len(extra) - len(confirmed)} 条\n")
             records += confirmed
+        if args.reviewed:
+            reviewed = _database_records(settings)
+            sys.stderr.write(f"数据库：采用经审核确认的文件 {len(reviewed)} 篇\n")
+            records += reviewed
         names = args.candidates.split(",") if args.candidates else None
         unknown = sorted(set(names or ()) - set(train.candidates()))
         if unknown:

@@ -80,3 +80,76 @@ def test_retrain_saves_a_version_promotes_it_and_audits(sqlite_rt, tmp_path):
     with transaction(rt.sessions, readonly=True) as s:
         entry = s.query(AuditEntry).filter(AuditEntry.action == "model.retrained").one()
         assert entry.detail["version"] == summary["version"] and entry.actor == "admin"
+
+
+def test_confirmed_records_carry_the_stored_tokens_so_retraining_never_segments_again(rt, monkeypatch):
+    from service import text, train
+    from service import taxonomy as T
+
+    doc_id = add(rt, "approved", "人事任免", None, "审核员", 1)
+    tokens = text.tokenize_document(f"县人民政府关于张三等同志职务任免的通知（1）", NOTICE)
+    with transaction(rt.sessions) as s:
+        s.get(Document, doc_id).tokens = tokens.to_dict()
+    (record,) = confirmed_records(rt.sessions)
+    assert record["tokens"] == tokens.to_dict()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("segmented again")
+
+    monkeypatch.setattr(train, "tokenize_document", refuse)
+    data, _ = train.prepare([record], T.load())
+    assert data.docs == [tokens]
+
+
+def test_only_published_documents_without_a_secrecy_mark_are_shareable(rt):
+    published = add(rt, "published", "人事任免", "人事任免", "审核员", 1)
+    secret = add(rt, "published", "人事任免", "人事任免", "审核员", 2)
+    add(rt, "approved", "人事任免", "人事任免", "审核员", 3)      # confirmed, not public
+    add(rt, "withdrawn", "人事任免", "人事任免", "审核员", 4)     # public once, withdrawn since
+    with transaction(rt.sessions) as s:
+        s.get(Document, secret).secrecy_blocked = True
+    assert len(confirmed_records(rt.sessions)) == 4                 # all of them stay usable here
+    assert [r["id"] for r in confirmed_records(rt.sessions, shareable=True)] == [f"gongkai-{published}"]
+
+
+def test_export_training_then_train_with_it_elsewhere(sqlite_rt, tmp_path, monkeypatch, capsys):
+    """One deployment exports its published corrections; another trains on them (--confirmed)."""
+    from datetime import datetime, timezone
+
+    from service import trainingdata as D
+    from service.cli import main
+
+    rt = sqlite_rt
+    for n in range(3):
+        add(rt, "published", "人事任免", "其他", "审核员", n)
+    with transaction(rt.sessions) as s:
+        s.get(Document, 1).reviewed_at = datetime(2026, 1, 5, tzinfo=timezone.utc)
+        for doc_id in (2, 3):
+            s.get(Document, doc_id).reviewed_at = datetime(2026, 3, 5, tzinfo=timezone.utc)
+    monkeypatch.setenv("GONGKAI_DATABASE_URL", rt.settings.database_url)
+    monkeypatch.setenv("GONGKAI_DATA_DIR", str(rt.settings.data_dir))
+    out = tmp_path / "county.jsonl"
+    assert main(["export-training", "--out", str(out)]) == 0
+    assert "导出已公开、经审核确认的文件 3 篇" in capsys.readouterr().err
+    exported = D.read_jsonl(out)
+    assert [r["source"] for r in exported] == ["gongkai:rsj"] * 3 and all(D.is_confirmed(r) for r in exported)
+    assert main(["export-training", "--since", "2026-02-01"]) == 0
+    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["gongkai-2", "gongkai-3"]
+
+    models = tmp_path / "city-models"
+    assert main(["train", "--confirmed", str(out), "--out", str(models), "--candidates", "logistic_regression_c30",
+                 "--no-progress", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    metadata = json.loads((Path(summary["path"]) / "metadata.json").read_text(encoding="utf-8"))
+    assert metadata["training_data"]["counts"]["train"]["人事任免"] == 1 + 3
+
+    assert main(["train", "--reviewed", "--out", str(tmp_path / "here"), "--candidates", "logistic_regression_c30",
+                 "--no-progress", "--no-promote", "--json"]) == 0
+    assert "数据库：采用经审核确认的文件 3 篇" in capsys.readouterr().err
+
+
+def test_train_reports_a_missing_data_file_as_a_message(tmp_path, capsys):
+    from service.cli import main
+
+    assert main(["train", "--data", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "m")]) == 2
+    assert "找不到文件" in capsys.readouterr().err
