@@ -36,9 +36,12 @@ def training_data_path(settings: Settings) -> Path:
 CONFIRMED_STATES = ("approved", "published", "withdrawn")
 
 
-def confirmed_records(sessions, *, shareable: bool = False, since: datetime | None = None) -> list[dict[str, Any]]:
+def confirmed_records(sessions, *, shareable: bool = False, since: datetime | None = None,
+                      source_prefix: str = "gongkai") -> list[dict[str, Any]]:
     """Reviewer-confirmed documents as training records (``shareable``: see the module
-    docstring; ``since``: reviewed at or after)."""
+    docstring; ``since``: reviewed at or after). Each record's ``source`` is
+    ``<source_prefix>:<department code>``: the source group that keeps evaluation
+    source-disjoint, so a deployment exporting for a pool names itself."""
     from service.trainingdata import STORED_TEXT_CHARS
 
     stmt = select(Document, Department.code).join(Department).where(
@@ -51,7 +54,7 @@ def confirmed_records(sessions, *, shareable: bool = False, since: datetime | No
     with transaction(sessions, readonly=True) as s:
         return [{"id": f"gongkai-{doc.id}", "title": doc.title, "text": doc.text[:STORED_TEXT_CHARS],
                  "category": doc.category, "review_status": "confirmed", "label_source": "reviewer",
-                 "source": f"gongkai:{code}", "split": "train", "date": doc.reviewed_at.date().isoformat()
+                 "source": f"{source_prefix}:{code}", "split": "train", "date": doc.reviewed_at.date().isoformat()
                  if doc.reviewed_at else None, **({"tokens": doc.tokens} if doc.tokens else {})}
                 for doc, code in s.execute(stmt).all()]
 

@@ -79,6 +79,9 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, metavar="FILE.jsonl", help="write here instead of to standard output")
     p.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
                    help="only documents reviewed on or after this day (Beijing time)")
+    p.add_argument("--name", default="gongkai", metavar="DEPLOYMENT",
+                   help="this deployment's name, put before each department code in the records' source "
+                        "(e.g. 长武县): pooled with other counties, same-coded departments stay apart")
     p.set_defaults(func=run_export_training)
 
     p = sub.add_parser("models", help="list model versions, activate one, or roll back")
@@ -267,7 +270,7 @@ def run_export_training(args) -> int:
     from service.report import CHINA_TIME
 
     since = datetime.combine(args.since, time(), CHINA_TIME) if args.since else None
-    records = _database_records(config.load(), shareable=True, since=since)
+    records = _database_records(config.load(), shareable=True, since=since, source_prefix=args.name)
     if args.out:
         D.write_jsonl(records, args.out)
     else:

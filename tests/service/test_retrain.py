@@ -133,8 +133,9 @@ def test_export_training_then_train_with_it_elsewhere(sqlite_rt, tmp_path, monke
     assert "导出已公开、经审核确认的文件 3 篇" in capsys.readouterr().err
     exported = D.read_jsonl(out)
     assert [r["source"] for r in exported] == ["gongkai:rsj"] * 3 and all(D.is_confirmed(r) for r in exported)
-    assert main(["export-training", "--since", "2026-02-01"]) == 0
-    assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == ["gongkai-2", "gongkai-3"]
+    assert main(["export-training", "--since", "2026-02-01", "--name", "长武县"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["id"], r["source"]) for r in lines] == [("gongkai-2", "长武县:rsj"), ("gongkai-3", "长武县:rsj")]
 
     models = tmp_path / "city-models"
     assert main(["train", "--confirmed", str(out), "--out", str(models), "--candidates", "logistic_regression_c30",
