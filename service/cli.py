@@ -37,11 +37,48 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from service.errors import GongkaiError
 
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     try:
         return int(args.func(args) or 0)
     except GongkaiError as exc:  # a user-facing error: its message, no traceback
         print(f"错误（{exc.code}）：{exc.message}", file=sys.stderr)
         return 2
+    except (OperationalError, ProgrammingError) as exc:
+        # A command run before the schema exists (a fresh data directory, or code newer
+        # than the database) or with the database down says so instead of showing SQL.
+        problem = _database_problem(exc)
+        if problem is None:
+            raise
+        print(f"错误（{problem.code}）：{problem.message}", file=sys.stderr)
+        return 2
+
+
+def _database_problem(exc: Exception):
+    from service import config
+    from service.db import make_engine
+    from service.migrate import DatabaseUnavailable, schema_problem
+
+    url = config.database_url(config.load())
+    try:
+        engine = make_engine(url)
+        try:
+            return schema_problem(engine)
+        finally:
+            engine.dispose()
+    except Exception:   # the database cannot even be asked
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        return DatabaseUnavailable(where=make_url_safe(url), reason=reason)
+
+
+def make_url_safe(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "（无法解析的地址）"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -67,3 +67,28 @@ def test_check_reports_missing_mismatched_and_orphaned_originals(env, tmp_path):
     assert [m["sha256"] for m in body["mismatched"]] == [shas[1]]
     assert body["orphans"] == [orphan]
     rt.close()
+
+
+def test_a_command_before_the_schema_exists_says_what_to_run_not_sql(env, tmp_path):
+    from service.db import make_engine
+    from service.migrate import head, schema_problem, upgrade
+
+    fresh = gongkai(env, "departments", "add", "mzj", "县民政局")
+    assert fresh.returncode == 2 and "Traceback" not in fresh.stderr
+    assert "数据库尚未初始化" in fresh.stderr and "gongkai db upgrade" in fresh.stderr
+    # a database a migration behind: what a failing query would be told
+    older = str(int(head()) - 1).zfill(len(head()))
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'gongkai.db'}")
+    upgrade(engine, older)
+    assert f"数据库结构是旧版本 {older}（需要 {head()}）" in schema_problem(engine).message
+    upgrade(engine)
+    assert schema_problem(engine) is None
+    engine.dispose()
+    assert gongkai(env, "departments", "add", "mzj", "县民政局").returncode == 0
+
+
+def test_an_unreachable_database_is_a_message_without_its_password(env):
+    env = dict(env, GONGKAI_DATABASE_URL="postgresql+psycopg://gongkai:s3cret@127.0.0.1:1/none")
+    down = gongkai(env, "departments", "list")
+    assert down.returncode == 2 and "Traceback" not in down.stderr
+    assert "database_unavailable" in down.stderr and "127.0.0.1:1" in down.stderr and "s3cret" not in down.stderr
