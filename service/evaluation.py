@@ -155,6 +155,18 @@ def evaluate(y_true: Sequence[str], predictions: Sequence[Any], labels: Sequence
     return out
 
 
+def _display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    space = " " * max(0, width - _display_width(text))
+    return space + text if right else text + space
+
+
 def format_table(report: dict[str, Any]) -> str:
     """The per-class table and headline figures as plain text (CLI output)."""
     lines = [f"文档数 {report['n']}  准确率 {report['accuracy']:.3f}  宏平均F1 {report['macro_f1']:.3f}"]
@@ -167,9 +179,10 @@ def format_table(report: dict[str, Any]) -> str:
         span = lambda key: "–" if not iv.get(key) else f"{iv[key][0]:.3f}–{iv[key][1]:.3f}"  # noqa: E731
         lines.append(f"{iv['level']:.0%} 区间（自助法{unit}重抽样 {iv['resamples']} 次）：宏平均F1 {span('macro_f1')}  "
                      f"高置信精确率 {span('confident_precision')}  覆盖率 {span('confident_coverage')}")
-    lines.append(f"{'分类':<14}{'精确率':>8}{'召回率':>8}{'F1':>8}{'篇数':>6}")
+    width = max([_display_width(label) for label in report["per_class"]] + [4]) + 2
+    lines.append(_pad("分类", width) + "".join(_pad(h, 9, right=True) for h in ("精确率", "召回率", "F1", "篇数")))
     for label, m in report["per_class"].items():
-        lines.append(f"{label:<14}{m['precision']:>9.3f}{m['recall']:>9.3f}{m['f1']:>9.3f}{m['support']:>7}")
+        lines.append(_pad(label, width) + f"{m['precision']:>9.3f}{m['recall']:>9.3f}{m['f1']:>9.3f}{m['support']:>9}")
     labels, matrix = report["confusion"]["labels"], report["confusion"]["matrix"]
     lines.append("混淆矩阵（行=实际，列=预测）：" + " | ".join(f"{i}={label}" for i, label in enumerate(labels)))
     for i, row in enumerate(matrix):
