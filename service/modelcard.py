@@ -175,7 +175,14 @@ def render(meta: dict[str, Any], version: str) -> str:
               "296 corpus documents the caps leave out except the 政策法规 rule, on 87 laws and regulations, "
               "all correctly.",
               "- Retraining uses reviewer-confirmed documents only; a new version is promoted only if macro-F1 on "
-              "the test split does not drop."]
+              "the test split does not drop.",
+              "- These are public documents from elsewhere. How a version fares on a deployment's own documents is "
+              "read off its reviewers' decisions: the admin page (在本单位文件上的实际表现) and "
+              "`gongkai evaluate --reviewed`.",
+              "- Out of scope: a document with fewer than 10 Chinese characters in its title and first 300 body "
+              "tokens, or mostly foreign text, is never pre-selected and its explanation says why "
+              "(`service.model.out_of_scope`). No corpus document is out of scope, so the figures above do not "
+              "describe such files."]
     if meta.get("rule_thresholds"):
         lines += ["- The lower threshold for rule-confirmed suggestions rests on those same title rules agreeing with "
                   "this corpus's labels, so their out-of-fold precision is optimistic for real uploads: a title rule "
