@@ -112,10 +112,11 @@ def check(args) -> int:
 
 
 def department_add(args) -> int:
+    from service.accounts import add_department
+
     rt = _runtime()
     with transaction(rt.sessions) as s:
-        s.add(Department(code=args.code, name=args.name))
-        audit.append(s, "cli", "department.create", code=args.code, name=args.name)
+        add_department(s, args.code, args.name, "cli")
     print(f"已添加部门 {args.code} {args.name}")
     return 0
 
@@ -129,24 +130,13 @@ def department_list(args) -> int:
 
 
 def user_add(args) -> int:
-    from werkzeug.security import generate_password_hash
+    from service.accounts import add_user
 
     rt = _runtime()
     password = args.password or getpass.getpass("密码：")
     with transaction(rt.sessions) as s:
-        department_id = None
-        if args.department:
-            dept = s.execute(select(Department).where(Department.code == args.department)).scalar_one_or_none()
-            if dept is None:
-                print(f"没有部门 {args.department}", file=sys.stderr)
-                return 2
-            department_id = dept.id
-        if args.role == "uploader" and department_id is None:
-            print("上传人员必须指定所属部门（--department）", file=sys.stderr)
-            return 2
-        s.add(User(username=args.username, display_name=args.name or args.username, role=args.role,
-                   department_id=department_id, password_hash=generate_password_hash(password)))
-        audit.append(s, "cli", "user.create", username=args.username, role=args.role, department=args.department)
+        add_user(s, args.username, args.role, password, department=args.department, display_name=args.name,
+                 actor="cli")
     print(f"已添加用户 {args.username}（{args.role}）")
     return 0
 

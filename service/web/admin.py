@@ -2,28 +2,16 @@
 reviewed documents, queue and workers."""
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
-from service import audit, auth, quality
+from service import accounts, audit, auth, quality
+from service.accounts import AccountInputError as AdminInputError
 from service.db import ROLES, Department, Document, User, transaction
-from service.errors import GongkaiError
 from service.modelcard import GOALS
 from service.web import error_pages, page, runtime
 
 bp = error_pages(Blueprint("admin", __name__))
-CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-class AdminInputError(GongkaiError):
-    code = "bad_request"
-    http_status = 422
-    message_zh = "填写有误：{what}"
-    message_en = "Invalid input: {what}"
-
 
 def _queue_status() -> dict:
     """Jobs waiting, running and failed, and the workers on this queue; None values if Redis is down."""
@@ -74,14 +62,8 @@ def index():
 @bp.post("/admin/departments")
 @page("admin")
 def add_department():
-    code, name = request.form.get("code", "").strip(), request.form.get("name", "").strip()
-    if not CODE.match(code) or not name:
-        raise AdminInputError(what="部门代码须为小写字母、数字、- 或 _，名称不能为空")
     with transaction(runtime().sessions) as s:
-        if s.execute(select(Department).where(Department.code == code)).scalar_one_or_none():
-            raise AdminInputError(what=f"部门代码「{code}」已存在")
-        s.add(Department(code=code, name=name))
-        audit.append(s, auth.current().name, "department.create", code=code, name=name)
+        accounts.add_department(s, request.form.get("code", ""), request.form.get("name", ""), auth.current().name)
     return redirect(url_for("admin.index"))
 
 
@@ -89,20 +71,10 @@ def add_department():
 @page("admin")
 def add_user():
     form = request.form
-    username, role = form.get("username", "").strip(), form.get("role", "")
-    password, dept_code = form.get("password", ""), form.get("department", "")
-    if not CODE.match(username.lower()) or role not in ROLES or len(password) < 8:
-        raise AdminInputError(what="用户名须为字母、数字、- 或 _，角色须有效，密码至少 8 位")
     with transaction(runtime().sessions) as s:
-        if s.execute(select(User).where(User.username == username)).scalar_one_or_none():
-            raise AdminInputError(what=f"用户名「{username}」已存在")
-        dept = s.execute(select(Department).where(Department.code == dept_code)).scalar_one_or_none()
-        if role == "uploader" and dept is None:
-            raise AdminInputError(what="经办人必须属于一个部门")
-        s.add(User(username=username, display_name=form.get("name", "").strip(), role=role,
-                   department_id=dept.id if dept else None, password_hash=generate_password_hash(password)))
-        audit.append(s, auth.current().name, "user.create", username=username, role=role,
-                     department=dept.code if dept else None)
+        accounts.add_user(s, form.get("username", ""), form.get("role", ""), form.get("password", ""),
+                          department=form.get("department", ""), display_name=form.get("name", ""),
+                          actor=auth.current().name)
     return redirect(url_for("admin.index"))
 
 
