@@ -40,10 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()          # a closed pipe shows here, not at interpreter exit
+        return code
     except GongkaiError as exc:  # a user-facing error: its message, no traceback
         print(f"错误（{exc.code}）：{exc.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # piped into `head` & co., which stopped reading: not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at exit
+        return 141
     except (OperationalError, ProgrammingError) as exc:
         # A command run before the schema exists (a fresh data directory, or code newer
         # than the database) or with the database down says so instead of showing SQL.

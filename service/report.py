@@ -30,6 +30,7 @@ from service.db import Department, Document
 from service.taxonomy import Taxonomy
 
 CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
+YEARS = range(1900, 9999)       # what a report may ask for (year_bounds needs year + 1)
 COUNTED_STATES = ("published", "withdrawn")
 
 

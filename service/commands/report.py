@@ -16,11 +16,23 @@ from service.taxonomy import from_settings
 def register(sub) -> None:
     p = sub.add_parser("report", help="annual disclosure statistics (政府信息公开工作年度报告): published "
                                       "documents by category, department and month")
-    p.add_argument("--year", type=int, default=None, help="the year, Beijing time (default: this year)")
+    p.add_argument("--year", type=_year, default=None, help="the year, Beijing time (default: this year)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="everything as one JSON object")
     out.add_argument("--csv", action="store_true", help="the department × category table as CSV (UTF-8 with BOM, for Excel)")
     p.set_defaults(func=run_report)
+
+
+def _year(text: str) -> int:
+    import argparse
+
+    try:
+        year = int(text)
+    except ValueError:
+        year = None
+    if year not in R.YEARS:
+        raise argparse.ArgumentTypeError(f"年份应在 {R.YEARS.start}–{R.YEARS.stop - 1} 之间：{text}")
+    return year
 
 
 def write_csv(report: R.AnnualReport, stream) -> None:

@@ -16,10 +16,12 @@ bp = error_pages(Blueprint("report", __name__))
 
 
 def _year() -> int:
+    """The year asked for; this year when none, or not one a report can cover."""
     try:
-        return int(request.args["year"])
+        year = int(request.args["year"])
     except (KeyError, ValueError):
-        return datetime.now(R.CHINA_TIME).year
+        year = None
+    return year if year in R.YEARS else datetime.now(R.CHINA_TIME).year
 
 
 def _report(year: int) -> tuple[R.AnnualReport, list[int]]:

@@ -4,6 +4,8 @@ import io
 import json
 from datetime import datetime, timezone
 
+import pytest
+
 from service import taxonomy as T
 from service.cli import main
 from service.db import Department, Document, transaction
@@ -97,6 +99,10 @@ def test_report_command_prints_json_csv_and_a_table(db_url, tmp_path, monkeypatc
     assert out.startswith("\ufeff")                                   # Excel opens UTF-8 with a BOM
     table = list(csv.reader(io.StringIO(out.lstrip("\ufeff"))))
     assert table[0][0] == "部门" and table[-2][0] == "合计" and table[-2][-1] == "5"
+
+    with pytest.raises(SystemExit) as refused:              # argparse: usage and the reason, exit 2
+        main(["report", "--year", "99999"])
+    assert refused.value.code == 2 and "年份应在 1900–9998 之间" in capsys.readouterr().err
 
     assert main(["report", "--year", "2025"]) == 0
     text = capsys.readouterr().out

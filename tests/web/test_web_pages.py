@@ -334,6 +334,9 @@ def test_annual_statistics_page_counts_what_was_published_and_exports_csv(app, w
     assert "年度统计" in html and "甲乡人民政府" in html and "县民政局" in html
     assert "发布的 4 件中，模型预选了类别的 3 件，审核时保留预选 3 件（100%）" in html
     assert "2020年未主动公开政府信息。" in rev.get("/report?year=2020").get_data(as_text=True)
+    for beyond in ("99999", "0", "x"):          # not a year a report covers: this year's, not an error
+        page = rev.get(f"/report?year={beyond}")
+        assert page.status_code == 200 and f"{year}年共主动公开政府信息 4 条" in page.get_data(as_text=True)
 
     export = rev.get(f"/report.csv?year={year}")
     assert export.status_code == 200 and export.mimetype == "text/csv"

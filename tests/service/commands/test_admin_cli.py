@@ -29,9 +29,19 @@ def gongkai(env, *args):
 def test_db_departments_users_and_audit(env, tmp_path):
     assert gongkai(env, "db", "upgrade").returncode == 0
     assert gongkai(env, "departments", "add", "mzj", "县民政局").returncode == 0
-    refused = gongkai(env, "users", "add", "clerk", "--role", "uploader", "--password", "x")
+    refused = gongkai(env, "users", "add", "clerk", "--role", "uploader", "--password", "pw-12345678")
     assert refused.returncode == 2 and "部门" in refused.stderr
-    assert gongkai(env, "users", "add", "clerk", "--role", "uploader", "--department", "mzj", "--password", "pw").returncode == 0
+    short = gongkai(env, "users", "add", "clerk", "--role", "uploader", "--department", "mzj", "--password", "pw")
+    assert short.returncode == 2 and "密码至少 8 位" in short.stderr
+    assert gongkai(env, "users", "add", "clerk", "--role", "uploader", "--department", "mzj",
+                   "--password", "pw-12345678").returncode == 0
+    # the admin page's rules: a code fit for index numbers, no duplicates, a message not a traceback
+    for args, message in ((("departments", "add", "BAD!", "某部门"), "部门代码须为小写字母"),
+                          (("departments", "add", "mzj", "县民政局"), "部门代码「mzj」已存在"),
+                          (("users", "add", "clerk", "--role", "reviewer", "--password", "pw-12345678"),
+                           "用户名「clerk」已存在")):
+        refused = gongkai(env, *args)
+        assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
     listed = gongkai(env, "users", "list").stdout
     assert "clerk\tuploader\tmzj" in listed
     ok = gongkai(env, "audit", "verify")
@@ -92,3 +102,12 @@ def test_an_unreachable_database_is_a_message_without_its_password(env):
     down = gongkai(env, "departments", "list")
     assert down.returncode == 2 and "Traceback" not in down.stderr
     assert "database_unavailable" in down.stderr and "127.0.0.1:1" in down.stderr and "s3cret" not in down.stderr
+
+
+def test_output_piped_into_a_reader_that_stops_is_not_a_traceback(env):
+    assert gongkai(env, "db", "upgrade").returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "report", "--year", "2025"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()                      # like `gongkai report | head -0`
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
