@@ -99,6 +99,43 @@ def shared_redis_url(settings: Settings) -> str:
     return url
 
 
+def stop_redis(client) -> None:
+    """SHUTDOWN (saving the queue); if it cannot save — a full disk, a deleted data
+    directory — without saving rather than leave the server running."""
+    try:
+        client.shutdown()
+    except RedisError:
+        try:
+            client.shutdown(nosave=True)
+        except RedisError:
+            pass
+    client.connection_pool.disconnect()
+
+
+def retire_orphaned_redis(settings: Settings) -> bool:
+    """Shut down the embedded Redis a killed ``gongkai serve`` left running on this data
+    directory (its marker names a dead process and a Redis that still answers). It saves
+    its queue into the data directory as it stops, and the new one loads it. True when one
+    was shut down."""
+    try:
+        marker = json.loads(serve_marker_path(settings).read_text(encoding="utf-8"))
+        pid, url = int(marker["pid"]), str(marker["redis_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if _process_alive(pid):
+        return False
+    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+    try:
+        client.ping()
+    except RedisError:   # gone with its serve: only the marker is left
+        serve_marker_path(settings).unlink(missing_ok=True)
+        return False
+    stop_redis(client)   # saving if it can; if not, the database still knows what to re-queue
+    client.close()
+    serve_marker_path(settings).unlink(missing_ok=True)
+    return True
+
+
 #: What a command that hands work to the workers says when it cannot reach their Redis.
 NO_SHARED_REDIS_ZH = ("找不到工作进程使用的 Redis：请先在同一数据目录运行 gongkai serve"
                       "（或 scripts/run.sh），或设置 GONGKAI_REDIS_URL（与工作进程共用）。")

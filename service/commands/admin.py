@@ -150,6 +150,9 @@ def user_list(args) -> int:
 
 
 def worker(args) -> int:
+    from service.commands.serve import die_with_parent
     from service.worker import run_worker
+
+    die_with_parent()
 
     return 0 if run_worker(_runtime(), burst=args.burst, name=args.name) or args.burst else 1

