@@ -38,9 +38,21 @@ def register(sub) -> None:
                                   ("web", "run the web server only (production)", web)):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--host", default=os.environ.get("GONGKAI_HOST", "127.0.0.1"))
-        p.add_argument("--port", type=int, default=int(os.environ.get("GONGKAI_PORT", "8000")))
+        p.add_argument("--port", type=_port, default=os.environ.get("GONGKAI_PORT", "8000"))
         p.add_argument("--threads", type=int, default=8)
         p.set_defaults(func=func_)
+
+
+def _port(text: str) -> int:
+    import argparse
+
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"端口应为 1–65535 之间的整数：{text}")
+    return port
 
 
 def persistent_secret(data_dir: Path) -> str:

@@ -228,3 +228,14 @@ def test_a_killed_or_hung_up_serve_leaves_nothing_running_for_long(served, how):
         assert embedded_redis_pid(env) != redis_pid
     finally:
         stop_serve(again)
+
+
+def test_a_port_outside_the_range_is_a_usage_error_and_a_bad_gongkai_port_spoils_no_other_command(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
+    env["GONGKAI_DATA_DIR"] = str(tmp_path / "data")
+    done = gongkai(env, "serve", "--port", "99999")
+    assert done.returncode == 2 and "端口应为 1–65535 之间的整数：99999" in done.stderr
+    env["GONGKAI_PORT"] = "abc"
+    assert "端口应为" in gongkai(env, "web").stderr
+    assert gongkai(env, "db", "upgrade").returncode == 0       # read only by serve and web
+    assert not (tmp_path / "data" / "redis").exists()
