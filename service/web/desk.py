@@ -228,6 +228,10 @@ def edit_fields(document_id: int):
                 fields.pop(key, None)
         if changes:
             doc.gongwen = fields
+            if "doc_number" in changes and doc.tokens:
+                # The classifier reads the 发文字号 from the stored tokens (metadata features, the 文号
+                # rule hint): retraining and reclassification see the corrected one.
+                doc.tokens = {**doc.tokens, "doc_number": changes["doc_number"]["to"] or None}
             audit.append(s, actor, "review.fields", document_id=doc.id, changes=changes)
     return redirect(url_for("desk.review", document_id=document_id))
 

@@ -244,7 +244,12 @@ def test_static_assets_are_served_by_the_app(app, world):
 
 
 def test_reviewer_corrects_gongwen_fields_with_audit(app, world):
+    from service.text import tokenize_document
+
     doc_id = world["docs"]["a_pending"]
+    stored = tokenize_document("甲乡人民政府关于张三同志任职的通知", "经研究决定：任命张三为甲乡党政办主任。").to_dict()
+    with transaction(world["sessions"]) as s:
+        s.get(Document, doc_id).tokens = stored
     rev = login(app, "rev")
     html = rev.get(f"/review/{doc_id}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
@@ -256,6 +261,8 @@ def test_reviewer_corrects_gongwen_fields_with_audit(app, world):
         doc = s.get(Document, doc_id)
         assert doc.gongwen["issuer"]["value"] == "甲乡人民政府" and doc.gongwen["issuer"]["edited_by"] == "rev"
         assert doc.gongwen["doc_number"]["value"] == "甲政发〔2026〕3号" and "date" not in doc.gongwen
+        # what the classifier reads for retraining and reclassification follows the correction
+        assert doc.tokens == {**stored, "doc_number": "甲政发〔2026〕3号"}
     assert "修改公文要素" in rev.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert login(app, "up_a").post(f"/review/{doc_id}/fields", data={"csrf_token": token}).status_code == 403
 
