@@ -263,6 +263,37 @@ def create_token(code: str):
     return jsonify({"token": token, "department": code, "label": label}), 201
 
 
+@bp.get("/model-quality")
+@require("reviewer", "admin")
+def model_quality():
+    """The admin page's 在本单位文件上的实际表现 as JSON (``service.quality``)."""
+    from service import quality
+    from service.report import CHINA_TIME
+
+    since = _parse_day("since")
+    start = datetime.combine(since, time.min, tzinfo=CHINA_TIME) if since else None
+    with transaction(rt().sessions, readonly=True) as s:
+        versions = quality.quality_by_version(s, taxonomy().names, since=start)
+    return jsonify({"since": since.isoformat() if since else None, "versions": versions})
+
+
+@bp.get("/report")
+@require("reviewer", "admin")
+def annual_report():
+    """The year's disclosure statistics (``service.report``) as JSON; ``year`` defaults to this one."""
+    from service import report as R
+
+    raw = request.args.get("year")
+    if raw is None:
+        year = datetime.now(R.CHINA_TIME).year
+    elif raw.isdigit() and int(raw) in R.YEARS:
+        year = int(raw)
+    else:
+        raise BadRequest(what=f"year 应为 {R.YEARS.start}–{R.YEARS.stop - 1} 之间的年份")
+    with transaction(rt().sessions, readonly=True) as s:
+        return jsonify(R.annual_report(s, year, taxonomy()).to_dict())
+
+
 @bp.get("/openapi.json")
 def openapi():
     from service.openapi import spec

@@ -75,6 +75,14 @@ def spec() -> dict:
             "/api/v1/departments/{code}/tokens": {"post": _op(
                 "Create a department API token (shown once)", "admin", ok=201,
                 params=[{"name": "code", "in": "path", "required": True, "schema": s}], body=_json({"label": s}))},
+            "/api/v1/model-quality": {"get": _op(
+                "How each model version's suggestions fared on reviewed documents (coverage, precision, macro-F1, "
+                "intervals, goals, corrections); 'since' bounds the review day", "reviewer, admin",
+                params=[{"name": "since", "in": "query", "schema": s}], errors=(401, 403, 422))},
+            "/api/v1/report": {"get": _op(
+                "The year's disclosure statistics for the annual report (by category, department and month)",
+                "reviewer, admin", params=[{"name": "year", "in": "query", "schema": {"type": "integer"}}],
+                errors=(401, 403, 422))},
             "/api/v1/openapi.json": {"get": _op("This document", "anyone", errors=())},
         },
     }

@@ -228,3 +228,25 @@ def test_production_refuses_to_start_without_a_secret(tmp_path):
 
     with pytest.raises(ConfigError):
         create_app({"data_dir": str(tmp_path), "secret_key": "", "env": "production"})
+
+
+def test_annual_statistics_and_model_quality_as_json_for_reviewers_and_admins(app, world):
+    from datetime import datetime
+
+    from service.report import CHINA_TIME
+
+    with transaction(app.extensions["gongkai"].sessions) as s:
+        doc = s.get(Document, world["docs"]["b_published"])
+        doc.published_at, doc.reviewed_by, doc.model_version = datetime.now(CHINA_TIME), "rev", "county-default/x"
+        doc.suggested_category, doc.candidates = "工作动态", [{"category": "工作动态", "probability": 0.97}]
+    for who, status in (("public", 401), ("up_a", 403), ("token_a", 403)):
+        assert client_as(app, who, world).get("/api/v1/report").status_code == status
+        assert client_as(app, who, world).get("/api/v1/model-quality").status_code == status
+    rev = client_as(app, "rev", world)
+    report = rev.get("/api/v1/report").get_json()
+    assert report["total"] == 1 and {"category": "工作动态", "published": 1, "withdrawn": 0} in report["categories"]
+    assert rev.get("/api/v1/report?year=99999").status_code == 422
+    (version,) = client_as(app, "adm", world).get("/api/v1/model-quality").get_json()["versions"]
+    assert version["version"] == "county-default/x" and version["report"]["confident"]["precision"] == 1.0
+    assert rev.get("/api/v1/model-quality?since=2999-01-01").get_json()["versions"] == []
+    assert rev.get("/api/v1/model-quality?since=yesterday").status_code == 422
