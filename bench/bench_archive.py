@@ -62,6 +62,26 @@ def postgres_schema_url() -> str | None:
     return url
 
 
+def each_database(prefix: str, run) -> list[tuple[str, object]]:
+    """``run(url, data_dir)`` on SQLite and, when reachable, on a fresh PostgreSQL schema,
+    in one temporary directory; ``(database, result or None when not reachable)`` each.
+    The schemas are dropped afterwards."""
+    import tempfile
+
+    results = []
+    try:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            for db in ("sqlite", "postgresql"):
+                (Path(tmp) / db).mkdir()
+                url = f"sqlite:///{Path(tmp) / db / 'gongkai.db'}" if db == "sqlite" else postgres_schema_url()
+                rows = run(url, Path(tmp) / db) if url else None
+                results.append((db, rows))
+                print(db, rows, flush=True)
+    finally:
+        drop_schemas()
+    return results
+
+
 def drop_schemas() -> None:
     from sqlalchemy import create_engine, text
 

@@ -22,7 +22,6 @@ import os
 import platform
 import random
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -31,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from bench_archive import drop_schemas, postgres_schema_url  # noqa: E402
+from bench_archive import each_database  # noqa: E402
+from bench_classifier import best_of  # noqa: E402
 from bench_ingest import REDIS_URL  # noqa: E402
 
 PASSWORD = "bench-password-1"
@@ -73,14 +73,9 @@ def seed(rt, n: int, names: list[str]) -> None:
             s.execute(insert(Document), rows)
 
 
-def best_of(fn, repeats: int = 3) -> float:
-    fn()   # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def warm_best_of(fn) -> float:
+    fn()   # warm-up: first queries, template compilation
+    return best_of(fn)
 
 
 def run_case(db_url: str, data_dir: Path, n: int) -> list[tuple[str, float]]:
@@ -120,10 +115,10 @@ def run_case(db_url: str, data_dir: Path, n: int) -> list[tuple[str, float]]:
         return get
 
     try:
-        return [("annual_report (the year's counts)", best_of(report)),
-                ("GET /report?year=%d (whole request)" % YEAR, best_of(page(f"/report?year={YEAR}"))),
-                ("quality_by_version (two versions, 2,000 resamples each)", best_of(figures)),
-                ("GET /admin (whole request)", best_of(page("/admin")))]
+        return [("annual_report (the year's counts)", warm_best_of(report)),
+                ("GET /report?year=%d (whole request)" % YEAR, warm_best_of(page(f"/report?year={YEAR}"))),
+                ("quality_by_version (two versions, 2,000 resamples each)", warm_best_of(figures)),
+                ("GET /admin (whole request)", warm_best_of(page("/admin")))]
     finally:
         app.extensions["gongkai"].close()
         rt.close()
@@ -133,15 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=20_000)
     args = parser.parse_args()
-    results = []
-    with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
-        for db in ("sqlite", "postgresql"):
-            (Path(tmp) / db).mkdir()
-            url = f"sqlite:///{Path(tmp) / db / 'gongkai.db'}" if db == "sqlite" else postgres_schema_url()
-            rows = run_case(url, Path(tmp) / db, args.docs) if url else None
-            results.append((db, rows))
-            print(db, rows, flush=True)
-    drop_schemas()
+    results = each_database("bench-pages-", lambda url, data_dir: run_case(url, data_dir, args.docs))
     machine = f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.machine()}"
     size = f" --docs {args.docs}" if args.docs != 20_000 else ""
     lines = ["## Pages that count the whole database", "",

@@ -19,7 +19,6 @@ import argparse
 import os
 import platform
 import sys
-import tempfile
 import time
 import uuid
 from datetime import timedelta
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from bench_archive import SCHEMAS, drop_schemas, postgres_schema_url  # noqa: E402,F401
+from bench_archive import each_database  # noqa: E402
 from bench_ingest import REDIS_URL  # noqa: E402
 
 
@@ -98,15 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=20_000)
     args = parser.parse_args()
-    results = []
-    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
-        for db in ("sqlite", "postgresql"):
-            url = f"sqlite:///{Path(tmp) / db / 'gongkai.db'}" if db == "sqlite" else postgres_schema_url()
-            (Path(tmp) / db).mkdir()
-            rows = run_case(url, Path(tmp) / db, args.docs) if url else None
-            results.append((db, rows))
-            print(db, rows, flush=True)
-    drop_schemas()
+    results = each_database("bench-sweep-", lambda url, data_dir: run_case(url, data_dir, args.docs))
     machine = f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {platform.machine()}"
     size = f" --docs {args.docs}" if args.docs != 20_000 else ""
     lines = ["## Stuck-document sweep on a long import queue", "",

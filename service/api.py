@@ -268,12 +268,11 @@ def create_token(code: str):
 def model_quality():
     """The admin page's 在本单位文件上的实际表现 as JSON (``service.quality``)."""
     from service import quality
-    from service.report import CHINA_TIME
+    from service.report import day_start
 
     since = _parse_day("since")
-    start = datetime.combine(since, time.min, tzinfo=CHINA_TIME) if since else None
     with transaction(rt().sessions, readonly=True) as s:
-        versions = quality.quality_by_version(s, taxonomy().names, since=start)
+        versions = quality.quality_by_version(s, taxonomy().names, since=day_start(since) if since else None)
     return jsonify({"since": since.isoformat() if since else None, "versions": versions})
 
 
@@ -284,11 +283,8 @@ def annual_report():
     from service import report as R
 
     raw = request.args.get("year")
-    if raw is None:
-        year = datetime.now(R.CHINA_TIME).year
-    elif raw.isdigit() and int(raw) in R.YEARS:
-        year = int(raw)
-    else:
+    year = datetime.now(R.CHINA_TIME).year if raw is None else R.parse_year(raw)
+    if year is None:
         raise BadRequest(what=f"year 应为 {R.YEARS.start}–{R.YEARS.stop - 1} 之间的年份")
     with transaction(rt().sessions, readonly=True) as s:
         return jsonify(R.annual_report(s, year, taxonomy()).to_dict())

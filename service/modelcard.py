@@ -47,11 +47,16 @@ def _interval_note(report: dict[str, Any]) -> str:
             f"coverage {span['confident_coverage']}, precision {span['confident_precision']}.")
 
 
+def goal_figures(report: dict[str, Any]) -> dict[str, float]:
+    """What an evaluation report (``service.evaluation.evaluate``) measured for each of ``GOALS``."""
+    return {"macro_f1": report["macro_f1"], "confident_precision": report["confident"]["precision"],
+            "confident_coverage": report["confident"]["coverage"]}
+
+
 def _goals(test: dict[str, Any] | None) -> list[str]:
     if not test:
         return ["No test split was given, so the goals could not be checked."]
-    got = {"macro_f1": test["macro_f1"], "confident_precision": test["confident"]["precision"],
-           "confident_coverage": test["confident"]["coverage"]}
+    got = goal_figures(test)
     iv = test.get("intervals") or {}
     lines = ["| goal | target | measured | 95 % interval | gap |", "|---|---:|---:|---:|---:|"]
     for key, target in GOALS.items():

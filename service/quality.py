@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from service import evaluation
 from service.db import Department, Document
-from service.modelcard import GOALS
+from service.modelcard import GOALS, goal_figures
 from service.retrain import CONFIRMED_STATES
 
 CORRECTIONS_LISTED = 5
@@ -91,8 +91,7 @@ def _corrections(items: Sequence[ReviewedSuggestion]) -> list[dict[str, Any]]:
 
 
 def _goals(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    got = {"macro_f1": report["macro_f1"], "confident_precision": report["confident"]["precision"],
-           "confident_coverage": report["confident"]["coverage"]}
+    got = goal_figures(report)
     intervals = report.get("intervals") or {}
     return {key: {"target": target, "measured": got[key], "interval": intervals.get(key), "met": got[key] >= target}
             for key, target in GOALS.items()}

@@ -62,6 +62,15 @@ def withdraw_embedded_redis(settings: Settings) -> None:
         pass
 
 
+def _read_marker(settings: Settings) -> tuple[int, str] | None:
+    """(pid, Redis URL) a ``gongkai serve`` announced for this data directory, if any."""
+    try:
+        marker = json.loads(serve_marker_path(settings).read_text(encoding="utf-8"))
+        return int(marker["pid"]), str(marker["redis_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -82,13 +91,10 @@ def shared_redis_url(settings: Settings) -> str:
     """
     if settings.redis_url:
         return settings.redis_url
-    try:
-        marker = json.loads(serve_marker_path(settings).read_text(encoding="utf-8"))
-        pid, url = int(marker["pid"]), str(marker["redis_url"])
-    except (OSError, ValueError, KeyError, TypeError):
+    marker = _read_marker(settings)
+    if marker is None or not _process_alive(marker[0]):
         return ""
-    if not _process_alive(pid):
-        return ""
+    url = marker[1]
     client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
     try:
         client.ping()
@@ -117,14 +123,10 @@ def retire_orphaned_redis(settings: Settings) -> bool:
     directory (its marker names a dead process and a Redis that still answers). It saves
     its queue into the data directory as it stops, and the new one loads it. True when one
     was shut down."""
-    try:
-        marker = json.loads(serve_marker_path(settings).read_text(encoding="utf-8"))
-        pid, url = int(marker["pid"]), str(marker["redis_url"])
-    except (OSError, ValueError, KeyError, TypeError):
+    marker = _read_marker(settings)
+    if marker is None or _process_alive(marker[0]):
         return False
-    if _process_alive(pid):
-        return False
-    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+    client = Redis.from_url(marker[1], socket_connect_timeout=2, socket_timeout=10)
     try:
         client.ping()
     except RedisError:   # gone with its serve: only the marker is left

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,6 +32,20 @@ from service.taxonomy import Taxonomy
 CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 YEARS = range(1900, 9999)       # what a report may ask for (year_bounds needs year + 1)
 COUNTED_STATES = ("published", "withdrawn")
+
+
+def parse_year(text: str | None) -> int | None:
+    """``text`` as a year a report can cover (``YEARS``), else None."""
+    try:
+        year = int(text)
+    except (TypeError, ValueError):
+        return None
+    return year if year in YEARS else None
+
+
+def day_start(day: date) -> datetime:
+    """Midnight at the start of ``day``, Beijing time (what "since YYYY-MM-DD" means)."""
+    return datetime.combine(day, time.min, CHINA_TIME)
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:

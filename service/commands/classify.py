@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date, datetime, time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -219,12 +219,12 @@ def run_evaluate_reviewed(args) -> int:
     """`gongkai evaluate --reviewed`: the stored suggestions against reviewers' decisions."""
     from service import evaluation, quality
     from service.db import transaction
-    from service.report import CHINA_TIME
+    from service.report import day_start
     from service.runtime import Runtime
     from service.taxonomy import from_settings
 
     settings = config.load()
-    since = datetime.combine(args.since, time(), CHINA_TIME) if args.since else None
+    since = day_start(args.since) if args.since else None
     rt = Runtime.from_settings(settings)
     try:
         with transaction(rt.sessions, readonly=True) as s:
@@ -267,9 +267,9 @@ def _database_records(settings, **kwargs) -> list[dict]:
 
 def run_export_training(args) -> int:
     from service import trainingdata as D
-    from service.report import CHINA_TIME
+    from service.report import day_start
 
-    since = datetime.combine(args.since, time(), CHINA_TIME) if args.since else None
+    since = day_start(args.since) if args.since else None
     records = _database_records(config.load(), shareable=True, since=since, source_prefix=args.name)
     if args.out:
         D.write_jsonl(records, args.out)

@@ -26,11 +26,8 @@ def register(sub) -> None:
 def _year(text: str) -> int:
     import argparse
 
-    try:
-        year = int(text)
-    except ValueError:
-        year = None
-    if year not in R.YEARS:
+    year = R.parse_year(text)
+    if year is None:
         raise argparse.ArgumentTypeError(f"年份应在 {R.YEARS.start}–{R.YEARS.stop - 1} 之间：{text}")
     return year
 

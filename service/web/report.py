@@ -17,11 +17,7 @@ bp = error_pages(Blueprint("report", __name__))
 
 def _year() -> int:
     """The year asked for; this year when none, or not one a report can cover."""
-    try:
-        year = int(request.args["year"])
-    except (KeyError, ValueError):
-        year = None
-    return year if year in R.YEARS else datetime.now(R.CHINA_TIME).year
+    return R.parse_year(request.args.get("year")) or datetime.now(R.CHINA_TIME).year
 
 
 def _report(year: int) -> tuple[R.AnnualReport, list[int]]:
