@@ -174,6 +174,18 @@ def char_code(text: str) -> int:
     return code | _BIGRAM_TAG if len(text) == 2 else code
 
 
+def text_char_codes(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``char_code`` of every character 2- and 3-gram of ``text``, with its start and
+    length (2-grams first, as ``char_ngrams`` lists them)."""
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    bits = np.uint64(_CHAR_BITS)
+    two = ((points[:-1] << bits) | points[1:]) | np.uint64(_BIGRAM_TAG)
+    three = (((points[:-2] << bits) | points[1:-1]) << bits) | points[2:]
+    starts = np.concatenate([np.arange(len(two)), np.arange(len(three))])
+    sizes = np.concatenate([np.full(len(two), 2), np.full(len(three), 3)])
+    return np.concatenate([two, three]), starts, sizes
+
+
 class FastTfidf:
     """``vectorizer.transform`` for our TF-IDF settings, several times faster.
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from service import features as F
 from service.errors import GongkaiError
+from service.explanation import FeatureWords, top_words
 from service.normalize import analysis_form
 from service.taxonomy import RuleHit, Taxonomy
 from service.text import TOKEN_FORMAT, DocumentTokens, get_tokenizer, tokenize_document
@@ -227,6 +228,7 @@ class Classifier:
     metadata: dict[str, Any] = field(default_factory=dict)
     _feature_names: np.ndarray | None = field(default=None, repr=False)
     _relative: np.ndarray | None = field(default=None, repr=False)
+    _feature_words: FeatureWords | None = field(default=None, repr=False)
     _fast: Any = field(default=None, repr=False)
     _linear: Any = field(default=None, repr=False)
 
@@ -289,7 +291,7 @@ class Classifier:
                 candidates=[{"category": names[j], "probability": round(float(p[j]), 4)} for j in order[:TOP_K]],
                 explanation=explanation, model=self.name)
             if scope is None and (explain is True or (callable(explain) and explain(i, prediction))):
-                prediction.explanation["terms"] = self.explain(features, i, best)
+                prediction.explanation["terms"] = self.explain(features, i, best, doc)
             out.append(prediction)
         return out
 
@@ -325,6 +327,12 @@ class Classifier:
             self._feature_names = self.pipeline[:-1].get_feature_names_out()
         return self._feature_names
 
+    def feature_words(self) -> FeatureWords:
+        """What each feature is made of, for explanations (computed once)."""
+        if self._feature_words is None:
+            self._feature_words = FeatureWords.of(self.feature_names())
+        return self._feature_words
+
     def relative_weights(self) -> np.ndarray:
         """Per-category feature weights minus their mean over categories (computed once)."""
         if self._relative is None:
@@ -333,25 +341,18 @@ class Classifier:
             self._relative = weights - weights.mean(axis=0, keepdims=True)
         return self._relative
 
-    def explain(self, features, i: int, category: str, n: int = EXPLAIN_TERMS) -> list[dict[str, Any]]:
-        """The terms that pushed document ``i`` of the ``features`` matrix toward ``category``
-        (weight × feature value, relative to the average category)."""
+    def explain(self, features, i: int, category: str, doc: DocumentTokens,
+                n: int = EXPLAIN_TERMS) -> list[dict[str, Any]]:
+        """The words of ``doc`` (row ``i`` of ``features``) that pushed it toward ``category``:
+        each feature's weight × value, relative to the average category, handed to the
+        document's words (``service.explanation``)."""
         if category not in self.labels:
             return []
         features = features.tocsr()
         span = slice(features.indptr[i], features.indptr[i + 1])  # row i without building a matrix for it
         idx, values = features.indices[span], features.data[span]
         push = values * self.relative_weights()[self.labels.index(category), idx]
-        names = self.feature_names()
-        out = []
-        for k in np.argsort(-push, kind="stable"):
-            if push[k] <= 0 or len(out) >= n:
-                break
-            group, _, term = str(names[idx[k]]).partition("__")
-            if term == F.META_PLACEHOLDER:
-                continue
-            out.append({"term": term, "field": F.FIELD_NAMES.get(group, group), "weight": round(float(push[k]), 4)})
-        return out
+        return top_words(self.feature_words(), idx, push, doc, n)
 
 
 #: Plain containers and arrays skops always encodes without executing code.

@@ -21,6 +21,7 @@ from typing import Any
 
 from service import config, progress
 from service.errors import GongkaiError
+from service.explanation import FIELD_LABELS_ZH, term_label
 
 log = logging.getLogger(__name__)
 DEFAULT_TRAINING_DATA = config.PROJECT_ROOT / "models" / "training" / "documents.jsonl"
@@ -136,10 +137,6 @@ def classify_file(path: Path, classifier, isolate: bool = True) -> dict[str, Any
         return error_record(path, InternalError(type(exc).__name__))
 
 
-FIELD_LABELS = {"title": "标题", "title_chars": "标题字", "body": "正文", "body_head_chars": "正文开头",
-                "metadata": "公文要素"}
-
-
 def describe(record: dict[str, Any]) -> str:
     if "error" in record:
         return f"✗ {record['path']}\n    {record['error']['code']}：{record['error']['message']}"
@@ -155,7 +152,7 @@ def describe(record: dict[str, Any]) -> str:
         lines.append(f"    原因：{abstained['message']}")
     terms = record["explanation"].get("terms") or []
     if terms:
-        lines.append("    依据：" + "、".join(f"{t['term']}（{FIELD_LABELS.get(t['field'], t['field'])}）" for t in terms[:6]))
+        lines.append("    依据：" + "、".join(f"{term_label(t['term'], t['field'])}（{FIELD_LABELS_ZH.get(t['field'], t['field'])}）" for t in terms[:6]))
     for rule in record["explanation"].get("rules", []):
         lines.append(f"    规则：{rule['description']}（匹配“{rule['matched']}”）")
     lines.append(f"    模型：{record['model']}")

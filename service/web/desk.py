@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from service import access, audit, auth
 from service.api import full_view
 from service.db import AuditEntry, Department, Document, transaction
+from service.explanation import FIELD_LABELS_ZH, term_label
 from service.web import error_pages, page, runtime
 
 bp = error_pages(Blueprint("desk", __name__))
@@ -24,8 +25,6 @@ ACCEPT = ".pdf,.docx,.txt"
 #: 公文 fields a reviewer may correct before publishing (keys of ``Document.gongwen``).
 EDITABLE_FIELDS = (("issuer", "发文机关"), ("doc_number", "发文字号"), ("date", "成文日期"), ("signer", "签发人"),
                    ("recipients", "主送机关"))
-TERM_FIELDS_ZH = {"title": "标题词", "title_chars": "标题字", "body": "正文词", "body_head_chars": "正文开头",
-                  "metadata": "公文要素"}
 
 
 def _taxonomy():
@@ -196,7 +195,7 @@ def review(document_id: int):
     explanation = view["suggestion"]["explanation"] or {}
     return render_template("review.html", doc=view, choices=choices, all_categories=names,
                            text_html=highlight(view["text"] or "", view["findings"] or []),
-                           terms=explanation.get("terms") or [], term_fields=TERM_FIELDS_ZH, rules=explanation.get("rules") or [],
+                           terms=explanation.get("terms") or [], term_fields=FIELD_LABELS_ZH, term_label=term_label, rules=explanation.get("rules") or [],
                            abstained=explanation.get("abstained"),
                            prev_url=url_for("desk.review", document_id=prev_id, **_clean(filters)) if prev_id else "",
                            next_url=url_for("desk.review", document_id=next_id, **_clean(filters)) if next_id else "",

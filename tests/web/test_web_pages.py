@@ -164,6 +164,18 @@ def test_review_page_says_why_the_model_could_not_judge_a_document(app, world):
     assert "系统把握不足，请人工选择" in html and 'id="abstained"' not in html
 
 
+def test_review_page_shows_the_words_behind_a_suggestion(app, world):
+    terms = [{"term": "应急预案", "field": "title", "weight": 1.4}, {"term": "体裁题:应急预案", "field": "metadata", "weight": 0.4},
+             {"term": "急预", "field": "body_head_chars", "weight": 0.2}]   # the last as stored before words
+    with transaction(world["sessions"]) as s:
+        a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
+        doc_id = add_doc(s, a, "pending_review", 73, confidence=0.99, explanation={"rules": [], "terms": terms})
+    html = login(app, "rev").get(f"/review/{doc_id}").get_data(as_text=True)
+    assert "<li><b>应急预案</b> <small>标题</small></li>" in html
+    assert "<li><b>标题自称“应急预案”</b> <small>公文要素</small></li>" in html
+    assert "<li><b>急预</b> <small>正文开头</small></li>" in html
+
+
 def publish(app, world, key):
     with transaction(world["sessions"]) as s:
         doc = s.get(Document, world["docs"][key])
