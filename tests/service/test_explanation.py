@@ -48,11 +48,22 @@ def test_an_ngram_occurring_twice_is_split_over_its_occurrences():
 
 
 def test_top_words_are_positive_readable_and_strongest_first():
-    doc = DocumentTokens(title=("关于", "印发", "#", "的", "通知"), body=())
-    names = ["title_words__印发", "title_words__#", "title_words__通知", "title_words__关于", "meta__元"]
-    push = np.array([0.5, 0.9, -0.2, 0.1, 2.0])
+    doc = DocumentTokens(title=("关于", "印发", "#", "的", "通知"), body=("经费", "100", "元"))
+    names = ["title_words__印发", "title_words__#", "title_words__通知", "title_words__关于", "meta__元",
+             "body_words__元"]
+    push = np.array([0.5, 0.9, -0.2, 0.1, 2.0, 0.3])
+    # punctuation, pushes against and the metadata placeholder 元 are left out; the body word 元 is not
     assert E.top_words(E.FeatureWords.of(names), np.arange(len(names)), push, doc, n=5) == [
-        {"term": "印发", "field": "title", "weight": 0.5}, {"term": "关于", "field": "title", "weight": 0.1}]
+        {"term": "印发", "field": "title", "weight": 0.5}, {"term": "元", "field": "body", "weight": 0.3},
+        {"term": "关于", "field": "title", "weight": 0.1}]
+
+
+def test_many_documents_at_once_give_what_each_gives_alone(default_model, test_split):
+    docs, texts = test_split.docs[:40], test_split.texts[:40]
+    together = default_model.predict_many(docs, texts)
+    alone = [default_model.predict_many([d], [t])[0] for d, t in zip(docs, texts)]
+    assert [p.explanation["terms"] for p in together] == [p.explanation["terms"] for p in alone]
+    assert all(p.explanation["terms"] for p in together)
 
 
 def test_metadata_tokens_are_put_in_words():
