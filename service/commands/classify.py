@@ -154,7 +154,8 @@ def describe(record: dict[str, Any]) -> str:
     if terms:
         lines.append("    依据：" + "、".join(f"{term_label(t['term'], t['field'])}（{FIELD_LABELS_ZH.get(t['field'], t['field'])}）" for t in terms[:6]))
     for rule in record["explanation"].get("rules", []):
-        lines.append(f"    规则：{rule['description']}（匹配“{rule['matched']}”）")
+        matched = " ".join(rule["matched"].split())   # a match across lines stays on this one
+        lines.append(f"    规则：{rule['description']}（匹配“{matched}”）")
     lines.append(f"    模型：{record['model']}")
     return "\n".join(lines)
 

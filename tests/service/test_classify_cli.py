@@ -55,6 +55,22 @@ def test_classify_human_output_and_a_missing_file(txt_files, tmp_path, capsys):
     assert "file_not_found" in out
 
 
+def test_classify_human_output_keeps_one_line_per_reason_and_puts_metadata_in_words(tmp_path, capsys):
+    """A rule matching across lines (经…研究决定：⏎任命…) stays on its line; 体裁 tokens read as words."""
+    notice, plan = tmp_path / "任免.txt", tmp_path / "计划.txt"
+    notice.write_text("长武县人民政府关于王明等同志职务任免的通知\n\n长政干任〔2025〕5号\n经县人民政府研究决定：\n"
+                      "任命王明为县教育局副局长；\n免去李华的县农业农村局副局长职务。\n", encoding="utf-8")
+    plan.write_text("山东省人工智能产业发展行动计划（2024—2026年）\n\n为抢抓人工智能发展的重大战略机遇，"
+                    "加快人工智能产业发展，制定本行动计划。\n一、总体要求\n", encoding="utf-8")
+    assert main(["classify", str(notice), str(plan)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert all(line.startswith(("✓", "    ")) for line in lines), lines
+    assert any(line.startswith("    规则：正文开头是任免决定") and "研究决定： 任命王明为县教育局副局长；" in line for line in lines)
+    assert "体裁属“计划”类（公文要素）" in out and "正文自称“本行动计划”（公文要素）" in out
+    assert "体裁:" not in out and "体裁文:" not in out
+
+
 def test_classify_refuses_a_model_trained_on_another_taxonomy(txt_files, tmp_path, monkeypatch, capsys):
     raw = json.loads(T.default_path().read_text(encoding="utf-8"))
     raw["categories"][0]["name"] = "政务动态"
