@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, g, jsonify, request, session
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from service import audit
+from service import accounts, audit
 from service.db import ApiToken, User, transaction
 from service.errors import GongkaiError
 
@@ -92,11 +92,21 @@ def load_principal() -> Principal:
         return PUBLIC
     with transaction(_sessions(), readonly=True) as s:
         user = s.get(User, user_id)
-        if user is None or not user.active:
-            session.clear()
+        if user is None or not user.active or session.get("stamp") != accounts.session_stamp(user):
+            session.clear()  # deactivated, or the password changed since this session began
             return PUBLIC
         return Principal(kind="user", name=user.username, role=user.role, department_id=user.department_id,
                          user_id=user.id)
+
+
+def begin_session(user: User) -> None:
+    """A fresh browser session for ``user`` (after login, or to stay signed in after a password change)."""
+    session.clear()
+    session["user_id"] = user.id
+    session["stamp"] = accounts.session_stamp(user)
+    session.permanent = True
+    csrf_token()
+    g.pop("principal", None)
 
 
 def current() -> Principal:
@@ -148,11 +158,9 @@ def login():
         audit.append(s, username or "?", "login" if ok else "login.failed", ip=request.remote_addr)
         if ok:
             user_id, role, dept = user.id, user.role, user.department_id
+            begin_session(user)
     if not ok:
         raise BadCredentials()
-    session.clear()
-    session["user_id"] = user_id
-    session.permanent = True
     return jsonify({"username": username, "role": role, "department_id": dept, "csrf_token": csrf_token()})
 
 

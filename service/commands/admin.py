@@ -54,6 +54,16 @@ def register(sub) -> None:
     uadd.add_argument("--password", help="read from the terminal when omitted")
     uadd.set_defaults(func=user_add)
     us_sub.add_parser("list").set_defaults(func=user_list)
+    upw = us_sub.add_parser("passwd", help="set a new password (e.g. a forgotten admin password); "
+                                           "the user's signed-in sessions end")
+    upw.add_argument("username")
+    upw.add_argument("--password", help="read from the terminal (twice) when omitted")
+    upw.set_defaults(func=user_passwd)
+    for verb, text in (("deactivate", "stop an account (staff who left): its sessions end, its records stay"),
+                       ("activate", "reactivate an account")):
+        act = us_sub.add_parser(verb, help=text)
+        act.add_argument("username")
+        act.set_defaults(func=user_set_active, active=verb == "activate")
 
     wk = sub.add_parser("worker", help="run an ingest worker against GONGKAI_REDIS_URL")
     wk.add_argument("--burst", action="store_true", help="exit when the queue is empty")
@@ -138,6 +148,31 @@ def user_add(args) -> int:
         add_user(s, args.username, args.role, password, department=args.department, display_name=args.name,
                  actor="cli")
     print(f"已添加用户 {args.username}（{args.role}）")
+    return 0
+
+
+def user_passwd(args) -> int:
+    from service.accounts import AccountInputError, reset_password
+
+    password = args.password
+    if password is None:
+        password = getpass.getpass("新密码：")
+        if getpass.getpass("再次输入新密码：") != password:
+            raise AccountInputError(what="两次输入的新密码不一致")
+    rt = _runtime()
+    with transaction(rt.sessions) as s:
+        reset_password(s, args.username, password, "cli")
+    print(f"已为 {args.username} 设置新密码；该用户已登录的会话已失效。")
+    return 0
+
+
+def user_set_active(args) -> int:
+    from service.accounts import set_active
+
+    rt = _runtime()
+    with transaction(rt.sessions) as s:
+        set_active(s, args.username, args.active, "cli")
+    print(f"已{'启用' if args.active else '停用'}用户 {args.username}")
     return 0
 
 

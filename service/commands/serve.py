@@ -130,7 +130,8 @@ def serve(args) -> int:
     upgrade(rt.engine)
     password = ensure_admin(rt.sessions)
     if password:
-        print(f"首次启动：已创建管理员账号 admin，初始密码 {password} （请登录后修改）", flush=True)
+        print(f"首次启动：已创建管理员账号 admin，初始密码 {password} "
+              f"（请登录后点右上角的用户名修改；忘记时运行 gongkai users passwd admin）", flush=True)
 
     def stop(*_):
         raise KeyboardInterrupt

@@ -6,7 +6,7 @@ that send the session's CSRF token in the ``X-CSRF-Token`` header. Every page ch
 access on the server with ``service.auth`` and ``service.access``; nothing is hidden only
 in the browser. Every asset is served by the app itself (intranets have no internet).
 
-- ``pages``: login, logout, the header, error pages (this module);
+- ``pages``: login, logout, the account page (own password), the header, error pages (this module);
 - ``catalogue``: the public 公开目录 with full-text search (no login);
 - ``desk``: upload, my submissions, document history, review queue and review page;
 - ``admin``: departments and users, taxonomy, model versions, queue and workers;
@@ -24,7 +24,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash
 
-from service import audit, auth
+from service import accounts, audit, auth
 from service.auth import Forbidden, Unauthorized
 from service.db import Department, User, transaction
 from service.errors import GongkaiError
@@ -96,12 +96,10 @@ def login():
             user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
             ok = user is not None and user.active and check_password_hash(user.password_hash, password)
             audit.append(s, username or "?", "login" if ok else "login.failed", ip=request.remote_addr)
-            user_id, role = (user.id, user.role) if ok else (None, None)
+            if ok:
+                role = user.role
+                auth.begin_session(user)
         if ok:
-            session.clear()
-            session["user_id"] = user_id
-            session.permanent = True
-            auth.csrf_token()
             return redirect(target or url_for(home_for(role)))
         error = "用户名或密码错误。"
     return render_template("login.html", error=error, next=target), (401 if error else 200)
@@ -112,6 +110,32 @@ def logout():
     auth.check_csrf()
     session.clear()
     return redirect(url_for("catalogue.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@page("uploader", "reviewer", "admin")
+def account():
+    """The signed-in user's account: who they are, and a new password (other sessions end)."""
+    who, error, done = auth.current(), None, False
+    if request.method == "POST":
+        form = request.form
+        try:
+            if form.get("new_password", "") != form.get("repeat_password", ""):
+                raise accounts.AccountInputError(what="两次输入的新密码不一致")
+            with transaction(runtime().sessions) as s:
+                user = accounts.change_own_password(s, who.user_id, form.get("current_password", ""),
+                                                    form.get("new_password", ""))
+                auth.begin_session(user)  # this browser stays signed in; the others are signed out
+            done = True
+        except accounts.AccountInputError as exc:
+            error = exc.message
+    with transaction(runtime().sessions, readonly=True) as s:
+        user = s.get(User, who.user_id)
+        info = {"username": user.username, "name": user.display_name or user.username,
+                "role": ROLE_NAMES_ZH.get(user.role, user.role),
+                "department": user.department.name if user.department else "全县（不限部门）"}
+    return render_template("account.html", user=info, error=error, done=done,
+                           min_password=accounts.MIN_PASSWORD), (422 if error else 200)
 
 
 def error_page(status: int, title: str, message: str):

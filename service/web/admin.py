@@ -78,6 +78,22 @@ def add_user():
     return redirect(url_for("admin.index"))
 
 
+@bp.post("/admin/users/<username>")
+@page("admin")
+def change_user(username: str):
+    """Set a new password for a user who forgot theirs, or deactivate / reactivate an account."""
+    form, actor = request.form, auth.current().name
+    with transaction(runtime().sessions) as s:
+        action = form.get("action")
+        if action == "password":
+            accounts.reset_password(s, username, form.get("password", ""), actor)
+        elif action in ("deactivate", "activate"):
+            accounts.set_active(s, username, action == "activate", actor)
+        else:
+            raise AdminInputError(what="未知操作")
+    return redirect(url_for("admin.index"))
+
+
 @bp.post("/admin/models")
 @page("admin")
 def model_action():

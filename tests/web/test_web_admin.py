@@ -108,3 +108,58 @@ def test_admin_page_shows_how_each_version_fared_on_reviewed_documents(app):
     assert cells[1:6] == ["4", "75.0%", "66.7%", "75.0%", "0.667"]   # F1 1, 0, 1 over the confirmed categories
     assert "规划计划 → 政策法规及规范性文件" in cells[6] and "1 篇" in cells[6]
     assert row.count('class="below-goal"') == 3                  # every goal missed on these four
+
+
+def signed_in(client) -> bool:
+    return client.get("/review").status_code == 200
+
+
+def test_a_user_changes_their_password_and_their_other_sessions_end(app):
+    here, token = login(app, "rev")
+    elsewhere, _ = login(app, "rev")
+    api = app.test_client()
+    assert api.post("/api/v1/login", json={"username": "rev", "password": PASSWORD}).status_code == 200
+    page = here.get("/account").get_data(as_text=True)
+    assert "我的账号" in page and "审核人" in page and 'href="/account"' in page  # the header's name leads here
+    form = {"current_password": PASSWORD, "new_password": "a-new-secret-9", "repeat_password": "a-new-secret-9",
+            "csrf_token": token}
+    assert here.post("/account", data={**form, "csrf_token": ""}).status_code == 403
+    for wrong, message in (({"current_password": "not-it"}, "当前密码不正确"),
+                           ({"repeat_password": "a-new-secret-0"}, "两次输入的新密码不一致"),
+                           ({"new_password": "short", "repeat_password": "short"}, "新密码至少 8 位")):
+        refused = here.post("/account", data={**form, **wrong})
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True)
+    assert signed_in(elsewhere)
+    done = here.post("/account", data=form)
+    assert done.status_code == 200 and 'data-testid="password-changed"' in done.get_data(as_text=True)
+    assert signed_in(here)  # this browser stays signed in …
+    assert not signed_in(elsewhere)  # … every other session, browser or API, is over
+    assert api.get("/api/v1/me").get_json()["kind"] == "public"
+    assert app.test_client().post("/api/v1/login", json={"username": "rev", "password": PASSWORD}).status_code == 401
+    login(app, "rev", "a-new-secret-9")
+
+
+def test_an_admin_resets_a_password_and_deactivates_an_account(app):
+    adm, token = login(app, "adm")
+    rev, _ = login(app, "rev")
+    page = adm.get("/admin").get_data(as_text=True)
+    assert 'action="/admin/users/rev"' in page and "停用" in page
+    own_row = re.search(r'<tr data-user="adm">.*?</tr>', page, re.S).group(0)
+    assert "deactivate" not in own_row  # no button to lock oneself out
+    assert adm.post("/admin/users/rev", data={"action": "password", "password": "given-by-adm-1"}).status_code == 403
+    assert adm.post("/admin/users/rev", data={"action": "password", "password": "given-by-adm-1",
+                                              "csrf_token": token}).status_code == 302
+    assert not signed_in(rev)
+    rev, _ = login(app, "rev", "given-by-adm-1")
+    assert adm.post("/admin/users/rev", data={"action": "deactivate", "csrf_token": token}).status_code == 302
+    assert not signed_in(rev)
+    assert app.test_client().post("/api/v1/login", json={"username": "rev", "password": "given-by-adm-1"}).status_code == 401
+    assert "已停用" in adm.get("/admin").get_data(as_text=True)
+    myself = adm.post("/admin/users/adm", data={"action": "deactivate", "csrf_token": token})
+    assert myself.status_code == 422 and "不能停用自己的账号" in myself.get_data(as_text=True)
+    assert adm.post("/admin/users/rev", data={"action": "activate", "csrf_token": token}).status_code == 302
+    rev, rev_token = login(app, "rev", "given-by-adm-1")
+    assert rev.post("/admin/users/adm", data={"action": "deactivate", "csrf_token": rev_token}).status_code == 403
+    with transaction(app.extensions["gongkai"].sessions, readonly=True) as s:
+        actions = [e.action for e in s.query(AuditEntry).order_by(AuditEntry.seq)]
+    assert {"user.password_reset", "user.deactivate", "user.activate"} <= set(actions)

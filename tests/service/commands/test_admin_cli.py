@@ -55,6 +55,30 @@ def test_db_departments_users_and_audit(env, tmp_path):
     assert broken.returncode == 1 and "第 2 条" in broken.stdout
 
 
+def test_users_passwd_deactivate_and_activate(env, tmp_path):
+    assert gongkai(env, "db", "upgrade").returncode == 0
+    assert gongkai(env, "users", "add", "boss", "--role", "admin", "--password", "pw-12345678").returncode == 0
+    assert gongkai(env, "users", "add", "rev", "--role", "reviewer", "--password", "pw-12345678").returncode == 0
+    before = sqlite3.connect(tmp_path / "data" / "gongkai.db").execute(
+        "SELECT password_hash FROM users WHERE username = 'boss'").fetchone()[0]
+    for args, message in ((("users", "passwd", "boss", "--password", "short"), "新密码至少 8 位"),
+                          (("users", "passwd", "nobody", "--password", "pw-87654321"), "没有用户「nobody」"),
+                          (("users", "deactivate", "boss"), "最后一个可用的管理员")):
+        refused = gongkai(env, *args)
+        assert refused.returncode == 2 and message in refused.stderr and "Traceback" not in refused.stderr
+    done = gongkai(env, "users", "passwd", "boss", "--password", "pw-87654321")
+    assert done.returncode == 0 and "已为 boss 设置新密码" in done.stdout
+    assert gongkai(env, "users", "deactivate", "rev").returncode == 0
+    assert "rev\treviewer\t\t停用" in gongkai(env, "users", "list").stdout
+    assert gongkai(env, "users", "activate", "rev").returncode == 0
+    assert "rev\treviewer\t\t\n" in gongkai(env, "users", "list").stdout
+    db = sqlite3.connect(tmp_path / "data" / "gongkai.db")
+    after = db.execute("SELECT password_hash FROM users WHERE username = 'boss'").fetchone()[0]
+    actions = [row[0] for row in db.execute("SELECT action FROM audit_log ORDER BY seq")]
+    assert after != before
+    assert actions[-3:] == ["user.password_reset", "user.deactivate", "user.activate"]
+
+
 def test_check_reports_missing_mismatched_and_orphaned_originals(env, tmp_path):
     assert gongkai(env, "db", "upgrade").returncode == 0
     rt = Runtime.from_settings(config.load({"data_dir": str(tmp_path / "data")}, environ={}))

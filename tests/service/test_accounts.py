@@ -1,0 +1,85 @@
+"""Account lifecycle on SQLite and PostgreSQL: own password, admin reset, deactivation."""
+import pytest
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from service import accounts, audit
+from service.accounts import AccountInputError
+from service.db import AuditEntry, User, transaction
+
+OLD = "old-password-1"
+
+
+@pytest.fixture
+def users(sessions):
+    with transaction(sessions) as s:
+        for name, role in (("adm", "admin"), ("rev", "reviewer")):
+            s.add(User(username=name, role=role, password_hash=generate_password_hash(OLD)))
+    return sessions
+
+
+def user(sessions, name) -> User:
+    with transaction(sessions, readonly=True) as s:
+        found = s.execute(select(User).where(User.username == name)).scalar_one()
+        s.expunge(found)
+        return found
+
+
+def actions(sessions) -> list[tuple[str, str]]:
+    with transaction(sessions, readonly=True) as s:
+        return [(e.actor, e.action) for e in s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()]
+
+
+def test_a_user_changes_their_password_only_knowing_the_current_one(users):
+    rev = user(users, "rev")
+    stamp = accounts.session_stamp(rev)
+    for current, new, message in ((("wrong-password", "new-password-1", "当前密码不正确")),
+                                  (OLD, "short", "新密码至少 8 位"),
+                                  (OLD, OLD, "不能与当前密码相同")):
+        with pytest.raises(AccountInputError) as refused, transaction(users) as s:
+            accounts.change_own_password(s, rev.id, current, new)
+        assert message in refused.value.message
+    assert check_password_hash(user(users, "rev").password_hash, OLD)  # nothing changed
+
+    with transaction(users) as s:
+        accounts.change_own_password(s, rev.id, OLD, "new-password-1")
+    changed = user(users, "rev")
+    assert check_password_hash(changed.password_hash, "new-password-1")
+    assert accounts.session_stamp(changed) != stamp  # sessions opened with the old password are over
+    assert actions(users)[-1] == ("rev", "user.password_change")
+
+
+def test_an_admin_resets_a_forgotten_password(users):
+    with pytest.raises(AccountInputError, match="没有用户"), transaction(users) as s:
+        accounts.reset_password(s, "nobody", "new-password-1", "adm")
+    with pytest.raises(AccountInputError, match="至少 8 位"), transaction(users) as s:
+        accounts.reset_password(s, "rev", "1234567", "adm")
+    with transaction(users) as s:
+        accounts.reset_password(s, "rev", "given-by-admin", "adm")
+    assert check_password_hash(user(users, "rev").password_hash, "given-by-admin")
+    assert actions(users)[-1] == ("adm", "user.password_reset")
+
+
+def test_deactivation_never_locks_everybody_out(users):
+    with pytest.raises(AccountInputError, match="不能停用自己的账号"), transaction(users) as s:
+        accounts.set_active(s, "adm", False, "adm")
+    with pytest.raises(AccountInputError, match="最后一个可用的管理员"), transaction(users) as s:
+        accounts.set_active(s, "adm", False, "cli")
+    with transaction(users) as s:
+        accounts.set_active(s, "rev", False, "adm")
+    assert not user(users, "rev").active
+    with transaction(users) as s:  # already inactive: nothing to record
+        accounts.set_active(s, "rev", False, "adm")
+    with transaction(users) as s:
+        accounts.add_user(s, "adm2", "admin", "second-admin-1", actor="adm")
+    with transaction(users) as s:  # with a second active admin the first may go
+        accounts.set_active(s, "adm", False, "adm2")
+    with pytest.raises(AccountInputError, match="最后一个可用的管理员"), transaction(users) as s:
+        accounts.set_active(s, "adm2", False, "cli")
+    with transaction(users) as s:
+        accounts.set_active(s, "adm", True, "adm2")
+    assert user(users, "adm").active
+    assert [a for a in actions(users) if a[1].startswith("user.")] == [
+        ("adm", "user.deactivate"), ("adm", "user.create"), ("adm2", "user.deactivate"), ("adm2", "user.activate")]
+    with transaction(users, readonly=True) as s:
+        assert audit.verify(s).ok
