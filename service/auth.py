@@ -15,9 +15,8 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request, session
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
-from service import accounts, audit
+from service import accounts
 from service.db import ApiToken, User, transaction
 from service.errors import GongkaiError
 
@@ -27,12 +26,6 @@ class Unauthorized(GongkaiError):
     http_status = 401
     message_zh = "请先登录。"
     message_en = "Authentication required."
-
-
-class BadCredentials(Unauthorized):
-    code = "bad_credentials"
-    message_zh = "用户名或密码错误。"
-    message_en = "Wrong username or password."
 
 
 class Forbidden(GongkaiError):
@@ -99,6 +92,10 @@ def load_principal() -> Principal:
                          user_id=user.id)
 
 
+def login_policy() -> accounts.LoginPolicy:
+    return accounts.LoginPolicy.from_settings(current_app.extensions["gongkai"].settings)
+
+
 def begin_session(user: User) -> None:
     """A fresh browser session for ``user`` (after login, or to stay signed in after a password change)."""
     session.clear()
@@ -153,14 +150,12 @@ def login():
     data = request.get_json(silent=True) or request.form
     username, password = str(data.get("username", "")), str(data.get("password", ""))
     with transaction(_sessions()) as s:
-        user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        ok = user is not None and user.active and check_password_hash(user.password_hash, password)
-        audit.append(s, username or "?", "login" if ok else "login.failed", ip=request.remote_addr)
-        if ok:
-            user_id, role, dept = user.id, user.role, user.department_id
+        user, refusal = accounts.attempt_login(s, username, password, login_policy(), ip=request.remote_addr)
+        if user is not None:
+            role, dept = user.role, user.department_id
             begin_session(user)
-    if not ok:
-        raise BadCredentials()
+    if refusal is not None:
+        raise refusal
     return jsonify({"username": username, "role": role, "department_id": dept, "csrf_token": csrf_token()})
 
 

@@ -45,6 +45,10 @@ class Settings:
     models_dir: Path = field(default_factory=_default_models_dir)
     #: A deployment's own taxonomy file (JSON); empty means the built-in default.
     taxonomy_file: str = ""
+    #: Consecutive wrong passwords that lock an account (等保 login-failure handling).
+    login_max_failures: int = 5
+    #: How long a locked account stays locked; an admin's new password unlocks it at once.
+    login_lockout_minutes: int = 15
     #: Largest upload accepted, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Parser child process: address-space limit in bytes.

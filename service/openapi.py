@@ -41,8 +41,9 @@ def spec() -> dict:
         },
         "security": [{"session": []}, {"token": []}, {}],
         "paths": {
-            "/api/v1/login": {"post": _op("Log in (browser session)", "anyone", body=_json(
-                {"username": s, "password": s}, ["username", "password"]), errors=(401,))},
+            "/api/v1/login": {"post": _op("Log in (browser session); 429 account_locked after repeated wrong "
+                                          "passwords", "anyone", body=_json(
+                {"username": s, "password": s}, ["username", "password"]), errors=(401, 429))},
             "/api/v1/logout": {"post": _op("Log out", "anyone", errors=())},
             "/api/v1/me": {"get": _op("Who am I", "anyone", errors=())},
             "/api/v1/documents": {

@@ -177,10 +177,13 @@ def user_set_active(args) -> int:
 
 
 def user_list(args) -> int:
+    from service.accounts import locked_until
+
     rt = _runtime()
     with transaction(rt.sessions) as s:
         for u in s.execute(select(User).order_by(User.username)).scalars():
-            print(f"{u.username}\t{u.role}\t{u.department.code if u.department else ''}\t{'' if u.active else '停用'}")
+            state = "停用" if not u.active else ("锁定" if locked_until(u) else "")
+            print(f"{u.username}\t{u.role}\t{u.department.code if u.department else ''}\t{state}")
     return 0
 
 

@@ -20,11 +20,9 @@ import logging
 from functools import wraps
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
-from werkzeug.security import check_password_hash
 
-from service import accounts, audit, auth
+from service import accounts, auth
 from service.auth import Forbidden, Unauthorized
 from service.db import Department, User, transaction
 from service.errors import GongkaiError
@@ -86,23 +84,22 @@ def login():
     target = request.args.get("next") or ""
     if not target.startswith("/") or target.startswith("//"):
         target = ""
-    error = None
+    error = status = None
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
         if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
             raise auth.CsrfFailed()
         username, password = request.form.get("username", ""), request.form.get("password", "")
         with transaction(runtime().sessions) as s:
-            user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
-            ok = user is not None and user.active and check_password_hash(user.password_hash, password)
-            audit.append(s, username or "?", "login" if ok else "login.failed", ip=request.remote_addr)
-            if ok:
+            user, refusal = accounts.attempt_login(s, username, password, auth.login_policy(),
+                                                   ip=request.remote_addr)
+            if user is not None:
                 role = user.role
                 auth.begin_session(user)
-        if ok:
+        if refusal is None:
             return redirect(target or url_for(home_for(role)))
-        error = "用户名或密码错误。"
-    return render_template("login.html", error=error, next=target), (401 if error else 200)
+        error, status = refusal.message, refusal.http_status
+    return render_template("login.html", error=error, next=target), (status if error else 200)
 
 
 @bp.post("/logout")

@@ -9,6 +9,7 @@ from service import accounts, audit, auth, quality
 from service.accounts import AccountInputError as AdminInputError
 from service.db import ROLES, Department, Document, User, transaction
 from service.modelcard import GOALS
+from service.report import CHINA_TIME
 from service.web import error_pages, page, runtime
 
 bp = error_pages(Blueprint("admin", __name__))
@@ -36,6 +37,12 @@ def _models() -> dict:
     return {"versions": [v.to_dict() for v in store.versions()], "history": store.history()[-10:][::-1]}
 
 
+def locked_until_text(user: User) -> str:
+    """'12-06 15:42' (Beijing time) while the account is locked after wrong passwords, else ''."""
+    until = accounts.locked_until(user)
+    return until.astimezone(CHINA_TIME).strftime("%m-%d %H:%M") if until else ""
+
+
 @bp.get("/admin")
 @page("admin")
 def index():
@@ -44,7 +51,7 @@ def index():
             Document, Document.department_id == Department.id).group_by(Department.id).order_by(Department.code)).all()
         departments = [{"code": d.code, "name": d.name, "documents": n} for d, n in departments]
         users = [{"username": u.username, "name": u.display_name, "role": u.role, "active": u.active,
-                  "department": u.department.name if u.department else ""}
+                  "department": u.department.name if u.department else "", "locked_until": locked_until_text(u)}
                  for u in s.execute(select(User).order_by(User.username)).scalars()]
         by_status = dict(s.execute(select(Document.status, func.count()).group_by(Document.status)).all())
         failures = [{"id": d.id, "filename": d.filename, "department": d.department.name, "code": d.error_code,

@@ -1,4 +1,6 @@
-"""Account lifecycle on SQLite and PostgreSQL: own password, admin reset, deactivation."""
+"""Account lifecycle on SQLite and PostgreSQL: own password, admin reset, deactivation, lockout."""
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -83,3 +85,40 @@ def test_deactivation_never_locks_everybody_out(users):
         ("adm", "user.deactivate"), ("adm", "user.create"), ("adm2", "user.deactivate"), ("adm2", "user.activate")]
     with transaction(users, readonly=True) as s:
         assert audit.verify(s).ok
+
+
+def login(sessions, password, policy=accounts.LoginPolicy(max_failures=3, lockout=timedelta(minutes=15))):
+    with transaction(sessions) as s:
+        found, refusal = accounts.attempt_login(s, "rev", password, policy, ip="10.0.0.9")
+        return (found.username if found else None), (refusal.code if refusal else None)
+
+
+def test_wrong_passwords_in_a_row_lock_the_account_until_its_time_or_a_new_password(users):
+    assert login(users, "wrong-1") == (None, "bad_credentials")
+    assert login(users, OLD) == ("rev", None)  # a success starts the count again
+    assert login(users, "wrong-1") == (None, "bad_credentials")
+    assert login(users, "wrong-2") == (None, "bad_credentials")
+    assert accounts.locked_until(user(users, "rev")) is None
+    assert login(users, "wrong-3") == (None, "bad_credentials")  # the third in a row locks
+    until = accounts.locked_until(user(users, "rev"))
+    assert until is not None and timedelta(minutes=14) < until - datetime.now(timezone.utc) <= timedelta(minutes=15)
+    assert login(users, OLD) == (None, "account_locked")  # even the right password, while locked
+    with transaction(users) as s:
+        refusal = accounts.attempt_login(s, "rev", OLD, accounts.LoginPolicy())[1]
+    assert "锁定至" in refusal.message and refusal.http_status == 429
+
+    with transaction(users) as s:  # the lock's time passes
+        s.execute(select(User).where(User.username == "rev")).scalar_one().locked_until = \
+            datetime.now(timezone.utc) - timedelta(seconds=1)
+    assert login(users, OLD) == ("rev", None)
+
+    for attempt in ("wrong-1", "wrong-2", "wrong-3"):
+        login(users, attempt)
+    assert login(users, OLD) == (None, "account_locked")
+    with transaction(users) as s:
+        accounts.reset_password(s, "rev", "given-by-admin", "adm")
+    assert login(users, "given-by-admin") == ("rev", None)
+    with transaction(users) as s:  # an unknown name is told the same as a wrong password, and locks nothing
+        assert accounts.attempt_login(s, "nobody", OLD, accounts.LoginPolicy())[1].code == "bad_credentials"
+    logged = [a for _, a in actions(users) if a.startswith(("login", "user.lock"))]
+    assert logged.count("user.lock") == 2 and logged.count("login.locked") == 3 and logged.count("login") == 3

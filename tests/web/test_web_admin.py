@@ -163,3 +163,21 @@ def test_an_admin_resets_a_password_and_deactivates_an_account(app):
     with transaction(app.extensions["gongkai"].sessions, readonly=True) as s:
         actions = [e.action for e in s.query(AuditEntry).order_by(AuditEntry.seq)]
     assert {"user.password_reset", "user.deactivate", "user.activate"} <= set(actions)
+
+
+def test_wrong_passwords_lock_an_account_for_the_login_page_and_the_api_until_an_admin_resets_it(app):
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    for _ in range(app.extensions["gongkai"].settings.login_max_failures):
+        wrong = client.post("/login", data={"username": "rev", "password": "guess", "csrf_token": token})
+        assert wrong.status_code == 401 and "用户名或密码错误" in wrong.get_data(as_text=True)
+    locked = client.post("/login", data={"username": "rev", "password": PASSWORD, "csrf_token": token})
+    assert locked.status_code == 429 and "账号已锁定至" in locked.get_data(as_text=True)
+    api = app.test_client().post("/api/v1/login", json={"username": "rev", "password": PASSWORD})
+    assert api.status_code == 429 and api.get_json()["error"]["code"] == "account_locked"
+    adm, adm_token = login(app, "adm")
+    row = re.search(r'<tr data-user="rev">.*?</tr>', adm.get("/admin").get_data(as_text=True), re.S).group(0)
+    assert "已锁定至" in row
+    assert adm.post("/admin/users/rev", data={"action": "password", "password": "unlocked-by-adm",
+                                              "csrf_token": adm_token}).status_code == 302
+    login(app, "rev", "unlocked-by-adm")
