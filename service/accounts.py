@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from service import audit
 from service.db import ROLES, Department, User, utcnow
 from service.errors import GongkaiError
-from service.report import CHINA_TIME
+from service.report import beijing_time
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MIN_PASSWORD = 8
@@ -67,15 +67,11 @@ class LoginPolicy:
         return cls(settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes))
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite returns naive UTC
-
-
 def locked_until(user: User, now: datetime | None = None) -> datetime | None:
-    """When the account's lock ends, or None if it is not locked now."""
-    if user.locked_until is None or _aware(user.locked_until) <= (now or utcnow()):
+    """When the account's lock ends (Beijing time), or None if it is not locked now."""
+    if user.locked_until is None or beijing_time(user.locked_until) <= (now or utcnow()):
         return None
-    return _aware(user.locked_until)
+    return beijing_time(user.locked_until)
 
 
 def attempt_login(session: Session, username: str, password: str, policy: LoginPolicy, *,
@@ -87,7 +83,7 @@ def attempt_login(session: Session, username: str, password: str, policy: LoginP
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is not None and (until := locked_until(user)):
         audit.append(session, username, "login.locked", ip=ip)
-        return None, AccountLocked(until=until.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M"))
+        return None, AccountLocked(until=until.strftime("%Y-%m-%d %H:%M"))
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
         audit.append(session, username or "?", "login.failed", ip=ip)
         if user is not None and user.active:

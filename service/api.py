@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timezone
 from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy import func, select
 
-from service import access, auth, review
+from service import access, auth, review, tokens
 from service.auth import current, require
 from service.db import Department, Document, transaction
 from service.errors import GongkaiError
@@ -249,18 +249,26 @@ def withdraw(document_id: int):
 @bp.post("/departments/<code>/tokens")
 @require("admin")
 def create_token(code: str):
-    from service.db import ApiToken
-
+    """A department token for a system that uploads; the token is in this answer only."""
     label = (request.get_json(silent=True) or {}).get("label", "")
-    token = auth.new_api_token()
     with transaction(rt().sessions) as s:
-        dept = s.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
-        if dept is None:
-            raise NotFound(code)
-        s.add(ApiToken(department_id=dept.id, token_sha256=auth.token_digest(token), label=label))
-        from service import audit
-        audit.append(s, current().name, "token.create", department=code, label=label)
-    return jsonify({"token": token, "department": code, "label": label}), 201
+        token, secret = tokens.create(s, code, str(label), current().name)
+        body = {**tokens.to_dict(token), "token": secret}
+    return jsonify(body), 201
+
+
+@bp.get("/departments/<code>/tokens")
+@require("admin")
+def list_tokens(code: str):
+    with transaction(rt().sessions, readonly=True) as s:
+        return jsonify({"tokens": tokens.listing(s, code)})
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require("admin")
+def revoke_token(token_id: int):
+    with transaction(rt().sessions) as s:
+        return jsonify(tokens.to_dict(tokens.revoke(s, token_id, current().name)))
 
 
 @bp.get("/model-quality")

@@ -73,9 +73,15 @@ def spec() -> dict:
             "/api/v1/documents/{document_id}/withdraw": {"post": _op(
                 "Withdraw a published document", "reviewer, admin", params=DOC_ID,
                 body=_json({"reason": s}, ["reason"]), errors=(401, 403, 404, 409, 422))},
-            "/api/v1/departments/{code}/tokens": {"post": _op(
-                "Create a department API token (shown once)", "admin", ok=201,
-                params=[{"name": "code", "in": "path", "required": True, "schema": s}], body=_json({"label": s}))},
+            "/api/v1/departments/{code}/tokens": {
+                "post": _op("Create a department API token (shown once)", "admin", ok=201,
+                            params=[{"name": "code", "in": "path", "required": True, "schema": s}],
+                            body=_json({"label": s})),
+                "get": _op("List a department's API tokens (label, created, revoked; never the token)", "admin",
+                           params=[{"name": "code", "in": "path", "required": True, "schema": s}])},
+            "/api/v1/tokens/{token_id}/revoke": {"post": _op(
+                "Revoke an API token: it is refused from now on", "admin",
+                params=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
             "/api/v1/model-quality": {"get": _op(
                 "How each model version's suggestions fared on reviewed documents (coverage, precision, macro-F1, "
                 "intervals, goals, corrections); 'since' bounds the review day", "reviewer, admin",

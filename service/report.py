@@ -55,8 +55,8 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _local(moment: datetime) -> datetime:
-    # SQLite hands back the stored UTC wall time without a zone.
+def beijing_time(moment: datetime) -> datetime:
+    """A stored timestamp in Beijing time (SQLite hands back the stored UTC wall time without a zone)."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(CHINA_TIME)
 
 
@@ -99,7 +99,7 @@ def annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualRepo
         published[category] += 1
         if status == "withdrawn":
             withdrawn[category] += 1
-        months[_local(published_at).month - 1] += 1
+        months[beijing_time(published_at).month - 1] += 1
         by_department[(code, name)][category] += 1
         if suggestion:
             suggested += 1
@@ -122,7 +122,7 @@ def years_with_data(session: Session) -> list[int]:
         Document.status.in_(COUNTED_STATES))).one()
     if first is None:
         return []
-    return list(range(_local(last).year, _local(first).year - 1, -1))
+    return list(range(beijing_time(last).year, beijing_time(first).year - 1, -1))
 
 
 def summary_sentence(report: AnnualReport) -> str:

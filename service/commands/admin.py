@@ -65,6 +65,19 @@ def register(sub) -> None:
         act.add_argument("username")
         act.set_defaults(func=user_set_active, active=verb == "activate")
 
+    tk = sub.add_parser("tokens", help="department API tokens for systems that upload")
+    tk_sub = tk.add_subparsers(dest="token_command", required=True)
+    tadd = tk_sub.add_parser("add", help="create a token; it is printed once")
+    tadd.add_argument("department")
+    tadd.add_argument("--label", default="")
+    tadd.set_defaults(func=token_add)
+    tlist = tk_sub.add_parser("list", help="tokens (never their secret)")
+    tlist.add_argument("--department")
+    tlist.set_defaults(func=token_list)
+    trev = tk_sub.add_parser("revoke", help="refuse a token from now on")
+    trev.add_argument("token_id", type=int)
+    trev.set_defaults(func=token_revoke)
+
     wk = sub.add_parser("worker", help="run an ingest worker against GONGKAI_REDIS_URL")
     wk.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     wk.add_argument("--name")
@@ -184,6 +197,36 @@ def user_list(args) -> int:
         for u in s.execute(select(User).order_by(User.username)).scalars():
             state = "停用" if not u.active else ("锁定" if locked_until(u) else "")
             print(f"{u.username}\t{u.role}\t{u.department.code if u.department else ''}\t{state}")
+    return 0
+
+
+def token_add(args) -> int:
+    from service import tokens
+
+    with transaction(_runtime().sessions) as s:
+        token, secret = tokens.create(s, args.department, args.label, "cli")
+        token_id = token.id
+    print(f"已为部门 {args.department} 创建接口令牌 {token_id}（只显示这一次，请妥善保存）：")
+    print(secret)
+    return 0
+
+
+def token_list(args) -> int:
+    from service import tokens
+
+    with transaction(_runtime().sessions, readonly=True) as s:
+        for t in tokens.listing(s, args.department):
+            state = "有效" if t["active"] else f"已吊销 {t['revoked_at']}"
+            print(f"{t['id']}\t{t['department']}\t{t['label']}\t{t['created_at']}\t{state}")
+    return 0
+
+
+def token_revoke(args) -> int:
+    from service import tokens
+
+    with transaction(_runtime().sessions) as s:
+        token = tokens.revoke(s, args.token_id, "cli")
+        print(f"已吊销接口令牌 {token.id}（{token.department.code} {token.label}）")
     return 0
 
 

@@ -2,14 +2,13 @@
 reviewed documents, queue and workers."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
-from service import accounts, audit, auth, quality
+from service import accounts, audit, auth, quality, tokens
 from service.accounts import AccountInputError as AdminInputError
 from service.db import ROLES, Department, Document, User, transaction
 from service.modelcard import GOALS
-from service.report import CHINA_TIME
 from service.web import error_pages, page, runtime
 
 bp = error_pages(Blueprint("admin", __name__))
@@ -40,7 +39,7 @@ def _models() -> dict:
 def locked_until_text(user: User) -> str:
     """'12-06 15:42' (Beijing time) while the account is locked after wrong passwords, else ''."""
     until = accounts.locked_until(user)
-    return until.astimezone(CHINA_TIME).strftime("%m-%d %H:%M") if until else ""
+    return until.strftime("%m-%d %H:%M") if until else ""
 
 
 @bp.get("/admin")
@@ -59,11 +58,13 @@ def index():
             select(Document).where(Document.status == "failed").order_by(Document.id.desc()).limit(10)).scalars()]
         taxonomy = current_app.extensions["gongkai.taxonomy"]
         in_use = quality.quality_by_version(s, taxonomy.names)
+        api_tokens = tokens.listing(s)
     from service.web.batches import running
 
     return render_template("admin.html", departments=departments, users=users, by_status=by_status,
                            failures=failures, queue=_queue_status(), models=_models(), roles=ROLES,
-                           running_batches=running(), in_use=in_use, goals=GOALS, taxonomy=taxonomy)
+                           running_batches=running(), in_use=in_use, goals=GOALS, taxonomy=taxonomy,
+                           api_tokens=api_tokens, new_token=session.pop("new_token", None))
 
 
 @bp.post("/admin/departments")
@@ -99,6 +100,25 @@ def change_user(username: str):
         else:
             raise AdminInputError(what="未知操作")
     return redirect(url_for("admin.index"))
+
+
+@bp.post("/admin/tokens")
+@page("admin")
+def create_token():
+    """A department API token; shown once, on the admin page this redirects to."""
+    with transaction(runtime().sessions) as s:
+        token, secret = tokens.create(s, request.form.get("department", ""), request.form.get("label", ""),
+                                      auth.current().name)
+        session["new_token"] = {**tokens.to_dict(token), "token": secret}
+    return redirect(url_for("admin.index", _anchor="tokens"))
+
+
+@bp.post("/admin/tokens/<int:token_id>/revoke")
+@page("admin")
+def revoke_token(token_id: int):
+    with transaction(runtime().sessions) as s:
+        tokens.revoke(s, token_id, auth.current().name)
+    return redirect(url_for("admin.index", _anchor="tokens"))
 
 
 @bp.post("/admin/models")

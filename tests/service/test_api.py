@@ -1,5 +1,6 @@
 """The REST API as every role, against a real database and a real Redis."""
 import io
+import json
 
 import pytest
 from sqlalchemy import select
@@ -213,13 +214,26 @@ def test_admin_creates_department_tokens_that_upload(app, world):
     assert token not in stored  # only digests are kept
     assert app.test_client().get("/api/v1/me", headers={"Authorization": "Bearer wrong"}).status_code == 401
 
+    listed = client.get("/api/v1/departments/b/tokens").get_json()["tokens"]
+    assert [(t["label"], t["active"]) for t in listed] == [("OA", True)]
+    assert "token" not in listed[0] and token not in json.dumps(listed)
+    assert client_as(app, "rev", world).post(f"/api/v1/tokens/{listed[0]['id']}/revoke").status_code == 403
+    assert client.post("/api/v1/tokens/99999/revoke").status_code == 404
+    revoked = client.post(f"/api/v1/tokens/{listed[0]['id']}/revoke").get_json()
+    assert revoked["active"] is False and revoked["revoked_at"]
+    refused = system.post("/api/v1/documents", data={"file": (io.BytesIO(b"OA 2"), "oa2.txt")},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401  # a revoked token is refused from that moment
+    assert client.get("/api/v1/departments/nope/tokens").status_code == 404
+
 
 def test_every_route_is_in_the_openapi_document(app):
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     documented = set(spec["paths"])
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1"):
-            path = rule.rule.replace("<int:document_id>", "{document_id}").replace("<code>", "{code}")
+            path = rule.rule.replace("<int:document_id>", "{document_id}").replace("<code>", "{code}").replace(
+                "<int:token_id>", "{token_id}")
             assert path in documented, path
 
 

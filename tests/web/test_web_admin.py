@@ -181,3 +181,22 @@ def test_wrong_passwords_lock_an_account_for_the_login_page_and_the_api_until_an
     assert adm.post("/admin/users/rev", data={"action": "password", "password": "unlocked-by-adm",
                                               "csrf_token": adm_token}).status_code == 302
     login(app, "rev", "unlocked-by-adm")
+
+
+def test_an_admin_creates_a_department_token_sees_it_once_and_revokes_it(app):
+    adm, token = login(app, "adm")
+    assert "尚无接口令牌" in adm.get("/admin").get_data(as_text=True)
+    assert adm.post("/admin/tokens", data={"department": "a", "label": "协同办公"}).status_code == 403
+    created = adm.post("/admin/tokens", data={"department": "a", "label": "协同办公", "csrf_token": token})
+    assert created.status_code == 302 and created.headers["Location"].endswith("#tokens")
+    page = adm.get("/admin").get_data(as_text=True)
+    secret = re.search(r'data-testid="new-token".*?<code class="mono">(gk_[^<]+)</code>', page, re.S).group(1)
+    assert secret not in adm.get("/admin").get_data(as_text=True)  # shown once
+    system = app.test_client()
+    assert system.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).get_json()["kind"] == "token"
+    token_id = re.search(r'<tr data-token="(\d+)">', page).group(1)
+    assert adm.post(f"/admin/tokens/{token_id}/revoke", data={"csrf_token": token}).status_code == 302
+    assert "已吊销" in adm.get("/admin").get_data(as_text=True)
+    assert system.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    missing = adm.post("/admin/tokens", data={"department": "nope", "csrf_token": token})
+    assert missing.status_code == 404 and "没有部门 nope" in missing.get_data(as_text=True)

@@ -79,6 +79,22 @@ def test_users_passwd_deactivate_and_activate(env, tmp_path):
     assert actions[-3:] == ["user.password_reset", "user.deactivate", "user.activate"]
 
 
+def test_tokens_add_list_and_revoke(env):
+    assert gongkai(env, "db", "upgrade").returncode == 0
+    assert gongkai(env, "departments", "add", "oa", "县政府办公室").returncode == 0
+    created = gongkai(env, "tokens", "add", "oa", "--label", "协同办公")
+    assert created.returncode == 0
+    secret = created.stdout.strip().splitlines()[-1]
+    assert secret.startswith("gk_") and len(secret) > 30
+    listed = gongkai(env, "tokens", "list").stdout
+    assert "\toa\t协同办公\t" in listed and "有效" in listed and secret not in listed
+    token_id = listed.split("\t")[0]
+    assert gongkai(env, "tokens", "revoke", token_id).returncode == 0
+    assert "已吊销" in gongkai(env, "tokens", "list", "--department", "oa").stdout
+    missing = gongkai(env, "tokens", "revoke", "999")
+    assert missing.returncode == 2 and "没有这个接口令牌" in missing.stderr and "Traceback" not in missing.stderr
+
+
 def test_check_reports_missing_mismatched_and_orphaned_originals(env, tmp_path):
     assert gongkai(env, "db", "upgrade").returncode == 0
     rt = Runtime.from_settings(config.load({"data_dir": str(tmp_path / "data")}, environ={}))
