@@ -30,7 +30,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from service import audit
 from service.db import ROLES, Department, User, utcnow
 from service.errors import GongkaiError
-from service.report import beijing_time
+from service.localtime import beijing
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MIN_PASSWORD = 8
@@ -69,9 +69,9 @@ class LoginPolicy:
 
 def locked_until(user: User, now: datetime | None = None) -> datetime | None:
     """When the account's lock ends (Beijing time), or None if it is not locked now."""
-    if user.locked_until is None or beijing_time(user.locked_until) <= (now or utcnow()):
+    if user.locked_until is None or beijing(user.locked_until) <= (now or utcnow()):
         return None
-    return beijing_time(user.locked_until)
+    return beijing(user.locked_until)
 
 
 def attempt_login(session: Session, username: str, password: str, policy: LoginPolicy, *,

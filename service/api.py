@@ -1,12 +1,12 @@
 """The REST API under /api/v1: JSON in, JSON out, errors as {"error": {"code", "message"}}."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy import func, select
 
-from service import access, auth, review, tokens
+from service import access, localtime, review, tokens
 from service.auth import current, require
 from service.db import Department, Document, transaction
 from service.errors import GongkaiError
@@ -153,9 +153,9 @@ def list_documents():
     if department := request.args.get("department"):
         query = query.join(Department).where(Department.code == department)
     if since := _parse_day("since"):
-        query = query.where(Document.created_at >= datetime.combine(since, time.min, tzinfo=timezone.utc))
+        query = query.where(Document.created_at >= localtime.day_start(since))
     if until := _parse_day("until"):
-        query = query.where(Document.created_at < datetime.combine(until, time.max, tzinfo=timezone.utc))
+        query = query.where(Document.created_at < localtime.day_end(until))
     try:
         page = max(1, int(request.args.get("page", 1)))
         per_page = min(200, max(1, int(request.args.get("per_page", 50))))
@@ -276,11 +276,10 @@ def revoke_token(token_id: int):
 def model_quality():
     """The admin page's 在本单位文件上的实际表现 as JSON (``service.quality``)."""
     from service import quality
-    from service.report import day_start
 
     since = _parse_day("since")
     with transaction(rt().sessions, readonly=True) as s:
-        versions = quality.quality_by_version(s, taxonomy().names, since=day_start(since) if since else None)
+        versions = quality.quality_by_version(s, taxonomy().names, since=localtime.day_start(since) if since else None)
     return jsonify({"since": since.isoformat() if since else None, "versions": versions})
 
 
@@ -291,7 +290,7 @@ def annual_report():
     from service import report as R
 
     raw = request.args.get("year")
-    year = datetime.now(R.CHINA_TIME).year if raw is None else R.parse_year(raw)
+    year = localtime.now().year if raw is None else R.parse_year(raw)
     if year is None:
         raise BadRequest(what=f"year 应为 {R.YEARS.start}–{R.YEARS.stop - 1} 之间的年份")
     with transaction(rt().sessions, readonly=True) as s:

@@ -28,14 +28,14 @@ Pure of HTTP and rq: the CLI and the rq jobs (``service.jobs.reclassify_shard_jo
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import audit
+from service import audit, localtime
 from service.db import Department, Document, ReclassBatch, ReclassItem, ReclassShard, transaction, utcnow
 from service.errors import GongkaiError
 from service.text import DocumentTokens
@@ -90,8 +90,8 @@ def _since_value(since: date | datetime | str | None) -> str | None:
     if isinstance(since, str):
         since = date.fromisoformat(since)
     if isinstance(since, datetime):
-        return (since if since.tzinfo else since.replace(tzinfo=timezone.utc)).isoformat()
-    return datetime.combine(since, time.min, tzinfo=timezone.utc).isoformat()
+        return (since if since.tzinfo else since.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+    return localtime.day_start(since).isoformat()
 
 
 def create_batch(sessions: sessionmaker[Session], store, actor: str, model_version: str | None = None,

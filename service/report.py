@@ -20,16 +20,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.db import Department, Document
+from service.localtime import beijing, year_bounds
 from service.taxonomy import Taxonomy
 
-CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 YEARS = range(1900, 9999)       # what a report may ask for (year_bounds needs year + 1)
 COUNTED_STATES = ("published", "withdrawn")
 
@@ -41,23 +40,6 @@ def parse_year(text: str | None) -> int | None:
     except (TypeError, ValueError):
         return None
     return year if year in YEARS else None
-
-
-def day_start(day: date) -> datetime:
-    """Midnight at the start of ``day``, Beijing time (what "since YYYY-MM-DD" means)."""
-    return datetime.combine(day, time.min, CHINA_TIME)
-
-
-def year_bounds(year: int) -> tuple[datetime, datetime]:
-    """[1 January Y, 1 January Y+1) Beijing time, in UTC (how timestamps are stored)."""
-    start = datetime(year, 1, 1, tzinfo=CHINA_TIME).astimezone(timezone.utc)
-    end = datetime(year + 1, 1, 1, tzinfo=CHINA_TIME).astimezone(timezone.utc)
-    return start, end
-
-
-def beijing_time(moment: datetime) -> datetime:
-    """A stored timestamp in Beijing time (SQLite hands back the stored UTC wall time without a zone)."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(CHINA_TIME)
 
 
 @dataclass
@@ -99,7 +81,7 @@ def annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualRepo
         published[category] += 1
         if status == "withdrawn":
             withdrawn[category] += 1
-        months[beijing_time(published_at).month - 1] += 1
+        months[beijing(published_at).month - 1] += 1
         by_department[(code, name)][category] += 1
         if suggestion:
             suggested += 1
@@ -122,7 +104,7 @@ def years_with_data(session: Session) -> list[int]:
         Document.status.in_(COUNTED_STATES))).one()
     if first is None:
         return []
-    return list(range(beijing_time(last).year, beijing_time(first).year - 1, -1))
+    return list(range(beijing(last).year, beijing(first).year - 1, -1))
 
 
 def summary_sentence(report: AnnualReport) -> str:

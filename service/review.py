@@ -7,15 +7,13 @@ acknowledgment before publishing.
 """
 from __future__ import annotations
 
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import audit, search
+from service import audit, localtime, search
 from service.db import Department, Document, utcnow
 from service.errors import GongkaiError
-from service.report import CHINA_TIME
 from service.states import transition
 from service.taxonomy import Taxonomy
 
@@ -107,7 +105,7 @@ def next_index_number(session: Session, doc: Document) -> str:
     row until commit: concurrent publishes are serialized there, so each count sees the
     numbers committed before it (tests/service/test_review.py publishes from 8 threads).
     """
-    year = datetime.now(CHINA_TIME).year   # the year the annual report counts it in (service.report)
+    year = localtime.now().year   # the year the annual report counts it in (service.report)
     dept = session.get(Department, doc.department_id)
     prefix = f"{dept.code}-{year}-"
     count = session.execute(select(func.count()).select_from(Document).where(

@@ -17,7 +17,7 @@ from service.accounts import AccountInputError
 from service.auth import new_api_token, token_digest
 from service.db import ApiToken, Department, utcnow
 from service.errors import GongkaiError
-from service.report import beijing_time
+from service.localtime import beijing
 
 MAX_LABEL = 100
 
@@ -70,7 +70,7 @@ def revoke(session: Session, token_id: int, actor: str) -> ApiToken:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return beijing_time(moment).isoformat(timespec="minutes") if moment else None
+    return beijing(moment).isoformat(timespec="minutes") if moment else None
 
 
 def to_dict(token: ApiToken) -> dict:

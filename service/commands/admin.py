@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import getpass
 import json
-import sys
 
 from sqlalchemy import select
 
-from service import audit, config, progress
+from service import audit, config, localtime, progress
 from service.db import Department, Document, User, transaction
 from service.runtime import Runtime
 
@@ -216,8 +215,8 @@ def token_list(args) -> int:
 
     with transaction(_runtime().sessions, readonly=True) as s:
         for t in tokens.listing(s, args.department):
-            state = "有效" if t["active"] else f"已吊销 {t['revoked_at']}"
-            print(f"{t['id']}\t{t['department']}\t{t['label']}\t{t['created_at']}\t{state}")
+            state = "有效" if t["active"] else f"已吊销 {localtime.display(t['revoked_at'])}"
+            print(f"{t['id']}\t{t['department']}\t{t['label']}\t{localtime.display(t['created_at'])}\t{state}")
     return 0
 
 

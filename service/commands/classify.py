@@ -217,7 +217,7 @@ def run_evaluate_reviewed(args) -> int:
     """`gongkai evaluate --reviewed`: the stored suggestions against reviewers' decisions."""
     from service import evaluation, quality
     from service.db import transaction
-    from service.report import day_start
+    from service.localtime import day_start
     from service.runtime import Runtime
     from service.taxonomy import from_settings
 
@@ -265,7 +265,7 @@ def _database_records(settings, **kwargs) -> list[dict]:
 
 def run_export_training(args) -> int:
     from service import trainingdata as D
-    from service.report import day_start
+    from service.localtime import day_start
 
     since = day_start(args.since) if args.since else None
     records = _database_records(config.load(), shareable=True, since=since, source_prefix=args.name)

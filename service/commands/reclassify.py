@@ -14,7 +14,7 @@ import json
 import sys
 import time
 
-from service import config
+from service import config, localtime
 from service import reclassify as R
 from service.db import STATES
 from service.queue import NO_SHARED_REDIS_ZH, with_shared_redis
@@ -174,7 +174,7 @@ def run_list(args) -> int:
         counts = b["counts"] or {}
         print(f"批次 {b['batch_id']}  {R.BATCH_STATES_ZH.get(b['status'], b['status'])}"
               f"{'（试运行）' if b['dry_run'] else ''}  模型 {b['model_version']}  {b['done']}/{b['total']} 件"
-              f"  变更 {counts.get('change', 0)}  分歧 {counts.get('disagreement', 0)}  {b['created_by']} {(b['created_at'] or '')[:19].replace('T', ' ')}")
+              f"  变更 {counts.get('change', 0)}  分歧 {counts.get('disagreement', 0)}  {b['created_by']} {localtime.display(b['created_at'], seconds=True)}")
     return 0
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import datetime
 
-from service import config
+from service import config, localtime
 from service import report as R
 from service.db import transaction
 from service.runtime import Runtime
@@ -39,7 +38,7 @@ def write_csv(report: R.AnnualReport, stream) -> None:
 
 def run_report(args) -> int:
     settings = config.load()
-    year = args.year or datetime.now(R.CHINA_TIME).year
+    year = args.year or localtime.now().year
     rt = Runtime.from_settings(settings)
     try:
         with transaction(rt.sessions, readonly=True) as s:

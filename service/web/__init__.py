@@ -22,7 +22,7 @@ from functools import wraps
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from service import accounts, auth
+from service import accounts, auth, localtime
 from service.auth import Forbidden, Unauthorized
 from service.db import Department, User, transaction
 from service.errors import GongkaiError
@@ -58,6 +58,11 @@ def page(*roles: str):
 
 def home_for(role: str) -> str:
     return {"uploader": "desk.upload", "reviewer": "desk.queue", "admin": "desk.queue"}.get(role, "catalogue.index")
+
+
+# Every time a page shows is Beijing time (service.localtime); the database keeps UTC.
+bp.add_app_template_filter(localtime.display, "local_time")
+bp.add_app_template_filter(localtime.display_date, "local_date")
 
 
 @bp.app_context_processor

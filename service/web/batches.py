@@ -21,7 +21,7 @@ from typing import Any
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import and_, func, select
 
-from service import auth
+from service import auth, localtime
 from service import reclassify as R
 from service.db import STATES, Department, Document, ReclassBatch, ReclassItem, transaction
 from service.errors import GongkaiError
@@ -93,7 +93,7 @@ def _filters_zh(filters: dict[str, Any], departments: dict[str, str]) -> str:
     if filters.get("department"):
         parts.append("部门：" + departments.get(filters["department"], filters["department"]))
     if filters.get("since"):
-        parts.append("接收于 " + str(filters["since"])[:10] + " 及以后")
+        parts.append("接收于 " + localtime.display_date(filters["since"]) + " 及以后")
     return "；".join(parts) or "全部文件"
 
 

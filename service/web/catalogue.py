@@ -1,14 +1,18 @@
-"""The public 公开目录: published documents by category and year, full-text search, print view."""
+"""The public 公开目录: published documents by category and year, full-text search, print view.
+
+A year is a Beijing-time year (``service.localtime``), the same year the annual report counts
+a document in: published at 07:00 on 1 January, it is in the new year's catalogue."""
 from __future__ import annotations
 
 import math
 
 from flask import Blueprint, abort, render_template, request, send_file
-from sqlalchemy import extract, func, select
+from sqlalchemy import case, func, select
 
 from service import search
 from service.api import public_view
 from service.db import Document, transaction
+from service.localtime import beijing, year_bounds
 from service.web import error_pages, runtime
 
 bp = error_pages(Blueprint("catalogue", __name__))
@@ -28,17 +32,16 @@ def index():
     q = (request.args.get("q") or "").strip()
     page_no = max(1, _int_arg("page", 1) or 1)
     published = Document.status == "published"
-    year_of = extract("year", Document.published_at)
     with transaction(runtime().sessions, readonly=True) as s:
         categories = s.execute(select(Document.category, func.count()).where(published)
                                .group_by(Document.category).order_by(Document.category)).all()
-        years = s.execute(select(year_of, func.count()).where(published).group_by(year_of)
-                          .order_by(year_of.desc())).all()
+        years = _years(s, published)
         query = select(Document).where(published)
         if category:
             query = query.where(Document.category == category)
         if year:
-            query = query.where(year_of == year)
+            start, end = year_bounds(year)
+            query = query.where(Document.published_at >= start, Document.published_at < end)
         ids = search.matching_ids(s, q) if q else None
         if ids is not None:
             query = query.where(Document.id.in_(ids or [-1]))
@@ -48,8 +51,26 @@ def index():
         items = [public_view(d) for d in docs]
     pages = max(1, math.ceil(total / PER_PAGE))
     return render_template("catalogue.html", items=items, total=total, page=page_no, pages=pages,
-                           categories=categories, years=[(int(y), n) for y, n in years if y is not None],
+                           categories=categories, years=years,
                            category=category, year=year, q=q)
+
+
+def _years(s, published) -> list[tuple[int, int]]:
+    """(Beijing year, documents published in it), newest first, years without any left out."""
+    first, last = s.execute(select(func.min(Document.published_at), func.max(Document.published_at))
+                            .where(published)).one()
+    if first is None:
+        return []
+    years = list(range(beijing(last).year, beijing(first).year - 1, -1))
+    in_year = [func.sum(case((Document.published_at >= start, 1), else_=0)).label(f"y{y}")
+               for y, (start, _) in ((y, year_bounds(y)) for y in years)]
+    # "published on or after 1 January Y" per year in one pass; a year's count is the difference.
+    on_or_after = s.execute(select(*in_year).where(published)).one()
+    counts, later = [], 0
+    for y, n in zip(years, on_or_after):
+        counts.append((y, int(n or 0) - later))
+        later = int(n or 0)
+    return [(y, n) for y, n in counts if n]
 
 
 @bp.get("/catalogue/<int:document_id>")

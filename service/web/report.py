@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from service import localtime
 from service import report as R
 from service.commands.report import write_csv
 from service.db import transaction
@@ -17,7 +17,7 @@ bp = error_pages(Blueprint("report", __name__))
 
 def _year() -> int:
     """The year asked for; this year when none, or not one a report can cover."""
-    return R.parse_year(request.args.get("year")) or datetime.now(R.CHINA_TIME).year
+    return R.parse_year(request.args.get("year")) or localtime.now().year
 
 
 def _report(year: int) -> tuple[R.AnnualReport, list[int]]:
@@ -30,7 +30,7 @@ def _report(year: int) -> tuple[R.AnnualReport, list[int]]:
 def index():
     year = _year()
     report, years = _report(year)
-    years = sorted({*years, datetime.now(R.CHINA_TIME).year, year}, reverse=True)
+    years = sorted({*years, localtime.now().year, year}, reverse=True)
     peak = max(report.months) or 1
     return render_template("report.html", report=report, years=years, rows=R.as_rows(report), peak=peak,
                            summary=R.summary_sentence(report), state_zh=STATE_NAMES_ZH)

@@ -247,7 +247,7 @@ def test_production_refuses_to_start_without_a_secret(tmp_path):
 def test_annual_statistics_and_model_quality_as_json_for_reviewers_and_admins(app, world):
     from datetime import datetime
 
-    from service.report import CHINA_TIME
+    from service.localtime import CHINA_TIME
 
     with transaction(app.extensions["gongkai"].sessions) as s:
         doc = s.get(Document, world["docs"]["b_published"])

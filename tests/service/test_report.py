@@ -9,7 +9,8 @@ import pytest
 from service import taxonomy as T
 from service.cli import main
 from service.db import Department, Document, transaction
-from service.report import CHINA_TIME, annual_report, as_rows, summary_sentence, years_with_data
+from service.localtime import CHINA_TIME
+from service.report import annual_report, as_rows, summary_sentence, years_with_data
 from service.review import publish
 
 UTC = timezone.utc

@@ -87,7 +87,7 @@ def test_confirmed_records_carry_the_stored_tokens_so_retraining_never_segments_
     from service import taxonomy as T
 
     doc_id = add(rt, "approved", "人事任免", None, "审核员", 1)
-    tokens = text.tokenize_document(f"县人民政府关于张三等同志职务任免的通知（1）", NOTICE)
+    tokens = text.tokenize_document("县人民政府关于张三等同志职务任免的通知（1）", NOTICE)
     with transaction(rt.sessions) as s:
         s.get(Document, doc_id).tokens = tokens.to_dict()
     (record,) = confirmed_records(rt.sessions)

@@ -4,7 +4,6 @@ rq worker on the test Redis; and once in a real browser against `gongkai serve`.
 """
 import re
 import shutil
-import time
 from pathlib import Path
 from urllib.parse import unquote
 

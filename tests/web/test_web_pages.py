@@ -331,7 +331,7 @@ def test_every_inline_handler_in_the_templates_is_allowed_by_the_policy():
 def test_annual_statistics_page_counts_what_was_published_and_exports_csv(app, world):
     from datetime import datetime
 
-    from service.report import CHINA_TIME
+    from service.localtime import CHINA_TIME
     from service.review import publish, withdraw
 
     sessions = world["sessions"]
@@ -364,3 +364,44 @@ def test_annual_statistics_page_counts_what_was_published_and_exports_csv(app, w
     assert table[0][0] == "部门" and table[0][-1] == "合计"
     assert [row[0] for row in table[1:]] == ["甲乡人民政府", "县民政局", "合计", "其中已撤回"]
     assert table[1][-1] == "3" and table[-2][-1] == "4" and table[-1][-1] == "1"
+
+
+def test_times_days_and_years_are_beijing_time_everywhere(app, world):
+    """Stored in UTC, seen in Beijing time: a document received and published at 00:30 on
+    1 January Beijing time (16:30 UTC on 31 December) is a 1 January document of the new year
+    in the lists, the history, the catalogue, the annual report and the API's day filters."""
+    from datetime import datetime, timezone
+
+    from service.db import AuditEntry
+
+    new_year_utc = datetime(2025, 12, 31, 16, 30, tzinfo=timezone.utc)
+    doc_id = world["docs"]["b_approved"]
+    publish(app, world, "b_approved")
+    with transaction(world["sessions"]) as s:
+        doc = s.get(Document, doc_id)
+        doc.created_at = doc.published_at = new_year_utc
+        doc.title = "县民政局2026年元旦值班安排"
+        entry = s.execute(select(AuditEntry).where(AuditEntry.document_id == doc_id)).scalars().first()
+        entry_at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc)
+
+    public = app.test_client()
+    listing = public.get("/catalogue").get_data(as_text=True)
+    assert re.search(r'year=2026[^>]*>2026 年</a> <small>1</small>', listing) and "2025 年" not in listing
+    assert "共 1 条" in public.get("/catalogue?year=2026").get_data(as_text=True)
+    assert "共 0 条" in public.get("/catalogue?year=2025").get_data(as_text=True)
+    assert "<td>2026-01-01</td>" in public.get(f"/catalogue/{doc_id}").get_data(as_text=True)
+
+    rev = login(app, "rev")
+    assert "2026年共主动公开政府信息 1 条" in rev.get("/report?year=2026").get_data(as_text=True)
+    assert "2025年未主动公开政府信息。" in rev.get("/report?year=2025").get_data(as_text=True)
+    submissions = login(app, "up_b").get("/submissions").get_data(as_text=True)
+    row = re.search(r"县民政局2026年元旦值班安排.*?</tr>", submissions, re.S)
+    assert row and "2026-01-01 00:30" in row.group(0) and "2025-12-31" not in row.group(0)
+    history = rev.get(f"/documents/{doc_id}").get_data(as_text=True)
+    beijing_entry = entry_at.timestamp() + 8 * 3600
+    assert datetime.fromtimestamp(beijing_entry, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") in history
+
+    def listed(query: str) -> list[int]:
+        return [d["id"] for d in rev.get(f"/api/v1/documents?{query}").get_json()["items"]]
+    assert doc_id in listed("since=2026-01-01") and doc_id not in listed("until=2025-12-31")
+    assert doc_id in listed("until=2026-01-01") and doc_id not in listed("since=2026-01-02")
