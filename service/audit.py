@@ -43,6 +43,15 @@ def chain_hash(prev_hash: str, body: str) -> str:
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+ACTOR_LENGTH = AuditEntry.__table__.c.actor.type.length
+
+
+def clip_actor(actor: str) -> str:
+    """An actor as the column holds it: a name typed at the login form may be any length,
+    and recording a failed login must never fail (PostgreSQL refuses an over-long value)."""
+    return actor if len(actor) <= ACTOR_LENGTH else actor[:ACTOR_LENGTH - 1] + "…"
+
+
 def append(session: Session | Connection, actor: str, action: str, document_id: int | None = None,
            **detail: Any) -> AuditEntry:
     """Append one entry inside the caller's transaction (an ORM session or a Core connection)."""
@@ -66,6 +75,7 @@ def append_many(session: Session | Connection,
     last_seq, last_hash = session.execute(_LOCK_HEAD).one()
     rows = []
     for actor, action, document_id, detail in entries:
+        actor = clip_actor(actor)
         last_seq += 1
         at = utcnow()
         detail = json.loads(json.dumps(detail, ensure_ascii=False, default=str))  # what the JSON column will return

@@ -120,5 +120,11 @@ def test_wrong_passwords_in_a_row_lock_the_account_until_its_time_or_a_new_passw
     assert login(users, "given-by-admin") == ("rev", None)
     with transaction(users) as s:  # an unknown name is told the same as a wrong password, and locks nothing
         assert accounts.attempt_login(s, "nobody", OLD, accounts.LoginPolicy())[1].code == "bad_credentials"
+        # nor is a name longer than any account's: recording it must not fail (PostgreSQL refused it)
+        assert accounts.attempt_login(s, "名" * 300, OLD, accounts.LoginPolicy())[1].code == "bad_credentials"
+    with transaction(users, readonly=True) as s:
+        clipped = s.execute(select(AuditEntry.actor).where(AuditEntry.actor.startswith("名"))).scalar_one()
+        assert clipped == "名" * 99 + "…"
+        assert audit.verify(s).ok
     logged = [a for _, a in actions(users) if a.startswith(("login", "user.lock"))]
     assert logged.count("user.lock") == 2 and logged.count("login.locked") == 3 and logged.count("login") == 3
