@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 from flask import Blueprint, current_app, jsonify, request, send_file
 from sqlalchemy import func, select
 
-from service import access, localtime, review, tokens
+from service import access, auditlog, localtime, review, tokens
 from service.auth import current, require
 from service.db import Department, Document, transaction
 from service.errors import GongkaiError
@@ -269,6 +269,14 @@ def list_tokens(code: str):
 def revoke_token(token_id: int):
     with transaction(rt().sessions) as s:
         return jsonify(tokens.to_dict(tokens.revoke(s, token_id, current().name)))
+
+
+@bp.get("/audit")
+@require("admin")
+def audit_log():
+    with transaction(rt().sessions, readonly=True) as s:
+        entries, next_before = auditlog.page(s, auditlog.parse(request.args))
+    return jsonify({"entries": entries, "next_before": next_before})
 
 
 @bp.get("/model-quality")

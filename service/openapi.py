@@ -90,6 +90,13 @@ def spec() -> dict:
                 "The year's disclosure statistics for the annual report (by category, department and month)",
                 "reviewer, admin", params=[{"name": "year", "in": "query", "schema": {"type": "integer"}}],
                 errors=(401, 403, 422))},
+            "/api/v1/audit": {"get": _op(
+                "The audit log, newest first, a page at a time: filter by actor, kind ('user' is user.*, or one "
+                "action), document and Beijing days; 'before' (next_before of the last page) pages on", "admin",
+                params=[{"name": name, "in": "query", "schema": schema} for name, schema in (
+                    ("actor", s), ("kind", s), ("document", {"type": "integer"}), ("since", s), ("until", s),
+                    ("before", {"type": "integer"}), ("limit", {"type": "integer"}))],
+                errors=(401, 403, 422))},
             "/api/v1/openapi.json": {"get": _op("This document", "anyone", errors=())},
         },
     }

@@ -1,11 +1,10 @@
 """`gongkai report`: the year's disclosure statistics for the annual report, from the data."""
 from __future__ import annotations
 
-import csv
 import json
 import sys
 
-from service import config, localtime
+from service import config, localtime, spreadsheet
 from service import report as R
 from service.db import transaction
 from service.runtime import Runtime
@@ -32,8 +31,7 @@ def _year(text: str) -> int:
 
 
 def write_csv(report: R.AnnualReport, stream) -> None:
-    stream.write("\ufeff")
-    csv.writer(stream).writerows(R.as_rows(report))
+    spreadsheet.write_rows(stream, R.as_rows(report))
 
 
 def run_report(args) -> int:

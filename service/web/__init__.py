@@ -10,6 +10,7 @@ in the browser. Every asset is served by the app itself (intranets have no inter
 - ``catalogue``: the public 公开目录 with full-text search (no login);
 - ``desk``: upload, my submissions, document history, review queue and review page;
 - ``admin``: departments and users, taxonomy, model versions, queue and workers;
+- ``auditlog``: 操作日志 — the audit log filtered and paged, CSV export, hash-chain check;
 - ``batches``: batch reclassification — batches with live progress, review, apply, roll back;
 - ``report``: 年度统计, the annual report's statistics with a CSV export.
 """
@@ -184,9 +185,9 @@ error_pages(bp)
 
 def register(app) -> None:
     """Register the page blueprints and HTML error pages (the API keeps its JSON errors)."""
-    from service.web import admin, batches, catalogue, desk, report
+    from service.web import admin, auditlog, batches, catalogue, desk, report
 
-    for blueprint in (bp, catalogue.bp, desk.bp, admin.bp, batches.bp, report.bp):
+    for blueprint in (bp, catalogue.bp, desk.bp, admin.bp, auditlog.bp, batches.bp, report.bp):
         app.register_blueprint(blueprint)
     # URLs that match no route belong to no blueprint: answer by path (API → JSON).
     for status in (404, 405):

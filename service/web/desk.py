@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
-from service import access, audit, auth
+from service import access, audit, auditlog, auth
 from service.api import full_view
 from service.db import AuditEntry, Department, Document, transaction
 from service.explanation import FIELD_LABELS_ZH, term_label
@@ -73,10 +73,6 @@ def submissions():
                            pages=max(1, math.ceil(total / PER_PAGE)))
 
 
-ACTION_ZH = {"upload": "上传", "status": "状态变更", "review.confirm": "确认分类", "review.correct": "更正分类",
-             "publish": "发布", "review.fields": "修改公文要素", "privacy.acknowledge": "确认已处理个人信息", "ingest.analysed": "完成分析"}
-
-
 @bp.get("/documents/<int:document_id>")
 @page("uploader", "reviewer", "admin")
 def document(document_id: int):
@@ -84,7 +80,7 @@ def document(document_id: int):
         doc = full_view(_load(s, document_id))
         history = s.execute(select(AuditEntry).where(AuditEntry.document_id == document_id)
                             .order_by(AuditEntry.seq)).scalars().all()
-        events = [{"at": e.at, "actor": e.actor, "action": ACTION_ZH.get(e.action, e.action), "detail": e.detail}
+        events = [{"at": e.at, "actor": e.actor, "action": auditlog.action_name(e.action), "detail": e.detail}
                   for e in history]
     return render_template("document.html", doc=doc, events=events)
 

@@ -325,6 +325,18 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     admin.click("button[type=submit]")
     expect(admin.locator("[data-testid=who]")).to_have_text("钱管理")
 
+    # 操作日志: what happened above, newest first; the review of the published document is there,
+    # and the hash chain checks out.
+    admin.click("header.site nav >> text=操作日志")
+    admin.select_option("select[name=kind]", "review")
+    admin.click("#audit-filters button[type=submit]")
+    reviews = admin.locator("#audit-entries tbody tr[data-seq]")
+    expect(reviews.first).to_be_visible()
+    assert {t.strip() for t in reviews.locator("td:nth-child(4)").all_inner_texts()} <= {"确认分类", "更正分类", "修改公文要素"}
+    admin.click("#audit-verify")
+    expect(admin.locator("#audit-verification")).to_contain_text("校验通过")
+    admin.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
+
     assert not guard.foreign, guard.foreign
     assert any(u.startswith(base + "/static/web/") for u in guard.seen)
 

@@ -1,4 +1,5 @@
 """Operator commands run as an operator runs them: real processes on a real data directory."""
+import csv
 import io
 import json
 import os
@@ -46,13 +47,21 @@ def test_db_departments_users_and_audit(env, tmp_path):
     assert "clerk\tuploader\tmzj" in listed
     ok = gongkai(env, "audit", "verify")
     assert ok.returncode == 0 and "2 条" in ok.stdout  # department + user; the refused user left none
+    exported = gongkai(env, "audit", "export", "--kind", "user")
+    table = list(csv.reader(io.StringIO(exported.stdout.lstrip("\ufeff"))))
+    assert exported.returncode == 0 and [row[:5] for row in table[1:]] == [["2", table[1][1], "cli", "新建账号", "user.create"]]
+    out = tmp_path / "audit.csv"
+    assert "已导出 2 条记录" in gongkai(env, "audit", "export", "--out", str(out)).stderr
+    assert out.read_text(encoding="utf-8-sig").count("\n") == 3
+    bad = gongkai(env, "audit", "export", "--since", "yesterday")
+    assert bad.returncode == 2 and "起始日期应为 YYYY-MM-DD" in bad.stderr
 
     db = sqlite3.connect(tmp_path / "data" / "gongkai.db")
     db.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
     db.commit()
     db.close()
     broken = gongkai(env, "audit", "verify")
-    assert broken.returncode == 1 and "第 2 条" in broken.stdout
+    assert broken.returncode == 1 and "第 2 条，记录内容与其哈希不符" in broken.stdout
 
 
 def test_users_passwd_deactivate_and_activate(env, tmp_path):
