@@ -46,6 +46,11 @@ def chain_hash(prev_hash: str, body: str) -> str:
 ACTOR_LENGTH = AuditEntry.__table__.c.actor.type.length
 
 
+def kind_of(action: str) -> str:
+    """The kind of an action: its first part ("user" for "user.create", "login" for "login")."""
+    return action.split(".", 1)[0]
+
+
 def clip_actor(actor: str) -> str:
     """An actor as the column holds it: a name typed at the login form may be any length,
     and recording a failed login must never fail (PostgreSQL refuses an over-long value)."""
@@ -80,8 +85,8 @@ def append_many(session: Session | Connection,
         at = utcnow()
         detail = json.loads(json.dumps(detail, ensure_ascii=False, default=str))  # what the JSON column will return
         entry_hash = chain_hash(last_hash, canonical(last_seq, at, actor, action, document_id, detail))
-        rows.append({"seq": last_seq, "at": at, "actor": actor, "action": action, "document_id": document_id,
-                     "detail": detail, "prev_hash": last_hash, "hash": entry_hash})
+        rows.append({"seq": last_seq, "at": at, "actor": actor, "action": action, "kind": kind_of(action),
+                     "document_id": document_id, "detail": detail, "prev_hash": last_hash, "hash": entry_hash})
         last_hash = entry_hash
     session.execute(_INSERT, rows)
     session.execute(_MOVE_HEAD, {"new_seq": last_seq, "new_hash": last_hash})
@@ -123,8 +128,8 @@ def verify(session: Session, batch: int = 5000,
     while True:
         # Plain rows, not ORM objects: the session's identity map would keep every entry read.
         rows = session.execute(select(AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.action,
-                                      AuditEntry.document_id, AuditEntry.detail, AuditEntry.prev_hash,
-                                      AuditEntry.hash).where(AuditEntry.seq > last_seq)
+                                      AuditEntry.kind, AuditEntry.document_id, AuditEntry.detail,
+                                      AuditEntry.prev_hash, AuditEntry.hash).where(AuditEntry.seq > last_seq)
                                .order_by(AuditEntry.seq).limit(batch)).all()
         if not rows:
             break
@@ -135,6 +140,8 @@ def verify(session: Session, batch: int = 5000,
                 return Verification(False, count, e.seq, "previous-hash link broken")
             if chain_hash(prev_hash, canonical(e.seq, e.at, e.actor, e.action, e.document_id, e.detail)) != e.hash:
                 return Verification(False, count, e.seq, "entry content does not match its hash")
+            if e.kind != kind_of(e.action):   # not hashed, but it decides what a kind filter shows
+                return Verification(False, count, e.seq, "entry kind does not match its action")
             prev_hash, expected_seq, count, last_seq = e.hash, e.seq + 1, count + 1, e.seq
         if progress is not None:
             progress(count, max(expected_total, count))

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.audit import kind_of
 from service.db import AuditEntry
 from service.errors import GongkaiError
 from service.localtime import day_end, day_start, display
@@ -53,6 +54,7 @@ PROBLEMS_ZH = {
     "previous-hash link broken": "与上一条记录的链接被破坏",
     "entry content does not match its hash": "记录内容与其哈希不符（被改动过）",
     "entries after the last one were removed": "末尾的记录被删除",
+    "entry kind does not match its action": "记录的操作类别与操作不符（被改动过）",
 }
 
 CSV_HEADER = ["序号", "时间（北京时间）", "操作人", "操作", "操作代码", "文件编号", "详情", "哈希"]
@@ -123,8 +125,10 @@ def _statement(q: AuditQuery):
     stmt = select(AuditEntry)
     if q.actor:
         stmt = stmt.where(AuditEntry.actor == q.actor)
-    if q.kind:
-        stmt = stmt.where(or_(AuditEntry.action == q.kind, AuditEntry.action.startswith(q.kind + ".", autoescape=True)))
+    if q.kind:   # "user" is every user.* (and a bare "user"); "user.create" is that action only
+        stmt = stmt.where(AuditEntry.kind == kind_of(q.kind))
+        if "." in q.kind:
+            stmt = stmt.where(AuditEntry.action == q.kind)
     if q.document_id:
         stmt = stmt.where(AuditEntry.document_id == q.document_id)
     if q.since:

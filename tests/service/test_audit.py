@@ -79,3 +79,16 @@ def test_concurrent_writers_never_fork_the_chain(sessions):
     with transaction(sessions) as s:
         result = audit.verify(s)
     assert result.ok and result.entries == 40
+
+
+def test_a_changed_kind_is_detected_though_it_is_not_hashed(sessions):
+    """The kind decides what the 操作日志 page's kind filter shows: hiding an entry from it is tampering."""
+    with transaction(sessions) as s:
+        audit.append(s, "adm", "user.password_reset", username="rev")
+        audit.append(s, "adm", "login")
+    with transaction(sessions) as s:
+        assert [k for (k,) in s.execute(text("SELECT kind FROM audit_log ORDER BY seq"))] == ["user", "login"]
+        s.execute(update(AuditEntry).where(AuditEntry.seq == 1).values(kind="login"))
+    with transaction(sessions) as s:
+        result = audit.verify(s)
+    assert not result.ok and result.first_bad_seq == 1 and "kind" in result.problem

@@ -27,3 +27,27 @@ def test_accounts_from_before_the_lockout_columns_start_unlocked(engine):
     with engine.connect() as conn:
         row = conn.execute(text("SELECT failed_logins, locked_until FROM users WHERE username = 'old'")).one()
     assert tuple(row) == (0, None)
+
+
+def test_entries_from_before_the_kind_column_get_their_kind_and_still_verify(engine):
+    from sqlalchemy.orm import sessionmaker
+
+    from service import audit, auditlog
+    from service.db import transaction
+
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    command.downgrade(alembic_config(engine), "0005")
+    with engine.begin() as conn:   # written as the code before 0006 wrote them: no kind column
+        for seq, (action, prev) in enumerate((("login", audit.GENESIS), ("user.password_reset", None)), 1):
+            prev = prev or conn.execute(text("SELECT hash FROM audit_log WHERE seq = 1")).scalar_one()
+            at = audit.utcnow()
+            digest = audit.chain_hash(prev, audit.canonical(seq, at, "adm", action, None, {}))
+            conn.execute(text("INSERT INTO audit_log (seq, at, actor, action, document_id, detail, prev_hash, hash) "
+                              "VALUES (:seq, :at, 'adm', :action, NULL, '{}', :prev, :hash)"),
+                         {"seq": seq, "at": at, "action": action, "prev": prev, "hash": digest})
+        conn.execute(text("UPDATE audit_head SET last_seq = 2, last_hash = :h"), {"h": digest})
+    upgrade(engine)
+    with transaction(sessions, readonly=True) as s:
+        assert audit.verify(s).ok
+        assert [e["action"] for e in auditlog.page(s, auditlog.parse({"kind": "user"}))[0]] == ["user.password_reset"]
+        assert [e["action"] for e in auditlog.page(s, auditlog.parse({"kind": "login"}))[0]] == ["login"]
