@@ -4,12 +4,18 @@ A request is made by a ``Principal``: a user (uploader bound to a department, re
 admin), a department token (acts as an uploader of that department), or the public.
 Browser sessions that change something must send the session's CSRF token in the
 ``X-CSRF-Token`` header (or a ``csrf_token`` form field); token requests need none.
+
+A browser session ends after ``session_idle_minutes`` without an action (等保 asks for a
+connection timeout) and in any case 12 hours after sign-in. A page's background refresh
+(upload status, batch progress) sends ``X-Gongkai-Poll`` and does not count as an action,
+so a page left open does not keep a session alive.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from functools import wraps
 
@@ -26,6 +32,17 @@ class Unauthorized(GongkaiError):
     http_status = 401
     message_zh = "请先登录。"
     message_en = "Authentication required."
+
+
+class SessionExpired(Unauthorized):
+    code = "session_expired"
+    message_zh = "长时间未操作，已自动退出，请重新登录。"
+    message_en = "Signed out after a period without activity; please sign in again."
+
+
+POLL_HEADER = "X-Gongkai-Poll"
+#: Activity is recorded to the minute: the session cookie is not rewritten on every request.
+SEEN_EVERY = 60
 
 
 class Forbidden(GongkaiError):
@@ -88,6 +105,10 @@ def load_principal() -> Principal:
         if user is None or not user.active or session.get("stamp") != accounts.session_stamp(user):
             session.clear()  # deactivated, or the password changed since this session began
             return PUBLIC
+        if not _still_active():
+            session.clear()
+            g.session_expired = True
+            return PUBLIC
         return Principal(kind="user", name=user.username, role=user.role, department_id=user.department_id,
                          user_id=user.id)
 
@@ -96,11 +117,29 @@ def login_policy() -> accounts.LoginPolicy:
     return accounts.LoginPolicy.from_settings(current_app.extensions["gongkai"].settings)
 
 
+def _still_active() -> bool:
+    """False once the session has been idle too long; otherwise records this request as activity."""
+    idle = current_app.extensions["gongkai"].settings.session_idle_minutes * 60
+    now, seen = int(time.time()), session.get("seen")
+    if idle and seen is not None and now - seen > idle:
+        return False
+    if seen is None or (now - seen >= SEEN_EVERY and not request.headers.get(POLL_HEADER)):
+        session["seen"] = now
+    return True
+
+
+def session_expired() -> bool:
+    """Whether this request came with a session that had just ended for inactivity."""
+    current()
+    return bool(g.get("session_expired"))
+
+
 def begin_session(user: User) -> None:
     """A fresh browser session for ``user`` (after login, or to stay signed in after a password change)."""
     session.clear()
     session["user_id"] = user.id
     session["stamp"] = accounts.session_stamp(user)
+    session["seen"] = int(time.time())
     session.permanent = True
     csrf_token()
     g.pop("principal", None)
@@ -109,6 +148,9 @@ def begin_session(user: User) -> None:
 def current() -> Principal:
     if "principal" not in g:
         g.principal = load_principal()
+        if g.get("session_expired") and request.path.startswith("/api/"):
+            # the caller believes it is signed in: say so, rather than answer as to the public
+            raise SessionExpired()
     return g.principal
 
 
@@ -133,7 +175,7 @@ def require(*roles: str):
         def wrapped(*args, **kwargs):
             who = current()
             if not who.authenticated:
-                raise Unauthorized()
+                raise SessionExpired() if session_expired() else Unauthorized()
             if who.role not in roles:
                 raise Forbidden(f"{who.role} not in {roles}")
             check_csrf()

@@ -49,6 +49,9 @@ class Settings:
     login_max_failures: int = 5
     #: How long a locked account stays locked; an admin's new password unlocks it at once.
     login_lockout_minutes: int = 15
+    #: Minutes without any action after which a signed-in session ends (等保 connection timeout);
+    #: a page's background refresh does not count as an action. 0 = only the 12-hour limit.
+    session_idle_minutes: int = 30
     #: Largest upload accepted, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Parser child process: address-space limit in bytes.
@@ -70,6 +73,11 @@ _ENV_PREFIX = "GONGKAI_"
 
 def database_url(settings: Settings) -> str:
     return settings.database_url or f"sqlite:///{Path(settings.data_dir).resolve() / 'gongkai.db'}"
+
+
+#: Whole-number settings are never negative; these must be at least this (0 would lock an
+#: account at its first wrong password, or never hand a parse child a file).
+AT_LEAST = {"login_max_failures": 1, "parse_child_reuse": 1}
 
 
 def _coerce(value: Any, default: Any) -> Any:
@@ -97,4 +105,7 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
             values[f.name] = _coerce(raw, default)
         except (TypeError, ValueError) as exc:
             raise ConfigError(str(exc), what=f"{env_name}={raw!r}") from exc
+        least = AT_LEAST.get(f.name, 0)
+        if isinstance(default, int) and not isinstance(default, bool) and values[f.name] < least:
+            raise ConfigError(what=f"{env_name}={raw!r}，应为不小于 {least} 的整数")
     return replace(base, **values)

@@ -48,7 +48,8 @@ def page(*roles: str):
         def wrapped(*args, **kwargs):
             who = auth.current()
             if roles and not who.authenticated:
-                return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+                return redirect(url_for("web.login", next=request.full_path.rstrip("?"),
+                                        expired=1 if auth.session_expired() else None))
             if roles and who.role not in roles:
                 raise Forbidden(f"{who.role} not in {roles}")
             auth.check_csrf()
@@ -105,7 +106,8 @@ def login():
         if refusal is None:
             return redirect(target or url_for(home_for(role)))
         error, status = refusal.message, refusal.http_status
-    return render_template("login.html", error=error, next=target), (status if error else 200)
+    notice = auth.SessionExpired().message if request.args.get("expired") and not error else None
+    return render_template("login.html", error=error, next=target, notice=notice), (status if error else 200)
 
 
 @bp.post("/logout")

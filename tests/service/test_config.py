@@ -29,6 +29,18 @@ def test_bad_value_is_a_clear_error():
     assert "GONGKAI_WORKERS" in info.value.message
 
 
+@pytest.mark.parametrize("name, value, least", [("GONGKAI_SESSION_IDLE_MINUTES", "-5", 0),
+                                                ("GONGKAI_LOGIN_LOCKOUT_MINUTES", "-1", 0),
+                                                ("GONGKAI_LOGIN_MAX_FAILURES", "0", 1),
+                                                ("GONGKAI_PARSE_CHILD_REUSE", "0", 1)])
+def test_numbers_out_of_range_are_refused_at_start(name, value, least):
+    """A negative idle limit would end every session at once; 0 failures would lock at the first typo."""
+    with pytest.raises(ConfigError) as info:
+        config.load(environ={name: value})
+    assert info.value.message == f"配置错误：{name}='{value}'，应为不小于 {least} 的整数"
+    assert config.load(environ={name: str(least)})
+
+
 def test_sqlite_in_the_data_directory_by_default(tmp_path):
     url = config.database_url(config.load({"data_dir": str(tmp_path)}, environ={}))
     assert url == f"sqlite:///{tmp_path.resolve() / 'gongkai.db'}"

@@ -375,4 +375,31 @@ def test_confident_items_are_confirmed_together_and_an_uploader_is_refused_the_q
     log_in(clerk, server["url"], "clerk")
     assert clerk.goto(f"{server['url']}/review").status == 403
     expect(clerk.locator("main")).to_contain_text("无权访问")
+
+    # Away from the desk past the idle limit: the next upload leads to the login page, which
+    # says why, and back to the upload page after signing in. (The session cookie is re-signed
+    # with its last activity an hour ago — the server's own key, from its data directory.)
+    clerk.goto(f"{server['url']}/upload")
+    age_session(clerk, tmp_path / "data" / "secret_key", seconds=3600)
+    drop_file(clerk, "#dropzone", "会议纪要.txt")
+    clerk.wait_for_url("**/login?expired=1&next=%2Fupload")
+    expect(clerk.locator("[data-testid=session-expired]")).to_have_text("长时间未操作，已自动退出，请重新登录。")
+    clerk.fill("input[name=username]", "clerk")
+    clerk.fill("input[name=password]", PASSWORD)
+    clerk.click("button[type=submit]")
+    clerk.wait_for_url("**/upload")
     assert not guard.foreign, guard.foreign
+
+
+def age_session(page, secret_file: Path, seconds: int) -> None:
+    """Move the browser session's last activity ``seconds`` into the past."""
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    signer = Flask("age_session")
+    signer.secret_key = secret_file.read_text().strip()
+    serializer = SecureCookieSessionInterface().get_signing_serializer(signer)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "session")
+    data = serializer.loads(cookie["value"])
+    data["seen"] -= seconds
+    page.context.add_cookies([{**cookie, "value": serializer.dumps(data)}])

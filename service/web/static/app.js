@@ -3,8 +3,10 @@
 window.gk = (function () {
   const meta = document.querySelector('meta[name="csrf-token"]');
   const token = meta ? meta.content : "";
-  async function api(method, path, body) {
+  // options.poll: a background refresh, not the person's action (it does not keep the session alive).
+  async function api(method, path, body, options) {
     const init = { method: method, headers: { "X-CSRF-Token": token }, credentials: "same-origin" };
+    if (options && options.poll) init.headers["X-Gongkai-Poll"] = "1";
     if (body instanceof FormData) {
       init.body = body;
     } else if (body !== undefined) {
@@ -19,6 +21,10 @@ window.gk = (function () {
     }
     let data = {};
     try { data = await response.json(); } catch (e) { data = {}; }
+    if (response.status === 401 && data.error && data.error.code === "session_expired") {
+      // signed out for inactivity: to the login page, and back here afterwards
+      window.location.assign("/login?expired=1&next=" + encodeURIComponent(location.pathname + location.search));
+    }
     return { ok: response.ok, status: response.status, data: data };
   }
   function errorText(result) {

@@ -68,7 +68,8 @@
     let reload = false;
     try {
       const response = await fetch("/admin/batches/progress?ids=" + Array.from(new Set(ids)).join(","),
-        { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store" });
+        { credentials: "same-origin", headers: { "Accept": "application/json", "X-Gongkai-Poll": "1" },
+          cache: "no-store" });
       if (response.ok) {
         const data = await response.json();
         const now = Date.now();

@@ -44,7 +44,7 @@
   }
   async function poll(cell, id) {
     for (let i = 0; i < 600; i++) {
-      const got = await gk.api("GET", "/documents/" + id);
+      const got = await gk.api("GET", "/documents/" + id, undefined, { poll: true });
       if (got.ok) {
         const d = got.data;
         if (d.status === "failed") {

@@ -1,0 +1,103 @@
+"""Sessions end after a spell without activity (等保 connection timeout); a page's background refresh is not activity."""
+import re
+import time
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from service import config, create_app
+from service.db import User, transaction
+from conftest import unique_queue_name
+
+PASSWORD = "correct horse 电池"
+
+
+def make_app(db_url, redis_url, tmp_path, **settings):
+    app = create_app({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
+                      "secret_key": "test-secret", "queue_name": unique_queue_name(), **settings})
+    with transaction(app.extensions["gongkai"].sessions) as s:
+        s.add(User(username="rev", role="reviewer", password_hash=generate_password_hash(PASSWORD)))
+    return app
+
+
+@pytest.fixture
+def app(db_url, redis_url, tmp_path):
+    app = make_app(db_url, redis_url, tmp_path, session_idle_minutes=2)
+    yield app
+    app.extensions["gongkai"].close()
+
+
+def signed_in(app):
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    assert client.post("/login", data={"username": "rev", "password": PASSWORD, "csrf_token": token}).status_code == 302
+    return client
+
+
+def idle_for(client, seconds: int) -> None:
+    with client.session_transaction() as sess:
+        sess["seen"] = int(time.time()) - seconds
+
+
+def seen(client) -> int:
+    with client.session_transaction() as sess:
+        return sess.get("seen")
+
+
+def test_the_default_is_thirty_minutes():
+    assert config.Settings().session_idle_minutes == 30
+
+
+def test_a_page_after_the_idle_limit_leads_to_the_login_page_saying_why(app):
+    client = signed_in(app)
+    idle_for(client, 100)                       # within two minutes: still signed in
+    assert client.get("/review").status_code == 200
+    idle_for(client, 121)
+    response = client.get("/review")
+    assert response.status_code == 302 and response.headers["Location"] == "/login?next=/review&expired=1"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "长时间未操作，已自动退出，请重新登录。" in page
+    # the session is gone: the next visit is an ordinary signed-out one
+    assert client.get("/review").headers["Location"] == "/login?next=/review"
+    assert "长时间未操作" not in client.get("/login").get_data(as_text=True)
+
+
+def test_the_api_answers_session_expired_which_the_pages_script_recognises(app):
+    client = signed_in(app)
+    assert client.get("/api/v1/documents").status_code == 200
+    idle_for(client, 121)
+    response = client.get("/api/v1/documents")
+    assert response.status_code == 401
+    assert response.get_json()["error"] == {"code": "session_expired", "message": "长时间未操作，已自动退出，请重新登录。"}
+    # said once; then the caller is the public: public lists answer, staff ones ask to sign in
+    assert client.get("/api/v1/documents").status_code == 200
+    assert client.get("/api/v1/report").get_json()["error"]["code"] == "unauthorized"
+
+
+def test_background_refreshes_do_not_count_as_activity(app):
+    client = signed_in(app)
+    idle_for(client, 90)
+    before = seen(client)
+    assert client.get("/api/v1/documents", headers={"X-Gongkai-Poll": "1"}).status_code == 200
+    assert seen(client) == before                # the upload page's status refresh: not an action
+    idle_for(client, 121)
+    assert client.get("/api/v1/documents", headers={"X-Gongkai-Poll": "1"}).status_code == 401
+    client = signed_in(app)
+    idle_for(client, 90)
+    assert client.get("/review").status_code == 200
+    assert time.time() - seen(client) < 5        # a person's request is: the clock starts again
+    idle_for(client, 30)
+    before = seen(client)
+    client.get("/review")
+    assert seen(client) == before                # recorded at most once a minute (the cookie is not rewritten)
+
+
+def test_zero_keeps_only_the_twelve_hour_limit(db_url, redis_url, tmp_path):
+    app = make_app(db_url, redis_url, tmp_path, session_idle_minutes=0)
+    try:
+        client = signed_in(app)
+        idle_for(client, 5 * 3600)
+        assert client.get("/review").status_code == 200
+        assert app.permanent_session_lifetime.total_seconds() == 12 * 3600
+    finally:
+        app.extensions["gongkai"].close()
