@@ -2,7 +2,8 @@
 
 A department code appears in index numbers (``mzj-2026-00001``), exports and URLs, so it
 is lower-case ASCII; a username likewise. A password has at least ``MIN_PASSWORD``
-characters; an uploader belongs to a department. Every creation and change is audited.
+characters of at least two kinds (letters, digits, signs) and does not contain the
+username; an uploader belongs to a department. Every creation and change is audited.
 
 People come and go: a user changes their own password (knowing the current one), an
 admin sets a new one for a user who forgot theirs, and deactivates the account of one
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -113,8 +115,9 @@ def add_department(session: Session, code: str, name: str, actor: str) -> Depart
 def add_user(session: Session, username: str, role: str, password: str, *, department: str | None = None,
              display_name: str = "", actor: str) -> User:
     username = (username or "").strip()
-    if not CODE.match(username.lower()) or role not in ROLES or len(password or "") < MIN_PASSWORD:
-        raise AccountInputError(what=f"用户名须为字母、数字、- 或 _，角色须有效，密码至少 {MIN_PASSWORD} 位")
+    if not CODE.match(username.lower()) or role not in ROLES:
+        raise AccountInputError(what="用户名须为字母、数字、- 或 _，角色须有效")
+    _check_new_password(password, username, label="密码")
     if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
         raise AccountInputError(what=f"用户名「{username}」已存在")
     dept = None
@@ -143,9 +146,29 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
-def _check_new_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD:
-        raise AccountInputError(what=f"新密码至少 {MIN_PASSWORD} 位")
+def _check_new_password(password: str, username: str, label: str = "新密码") -> None:
+    """At least ``MIN_PASSWORD`` characters of at least two kinds (letters, digits, other signs),
+    and not containing the username — the usual 等保 rule for 口令复杂度."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
+        raise AccountInputError(what=f"{label}至少 {MIN_PASSWORD} 位")
+    kinds = (any(c.isascii() and c.isalpha() for c in password), any(c.isdigit() for c in password),
+             any(not (c.isascii() and c.isalnum()) for c in password))
+    if sum(kinds) < 2:
+        raise AccountInputError(what=f"{label}须包含字母、数字、符号中的至少两种")
+    if username and username.lower() in password.lower():
+        raise AccountInputError(what=f"{label}不能包含用户名")
+
+
+def random_password(username: str) -> str:
+    """A password the rules accept, for an account the system creates (the first-start admin)."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        try:
+            _check_new_password(password, username)
+        except AccountInputError:
+            continue
+        return password
 
 
 def change_own_password(session: Session, user_id: int, current: str, new: str) -> User:
@@ -155,7 +178,7 @@ def change_own_password(session: Session, user_id: int, current: str, new: str) 
         raise AccountInputError(what="账号不存在或已停用")
     if not check_password_hash(user.password_hash, current or ""):
         raise AccountInputError(what="当前密码不正确")
-    _check_new_password(new)
+    _check_new_password(new, user.username)
     if new == current:
         raise AccountInputError(what="新密码不能与当前密码相同")
     user.password_hash = generate_password_hash(new)
@@ -166,7 +189,7 @@ def change_own_password(session: Session, user_id: int, current: str, new: str) 
 def reset_password(session: Session, username: str, new: str, actor: str) -> User:
     """An admin (or the operator's CLI) sets a new password for a user who forgot theirs."""
     user = _user(session, username)
-    _check_new_password(new)
+    _check_new_password(new, user.username)
     user.password_hash = generate_password_hash(new)
     user.failed_logins, user.locked_until = 0, None  # the way back in for a locked account
     audit.append(session, actor, "user.password_reset", username=user.username)

@@ -70,13 +70,13 @@ def ensure_admin(sessions) -> str | None:
     """Create ``admin`` with a random password if there are no users; return the password."""
     from werkzeug.security import generate_password_hash
 
-    from service import audit
+    from service import accounts, audit
     from service.db import User, transaction
 
     with transaction(sessions) as s:
         if s.execute(select(func.count()).select_from(User)).scalar_one():
             return None
-        password = secrets.token_urlsafe(12)
+        password = accounts.random_password("admin")
         s.add(User(username="admin", display_name="管理员", role="admin", password_hash=generate_password_hash(password)))
         audit.append(s, "gongkai serve", "user.create", username="admin", role="admin")
         return password

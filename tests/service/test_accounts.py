@@ -37,14 +37,19 @@ def test_a_user_changes_their_password_only_knowing_the_current_one(users):
     stamp = accounts.session_stamp(rev)
     for current, new, message in ((("wrong-password", "new-password-1", "当前密码不正确")),
                                   (OLD, "short", "新密码至少 8 位"),
+                                  (OLD, "onlyletters", "新密码须包含字母、数字、符号中的至少两种"),
+                                  (OLD, "20261206", "新密码须包含字母、数字、符号中的至少两种"),
+                                  (OLD, "政府信息公开平台", "新密码须包含字母、数字、符号中的至少两种"),
+                                  (OLD, "Rev-2026-pw", "新密码不能包含用户名"),
                                   (OLD, OLD, "不能与当前密码相同")):
         with pytest.raises(AccountInputError) as refused, transaction(users) as s:
             accounts.change_own_password(s, rev.id, current, new)
         assert message in refused.value.message
     assert check_password_hash(user(users, "rev").password_hash, OLD)  # nothing changed
 
-    with transaction(users) as s:
-        accounts.change_own_password(s, rev.id, OLD, "new-password-1")
+    with transaction(users) as s:   # letters and a sign; or Chinese with digits: both two kinds
+        accounts.change_own_password(s, rev.id, OLD, "政务公开2026")
+        accounts.change_own_password(s, rev.id, "政务公开2026", "new-password-1")
     changed = user(users, "rev")
     assert check_password_hash(changed.password_hash, "new-password-1")
     assert accounts.session_stamp(changed) != stamp  # sessions opened with the old password are over
@@ -128,3 +133,8 @@ def test_wrong_passwords_in_a_row_lock_the_account_until_its_time_or_a_new_passw
         assert audit.verify(s).ok
     logged = [a for _, a in actions(users) if a.startswith(("login", "user.lock"))]
     assert logged.count("user.lock") == 2 and logged.count("login.locked") == 3 and logged.count("login") == 3
+
+
+def test_the_first_start_password_keeps_the_rules_it_asks_of_people():
+    for _ in range(300):   # token_urlsafe alone is letters only about one time in thirty
+        accounts._check_new_password(accounts.random_password("admin"), "admin")

@@ -314,14 +314,14 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     # The first-start admin password is changed from the header (the start message says so).
     admin.click("[data-testid=who]")
     admin.fill("input[name=current_password]", PASSWORD)
-    admin.fill("input[name=new_password]", "boss-new-secret")
-    admin.fill("input[name=repeat_password]", "boss-new-secret")
+    admin.fill("input[name=new_password]", "new-secret-2026")
+    admin.fill("input[name=repeat_password]", "new-secret-2026")
     admin.click("form[action='/account'] button[type=submit]")
     expect(admin.locator("[data-testid=password-changed]")).to_be_visible()
     admin.click("text=退出")
     admin.goto(f"{base}/login")
     admin.fill("input[name=username]", "boss")
-    admin.fill("input[name=password]", "boss-new-secret")
+    admin.fill("input[name=password]", "new-secret-2026")
     admin.click("button[type=submit]")
     expect(admin.locator("[data-testid=who]")).to_have_text("钱管理")
 
