@@ -6,7 +6,8 @@ characters of at least two kinds (letters, digits, signs) and does not contain t
 username; an uploader belongs to a department. Every creation and change is audited.
 
 People come and go: a user changes their own password (knowing the current one), an
-admin sets a new one for a user who forgot theirs, and deactivates the account of one
+admin sets a new one for a user who forgot theirs (temporary, like every password someone
+else set: its user must choose their own before doing anything else), and deactivates the account of one
 who left (never their own, never the last active admin, so nobody is locked out). A
 browser session carries ``session_stamp`` of the password it was opened with: a new
 password ends the account's other sessions, deactivation ends all of them.
@@ -50,6 +51,13 @@ class BadCredentials(GongkaiError):
     http_status = 401
     message_zh = "用户名或密码错误。"
     message_en = "Wrong username or password."
+
+
+class PasswordChangeRequired(GongkaiError):
+    code = "password_change_required"
+    http_status = 403
+    message_zh = "您的密码是他人设置的临时密码，请先修改密码后再使用系统。"
+    message_en = "This password was set by someone else: change it before doing anything else."
 
 
 class AccountLocked(GongkaiError):
@@ -113,7 +121,9 @@ def add_department(session: Session, code: str, name: str, actor: str) -> Depart
 
 
 def add_user(session: Session, username: str, role: str, password: str, *, department: str | None = None,
-             display_name: str = "", actor: str) -> User:
+             display_name: str = "", actor: str, temporary: bool = True) -> User:
+    """A new account. Its password is ``temporary`` unless its user chose it: they must then
+    change it at their first sign-in (the operator's CLI can say ``--permanent``)."""
     username = (username or "").strip()
     if not CODE.match(username.lower()) or role not in ROLES:
         raise AccountInputError(what="用户名须为字母、数字、- 或 _，角色须有效")
@@ -128,9 +138,11 @@ def add_user(session: Session, username: str, role: str, password: str, *, depar
     if role == "uploader" and dept is None:
         raise AccountInputError(what="经办人必须属于一个部门")
     user = User(username=username, display_name=(display_name or "").strip() or username, role=role,
-                department_id=dept.id if dept else None, password_hash=generate_password_hash(password))
+                department_id=dept.id if dept else None, password_hash=generate_password_hash(password),
+                must_change_password=temporary)
     session.add(user)
-    audit.append(session, actor, "user.create", username=username, role=role, department=dept.code if dept else None)
+    audit.append(session, actor, "user.create", username=username, role=role, department=dept.code if dept else None,
+                 temporary=temporary)
     return user
 
 
@@ -182,17 +194,20 @@ def change_own_password(session: Session, user_id: int, current: str, new: str) 
     if new == current:
         raise AccountInputError(what="新密码不能与当前密码相同")
     user.password_hash = generate_password_hash(new)
+    user.must_change_password = False
     audit.append(session, user.username, "user.password_change", username=user.username)
     return user
 
 
-def reset_password(session: Session, username: str, new: str, actor: str) -> User:
-    """An admin (or the operator's CLI) sets a new password for a user who forgot theirs."""
+def reset_password(session: Session, username: str, new: str, actor: str, temporary: bool = True) -> User:
+    """An admin (or the operator's CLI) sets a new password for a user who forgot theirs;
+    it is temporary: the user chooses their own at the next sign-in."""
     user = _user(session, username)
     _check_new_password(new, user.username)
     user.password_hash = generate_password_hash(new)
     user.failed_logins, user.locked_until = 0, None  # the way back in for a locked account
-    audit.append(session, actor, "user.password_reset", username=user.username)
+    user.must_change_password = temporary
+    audit.append(session, actor, "user.password_reset", username=user.username, temporary=temporary)
     return user
 
 

@@ -40,6 +40,8 @@ class SessionExpired(Unauthorized):
     message_en = "Signed out after a period without activity; please sign in again."
 
 
+#: What a user signed in with a temporary password may call: who am I, sign out, change it.
+OPEN_WHILE_TEMPORARY = {"auth.me", "auth.logout", "auth.login", "auth.change_password"}
 POLL_HEADER = "X-Gongkai-Poll"
 #: Activity is recorded to the minute: the session cookie is not rewritten on every request.
 SEEN_EVERY = 60
@@ -65,6 +67,7 @@ class Principal:
     role: str  # "uploader" | "reviewer" | "admin" | "public"
     department_id: int | None = None
     user_id: int | None = None
+    must_change_password: bool = False    # signed in with a password someone else set
 
     @property
     def authenticated(self) -> bool:
@@ -110,7 +113,7 @@ def load_principal() -> Principal:
             g.session_expired = True
             return PUBLIC
         return Principal(kind="user", name=user.username, role=user.role, department_id=user.department_id,
-                         user_id=user.id)
+                         user_id=user.id, must_change_password=bool(user.must_change_password))
 
 
 def login_policy() -> accounts.LoginPolicy:
@@ -151,6 +154,9 @@ def current() -> Principal:
         if g.get("session_expired") and request.path.startswith("/api/"):
             # the caller believes it is signed in: say so, rather than answer as to the public
             raise SessionExpired()
+        if (g.principal.must_change_password and request.path.startswith("/api/")
+                and request.endpoint not in OPEN_WHILE_TEMPORARY):
+            raise accounts.PasswordChangeRequired()
     return g.principal
 
 
@@ -194,11 +200,12 @@ def login():
     with transaction(_sessions()) as s:
         user, refusal = accounts.attempt_login(s, username, password, login_policy(), ip=request.remote_addr)
         if user is not None:
-            role, dept = user.role, user.department_id
+            role, dept, must_change = user.role, user.department_id, bool(user.must_change_password)
             begin_session(user)
     if refusal is not None:
         raise refusal
-    return jsonify({"username": username, "role": role, "department_id": dept, "csrf_token": csrf_token()})
+    return jsonify({"username": username, "role": role, "department_id": dept, "csrf_token": csrf_token(),
+                    "must_change_password": must_change})
 
 
 @bp.post("/logout")
@@ -207,10 +214,26 @@ def logout():
     return jsonify({"ok": True})
 
 
+@bp.post("/account/password")
+def change_password():
+    """A signed-in user's own new password (the way on for one whose password is temporary)."""
+    who = current()
+    if who.kind != "user":
+        raise Unauthorized()
+    check_csrf()
+    data = request.get_json(silent=True) or {}
+    with transaction(_sessions()) as s:
+        user = accounts.change_own_password(s, who.user_id, str(data.get("current_password", "")),
+                                            str(data.get("new_password", "")))
+        begin_session(user)   # this session goes on; the account's others end
+    return jsonify({"ok": True, "csrf_token": csrf_token()})
+
+
 @bp.get("/me")
 def me():
     who = current()
     body = {"kind": who.kind, "name": who.name, "role": who.role, "department_id": who.department_id}
     if who.kind == "user":
         body["csrf_token"] = csrf_token()
+        body["must_change_password"] = who.must_change_password
     return jsonify(body)

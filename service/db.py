@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    false,
     event,
 )
 from sqlalchemy.engine import Engine
@@ -69,6 +70,9 @@ class User(Base):
     #: Consecutive failed logins; reaching the limit locks the account until ``locked_until``.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: The password was set by someone else (an admin, the operator, the first start): the user
+    #: must choose their own before doing anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     department: Mapped[Department | None] = relationship()
 

@@ -45,6 +45,11 @@ def spec() -> dict:
                                           "passwords", "anyone", body=_json(
                 {"username": s, "password": s}, ["username", "password"]), errors=(401, 429))},
             "/api/v1/logout": {"post": _op("Log out", "anyone", errors=())},
+            "/api/v1/account/password": {"post": _op(
+                "Change one's own password (knowing the current one); while the password is temporary "
+                "(must_change_password at login) every other staff call answers 403 password_change_required",
+                "signed-in staff", body=_json({"current_password": s, "new_password": s},
+                                              ["current_password", "new_password"]), errors=(401, 403, 422))},
             "/api/v1/me": {"get": _op("Who am I", "anyone", errors=())},
             "/api/v1/documents": {
                 "get": _op("List visible documents", "everyone (the public sees published ones)", params=QUERY,

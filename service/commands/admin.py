@@ -60,12 +60,16 @@ def register(sub) -> None:
     uadd.add_argument("--department", help="department code (required for uploaders)")
     uadd.add_argument("--name", default="")
     uadd.add_argument("--password", help="read from the terminal when omitted")
+    uadd.add_argument("--permanent", action="store_true",
+                      help="the user chose this password themselves: do not ask them to change it at first sign-in")
     uadd.set_defaults(func=user_add)
     us_sub.add_parser("list").set_defaults(func=user_list)
     upw = us_sub.add_parser("passwd", help="set a new password (e.g. a forgotten admin password); "
                                            "the user's signed-in sessions end")
     upw.add_argument("username")
     upw.add_argument("--password", help="read from the terminal (twice) when omitted")
+    upw.add_argument("--permanent", action="store_true",
+                     help="the user chose this password themselves: do not ask them to change it at sign-in")
     upw.set_defaults(func=user_passwd)
     for verb, text in (("deactivate", "stop an account (staff who left): its sessions end, its records stay"),
                        ("activate", "reactivate an account")):
@@ -194,8 +198,8 @@ def user_add(args) -> int:
     password = args.password or getpass.getpass("密码：")
     with transaction(rt.sessions) as s:
         add_user(s, args.username, args.role, password, department=args.department, display_name=args.name,
-                 actor="cli")
-    print(f"已添加用户 {args.username}（{args.role}）")
+                 actor="cli", temporary=not args.permanent)
+    print(f"已添加用户 {args.username}（{args.role}）" + ("" if args.permanent else "；首次登录时须修改密码"))
     return 0
 
 
@@ -209,8 +213,8 @@ def user_passwd(args) -> int:
             raise AccountInputError(what="两次输入的新密码不一致")
     rt = _runtime()
     with transaction(rt.sessions) as s:
-        reset_password(s, args.username, password, "cli")
-    print(f"已为 {args.username} 设置新密码；该用户已登录的会话已失效。")
+        reset_password(s, args.username, password, "cli", temporary=not args.permanent)
+    print(f"已为 {args.username} 设置新密码；该用户已登录的会话已失效" + ("。" if args.permanent else "，登录后须修改密码。"))
     return 0
 
 

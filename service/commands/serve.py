@@ -77,7 +77,8 @@ def ensure_admin(sessions) -> str | None:
         if s.execute(select(func.count()).select_from(User)).scalar_one():
             return None
         password = accounts.random_password("admin")
-        s.add(User(username="admin", display_name="管理员", role="admin", password_hash=generate_password_hash(password)))
+        s.add(User(username="admin", display_name="管理员", role="admin", password_hash=generate_password_hash(password),
+                   must_change_password=True))
         audit.append(s, "gongkai serve", "user.create", username="admin", role="admin")
         return password
 
@@ -131,7 +132,7 @@ def serve(args) -> int:
     password = ensure_admin(rt.sessions)
     if password:
         print(f"首次启动：已创建管理员账号 admin，初始密码 {password} "
-              f"（请登录后点右上角的用户名修改；忘记时运行 gongkai users passwd admin）", flush=True)
+              f"（首次登录时须修改；忘记时运行 gongkai users passwd admin）", flush=True)
 
     def stop(*_):
         raise KeyboardInterrupt

@@ -52,6 +52,9 @@ def page(*roles: str):
                                         expired=1 if auth.session_expired() else None))
             if roles and who.role not in roles:
                 raise Forbidden(f"{who.role} not in {roles}")
+            if who.must_change_password and request.endpoint != "web.account":
+                # a password someone else set: the user chooses their own first, then goes on
+                return redirect(url_for("web.account", next=request.full_path.rstrip("?")))
             auth.check_csrf()
             return view(*args, **kwargs)
         return wrapped
@@ -86,11 +89,15 @@ def root():
     return redirect(url_for(home_for(auth.current().role)))
 
 
+def _safe_next() -> str:
+    """The ``next`` page to go on to: a path on this site only."""
+    target = request.args.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else ""
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    target = request.args.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = ""
+    target = _safe_next()
     error = status = None
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
@@ -121,7 +128,7 @@ def logout():
 @page("uploader", "reviewer", "admin")
 def account():
     """The signed-in user's account: who they are, and a new password (other sessions end)."""
-    who, error, done = auth.current(), None, False
+    who, error, done, target = auth.current(), None, False, _safe_next()
     if request.method == "POST":
         form = request.form
         try:
@@ -131,6 +138,8 @@ def account():
                 user = accounts.change_own_password(s, who.user_id, form.get("current_password", ""),
                                                     form.get("new_password", ""))
                 auth.begin_session(user)  # this browser stays signed in; the others are signed out
+            if who.must_change_password:   # a temporary password replaced: on to where they were going
+                return redirect(target or url_for(home_for(who.role)))
             done = True
         except accounts.AccountInputError as exc:
             error = exc.message
@@ -139,7 +148,8 @@ def account():
         info = {"username": user.username, "name": user.display_name or user.username,
                 "role": ROLE_NAMES_ZH.get(user.role, user.role),
                 "department": user.department.name if user.department else "全县（不限部门）"}
-    return render_template("account.html", user=info, error=error, done=done,
+    return render_template("account.html", user=info, error=error, done=done, next=target,
+                           must_change=who.must_change_password,
                            min_password=accounts.MIN_PASSWORD), (422 if error else 200)
 
 

@@ -50,7 +50,8 @@ def index():
             Document, Document.department_id == Department.id).group_by(Department.id).order_by(Department.code)).all()
         departments = [{"code": d.code, "name": d.name, "documents": n} for d, n in departments]
         users = [{"username": u.username, "name": u.display_name, "role": u.role, "active": u.active,
-                  "department": u.department.name if u.department else "", "locked_until": locked_until_text(u)}
+                  "department": u.department.name if u.department else "", "locked_until": locked_until_text(u),
+                  "must_change": u.must_change_password}
                  for u in s.execute(select(User).order_by(User.username)).scalars()]
         by_status = dict(s.execute(select(Document.status, func.count()).group_by(Document.status)).all())
         failures = [{"id": d.id, "filename": d.filename, "department": d.department.name, "code": d.error_code,

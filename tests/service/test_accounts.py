@@ -138,3 +138,24 @@ def test_wrong_passwords_in_a_row_lock_the_account_until_its_time_or_a_new_passw
 def test_the_first_start_password_keeps_the_rules_it_asks_of_people():
     for _ in range(300):   # token_urlsafe alone is letters only about one time in thirty
         accounts._check_new_password(accounts.random_password("admin"), "admin")
+
+
+def test_a_password_someone_else_set_is_temporary_until_its_user_chooses_their_own(users):
+    with transaction(users) as s:
+        accounts.add_department(s, "mzj", "县民政局", "adm")
+        accounts.add_user(s, "clerk", "uploader", "given-2026", department="mzj", actor="adm")
+        accounts.add_user(s, "chief", "reviewer", "picked-by-me-1", actor="cli", temporary=False)
+    assert user(users, "clerk").must_change_password and not user(users, "chief").must_change_password
+    with transaction(users) as s:
+        accounts.change_own_password(s, user(users, "clerk").id, "given-2026", "picked-by-me-2")
+    assert not user(users, "clerk").must_change_password
+    with transaction(users) as s:   # forgot it: the admin's new one is temporary again
+        accounts.reset_password(s, "clerk", "again-2026", "adm")
+    assert user(users, "clerk").must_change_password
+    with transaction(users) as s:
+        accounts.reset_password(s, "clerk", "picked-by-me-3", "cli", temporary=False)
+    assert not user(users, "clerk").must_change_password
+    with transaction(users, readonly=True) as s:
+        details = [e.detail for e in s.execute(select(AuditEntry).where(AuditEntry.action.in_(
+            ["user.create", "user.password_reset"])).order_by(AuditEntry.seq)).scalars()]
+    assert [d["temporary"] for d in details] == [True, False, True, False]

@@ -17,7 +17,7 @@ def test_the_migrated_schema_matches_the_models(engine):
     assert [d for d in diffs if OUTSIDE_THE_MODELS not in repr(d)] == []
 
 
-def test_accounts_from_before_the_lockout_columns_start_unlocked(engine):
+def test_accounts_from_before_the_lockout_columns_start_unlocked_and_keep_their_password(engine):
     command.downgrade(alembic_config(engine), "0004")
     assert current(engine) == "0004"
     with engine.begin() as conn:
@@ -25,8 +25,9 @@ def test_accounts_from_before_the_lockout_columns_start_unlocked(engine):
                           "VALUES ('old', 'old', 'x', 'reviewer', :yes, CURRENT_TIMESTAMP)"), {"yes": True})
     upgrade(engine)
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT failed_logins, locked_until FROM users WHERE username = 'old'")).one()
-    assert tuple(row) == (0, None)
+        row = conn.execute(text("SELECT failed_logins, locked_until, must_change_password FROM users "
+                                "WHERE username = 'old'")).one()
+    assert tuple(row) == (0, None, False)   # and not asked to change a password they already use
 
 
 def test_entries_from_before_the_kind_column_get_their_kind_and_still_verify(engine):

@@ -61,8 +61,21 @@ def test_admin_adds_departments_and_users_with_csrf(app):
     ok = adm.post("/admin/users", data={"username": "clerk", "name": "王文书", "role": "uploader", "department": "mzj",
                                         "password": "pw-12345678", "csrf_token": token})
     assert ok.status_code == 302
-    clerk, _ = login(app, "clerk", "pw-12345678")
+    # the password the admin chose is temporary: the clerk chooses their own, then goes on
+    clerk, clerk_token = login(app, "clerk", "pw-12345678")
+    first = clerk.get("/upload")
+    assert first.status_code == 302 and first.headers["Location"] == "/account?next=/upload"
+    assert clerk.get("/submissions").headers["Location"] == "/account?next=/submissions"
+    page = clerk.get("/account?next=/upload").get_data(as_text=True)
+    assert "临时密码" in page and 'action="/account?next=/upload"' in page
+    for refused in (clerk.get("/api/v1/documents"), clerk.post("/api/v1/documents", headers={"X-CSRF-Token": clerk_token})):
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "password_change_required"
+    assert clerk.get("/api/v1/me").get_json()["must_change_password"] is True
+    changed = clerk.post("/account?next=/upload", data={"current_password": "pw-12345678", "csrf_token": clerk_token,
+                                                       "new_password": "my-own-2026", "repeat_password": "my-own-2026"})
+    assert changed.status_code == 302 and changed.headers["Location"] == "/upload"
     assert "县民政局" in clerk.get("/upload").get_data(as_text=True)
+    assert "临时密码" not in clerk.get("/account").get_data(as_text=True)
     with transaction(app.extensions["gongkai"].sessions, readonly=True) as s:
         actions = [e.action for e in s.query(AuditEntry).order_by(AuditEntry.seq)]
     assert "department.create" in actions and "user.create" in actions

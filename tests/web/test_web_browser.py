@@ -66,7 +66,7 @@ def server(tmp_path, redis_url):
     gongkai(env, "departments", "add", "mzj", "县民政局")
     for name, role, dept in (("clerk", "uploader", "nyj"), ("other", "uploader", "mzj"), ("checker", "reviewer", None),
                              ("boss", "admin", None)):
-        gongkai(env, "users", "add", name, "--role", role, *(["--department", dept] if dept else []),
+        gongkai(env, "users", "add", name, "--role", role, *(["--department", dept] if dept else []), "--permanent",
                 "--name", {"clerk": "王文书", "other": "李干事", "checker": "赵审核", "boss": "钱管理"}[name],
                 "--password", PASSWORD)
     yield {"url": f"http://127.0.0.1:{port}", "log": tmp_path / "serve.log"}
@@ -311,19 +311,29 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     assert version_row.get_attribute("data-version").startswith("county-default/")
     admin.screenshot(path=str(SHOTS / "admin.png"), full_page=True)
 
-    # The first-start admin password is changed from the header (the start message says so).
-    admin.click("[data-testid=who]")
-    admin.fill("input[name=current_password]", PASSWORD)
-    admin.fill("input[name=new_password]", "new-secret-2026")
-    admin.fill("input[name=repeat_password]", "new-secret-2026")
-    admin.click("form[action='/account'] button[type=submit]")
-    expect(admin.locator("[data-testid=password-changed]")).to_be_visible()
-    admin.click("text=退出")
-    admin.goto(f"{base}/login")
-    admin.fill("input[name=username]", "boss")
-    admin.fill("input[name=password]", "new-secret-2026")
-    admin.click("button[type=submit]")
-    expect(admin.locator("[data-testid=who]")).to_have_text("钱管理")
+    # 李干事 forgot his password: the admin sets a temporary one, which he must replace with his
+    # own at sign-in before anything else; then he is where he was going.
+    row = admin.locator("tr[data-user=other]")
+    row.locator("input[name=password]").fill("temp-pass-2026")
+    row.locator("button", has_text="设置").click()
+    expect(admin.locator("tr[data-user=other]")).to_contain_text("待改密码")
+    other = new_page(browser, server, guard)
+    other.goto(f"{base}/login?next=/submissions")
+    other.fill("input[name=username]", "other")
+    other.fill("input[name=password]", "temp-pass-2026")
+    other.click("button[type=submit]")
+    other.wait_for_url("**/account?next=/submissions")
+    expect(other.locator("[data-testid=must-change]")).to_contain_text("临时密码")
+    other.fill("input[name=current_password]", "temp-pass-2026")
+    other.fill("input[name=new_password]", "li-own-2026")
+    other.fill("input[name=repeat_password]", "li-own-2026")
+    other.click("main form button[type=submit]")
+    other.wait_for_url("**/submissions")
+    expect(other.locator("h1")).to_have_text("我的提交")
+    admin.reload()
+    expect(admin.locator("tr[data-user=other]")).not_to_contain_text("待改密码")
+    admin.click("[data-testid=who]")            # one's own account is a click on one's name
+    expect(admin.locator("main h1")).to_have_text("我的账号")
 
     # 操作日志: what happened above, newest first; the review of the published document is there,
     # and the hash chain checks out.

@@ -34,8 +34,14 @@ def test_db_departments_users_and_audit(env, tmp_path):
     assert refused.returncode == 2 and "部门" in refused.stderr
     short = gongkai(env, "users", "add", "clerk", "--role", "uploader", "--department", "mzj", "--password", "pw")
     assert short.returncode == 2 and "密码至少 8 位" in short.stderr
-    assert gongkai(env, "users", "add", "clerk", "--role", "uploader", "--department", "mzj",
-                   "--password", "pw-12345678").returncode == 0
+    added = gongkai(env, "users", "add", "clerk", "--role", "uploader", "--department", "mzj",
+                    "--password", "pw-12345678")
+    assert added.returncode == 0 and "首次登录时须修改密码" in added.stdout
+    chosen = gongkai(env, "users", "add", "chief", "--role", "reviewer", "--password", "picked-by-me-1", "--permanent")
+    assert chosen.returncode == 0 and "须修改" not in chosen.stdout
+    db = sqlite3.connect(tmp_path / "data" / "gongkai.db")
+    assert dict(db.execute("SELECT username, must_change_password FROM users")) == {"clerk": 1, "chief": 0}
+    db.close()
     # the admin page's rules: a code fit for index numbers, no duplicates, a message not a traceback
     for args, message in ((("departments", "add", "BAD!", "某部门"), "部门代码须为小写字母"),
                           (("departments", "add", "mzj", "县民政局"), "部门代码「mzj」已存在"),
@@ -46,13 +52,14 @@ def test_db_departments_users_and_audit(env, tmp_path):
     listed = gongkai(env, "users", "list").stdout
     assert "clerk\tuploader\tmzj" in listed
     ok = gongkai(env, "audit", "verify")
-    assert ok.returncode == 0 and "2 条" in ok.stdout  # department + user; the refused user left none
+    assert ok.returncode == 0 and "3 条" in ok.stdout  # department + two users; the refused user left none
     exported = gongkai(env, "audit", "export", "--kind", "user")
     table = list(csv.reader(io.StringIO(exported.stdout.lstrip("\ufeff"))))
-    assert exported.returncode == 0 and [row[:5] for row in table[1:]] == [["2", table[1][1], "cli", "新建账号", "user.create"]]
+    assert exported.returncode == 0
+    assert [row[:1] + row[2:5] for row in table[1:]] == [[seq, "cli", "新建账号", "user.create"] for seq in ("3", "2")]
     out = tmp_path / "audit.csv"
-    assert "已导出 2 条记录" in gongkai(env, "audit", "export", "--out", str(out)).stderr
-    assert out.read_text(encoding="utf-8-sig").count("\n") == 3
+    assert "已导出 3 条记录" in gongkai(env, "audit", "export", "--out", str(out)).stderr
+    assert out.read_text(encoding="utf-8-sig").count("\n") == 4
     bad = gongkai(env, "audit", "export", "--since", "yesterday")
     assert bad.returncode == 2 and "起始日期应为 YYYY-MM-DD" in bad.stderr
 

@@ -100,6 +100,14 @@ def test_serve_runs_upload_to_review_and_stops_cleanly(served, tmp_path):
 
     clerk = requests.Session()
     login = clerk.post(f"{url}/api/v1/login", json={"username": "clerk", "password": "pw-123456"}).json()
+    # the operator chose that password: the clerk replaces it before anything else
+    assert login["must_change_password"] is True
+    headers = {"X-CSRF-Token": login["csrf_token"]}
+    assert clerk.get(f"{url}/api/v1/documents").json()["error"]["code"] == "password_change_required"
+    changed = clerk.post(f"{url}/api/v1/account/password", headers=headers,
+                         json={"current_password": "pw-123456", "new_password": "my-own-2026"})
+    assert changed.status_code == 200, changed.text
+    login["csrf_token"] = changed.json()["csrf_token"]
     pdf = build_pdf(tmp_path / "通知.pdf", [["县民政局关于开展社会救助政策宣传月活动的通知", "各乡镇人民政府：",
                                            "现将有关事项通知如下。"]])
     with open(pdf, "rb") as fh:
