@@ -25,6 +25,7 @@ from build_pdf import build_pdf
 from conftest import runtime_env, unique_queue_name
 from rq import Worker
 from rq.job import Job
+from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from rq.suspension import resume, suspend
 from sqlalchemy import func, select
@@ -42,6 +43,10 @@ CHUNK_SIZE = 3
 #: enough that it leaves documents waiting in a healthy queue alone most of the time.
 STUCK_AFTER = 6
 CORRUPT = ("qpdf__bad1.pdf", "pdf_renamed.docx")
+#: Generated PDFs and .docx of each kind. Enough that the workers take a couple of seconds: a
+#: worker ingests a small 公文 in ~15 ms, and the test must catch one in the middle of a chunk
+#: (with 24 of each the whole run took 0.8 s on a quiet machine and the moment was missed).
+GENERATED = 72
 
 
 @pytest.fixture
@@ -61,16 +66,16 @@ def rt(db_url, redis_url, tmp_path):
 
 
 def make_archive(root: Path) -> tuple[Path, int]:
-    """~60 files: generated 公文 PDFs and .docx, real corpus files, three broken ones and one
+    """~150 files: generated 公文 PDFs and .docx, real corpus files, three broken ones and one
     duplicate. Returns the folder and the number of distinct byte strings in it."""
     src = root / "archive"
     for sub in ("pdf", "docx", "corpus", "bad"):
         (src / sub).mkdir(parents=True)
-    for i in range(24):
+    for i in range(GENERATED):
         build_pdf(src / "pdf" / f"通知{i:02d}.pdf",
                   [[f"关于做好第{i}批政府信息公开工作的通知", "各乡镇人民政府：",
                     f"现将第{i}项有关事项通知如下，请认真贯彻执行。"]])
-    for i in range(24):
+    for i in range(GENERATED):
         build_gongwen_docx(src / "docx" / f"公文{i:02d}.docx", doc_number=f"X政发〔2023〕{i + 1}号",
                            title_lines=(f"XX县人民政府关于第{i}批政府信息公开", "工作安排的通知"))
     corpus = ["docx/comments.docx", "docx/paragraphs_and_tables.docx", "docx/doc-coreprops.docx",
@@ -121,6 +126,11 @@ def worker_logs(tmp_path: Path, names: list[str]) -> dict[str, str]:
 def states(rt) -> dict[int, str]:
     with transaction(rt.sessions, readonly=True) as s:
         return dict(s.execute(select(Document.id, Document.status)).all())
+
+
+def started_jobs(rt) -> list[Job]:
+    ids = StartedJobRegistry(queue=rt.queue).get_job_ids()
+    return [j for j in Job.fetch_many(ids, connection=rt.redis, serializer=JSONSerializer) if j is not None]
 
 
 def jobs(rt, kind: str) -> list[Job]:
@@ -209,7 +219,9 @@ def test_chunked_import_on_three_workers_one_killed(rt, tmp_path):
             now = states(rt)
             if rt.queue.count < 2 or sum(v in FINAL for v in now.values()) < n // 4:
                 return None
-            for j in jobs(rt, "many-*"):
+            for j in started_jobs(rt):   # the registry, not a scan of every job: a sample must be quick
+                if not j.id.startswith(f"{rt.settings.queue_name}-many-"):
+                    continue
                 chunk = [now[int(i)] for i in j.args[0]]
                 # Mid-chunk: a document being parsed right now, and at least one more after it.
                 if j.get_status(refresh=False) == "started" and j.worker_name and "processing" in chunk \
@@ -217,7 +229,7 @@ def test_chunked_import_on_three_workers_one_killed(rt, tmp_path):
                     return j.worker_name, j
             return None
 
-        found = wait_for(victim_and_job, timeout=30, step=0.05)
+        found = wait_for(victim_and_job, timeout=30, step=0.01)
         assert found, "no chunk job was ever seen mid-document with more of its documents and other chunks waiting"
         victim, killed_job = found
         workers[victim].send_signal(signal.SIGKILL)
