@@ -24,7 +24,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -56,8 +56,30 @@ class BadCredentials(GongkaiError):
 class PasswordChangeRequired(GongkaiError):
     code = "password_change_required"
     http_status = 403
-    message_zh = "您的密码是他人设置的临时密码，请先修改密码后再使用系统。"
-    message_en = "This password was set by someone else: change it before doing anything else."
+    message_zh = "{why}，请先修改密码后再使用系统。"
+    message_en = "Change your password before doing anything else ({reason})."
+
+    def __init__(self, reason: str, max_age_days: int = 0) -> None:
+        super().__init__(reason=reason, why=change_reason_zh(reason, max_age_days))
+
+
+def change_reason_zh(reason: str, max_age_days: int = 0) -> str:
+    if reason == "expired":
+        return f"您的密码已使用超过 {max_age_days} 天"
+    return "您的密码是他人设置的临时密码"
+
+
+def password_change_due(user: User, max_age_days: int, now: datetime | None = None) -> str | None:
+    """Why ``user`` must choose a new password before anything else: "temporary" (someone else
+    set it), "expired" (older than ``max_age_days``; 0 = never), or None."""
+    if user.must_change_password:
+        return "temporary"
+    if max_age_days and user.password_changed_at is not None:
+        changed = user.password_changed_at
+        changed = changed if changed.tzinfo else changed.replace(tzinfo=timezone.utc)
+        if (now or utcnow()) - changed > timedelta(days=max_age_days):
+            return "expired"
+    return None
 
 
 class AccountLocked(GongkaiError):
@@ -194,7 +216,7 @@ def change_own_password(session: Session, user_id: int, current: str, new: str) 
     if new == current:
         raise AccountInputError(what="新密码不能与当前密码相同")
     user.password_hash = generate_password_hash(new)
-    user.must_change_password = False
+    user.must_change_password, user.password_changed_at = False, utcnow()
     audit.append(session, user.username, "user.password_change", username=user.username)
     return user
 
@@ -206,7 +228,7 @@ def reset_password(session: Session, username: str, new: str, actor: str, tempor
     _check_new_password(new, user.username)
     user.password_hash = generate_password_hash(new)
     user.failed_logins, user.locked_until = 0, None  # the way back in for a locked account
-    user.must_change_password = temporary
+    user.must_change_password, user.password_changed_at = temporary, utcnow()
     audit.append(session, actor, "user.password_reset", username=user.username, temporary=temporary)
     return user
 

@@ -67,7 +67,11 @@ class Principal:
     role: str  # "uploader" | "reviewer" | "admin" | "public"
     department_id: int | None = None
     user_id: int | None = None
-    must_change_password: bool = False    # signed in with a password someone else set
+    password_change: str | None = None    # "temporary" / "expired": must choose a new password first
+
+    @property
+    def must_change_password(self) -> bool:
+        return self.password_change is not None
 
     @property
     def authenticated(self) -> bool:
@@ -113,11 +117,15 @@ def load_principal() -> Principal:
             g.session_expired = True
             return PUBLIC
         return Principal(kind="user", name=user.username, role=user.role, department_id=user.department_id,
-                         user_id=user.id, must_change_password=bool(user.must_change_password))
+                         user_id=user.id, password_change=accounts.password_change_due(user, _max_age_days()))
 
 
 def login_policy() -> accounts.LoginPolicy:
     return accounts.LoginPolicy.from_settings(current_app.extensions["gongkai"].settings)
+
+
+def _max_age_days() -> int:
+    return current_app.extensions["gongkai"].settings.password_max_age_days
 
 
 def _still_active() -> bool:
@@ -156,7 +164,7 @@ def current() -> Principal:
             raise SessionExpired()
         if (g.principal.must_change_password and request.path.startswith("/api/")
                 and request.endpoint not in OPEN_WHILE_TEMPORARY):
-            raise accounts.PasswordChangeRequired()
+            raise accounts.PasswordChangeRequired(g.principal.password_change, _max_age_days())
     return g.principal
 
 
@@ -200,12 +208,13 @@ def login():
     with transaction(_sessions()) as s:
         user, refusal = accounts.attempt_login(s, username, password, login_policy(), ip=request.remote_addr)
         if user is not None:
-            role, dept, must_change = user.role, user.department_id, bool(user.must_change_password)
+            role, dept = user.role, user.department_id
+            change = accounts.password_change_due(user, _max_age_days())
             begin_session(user)
     if refusal is not None:
         raise refusal
     return jsonify({"username": username, "role": role, "department_id": dept, "csrf_token": csrf_token(),
-                    "must_change_password": must_change})
+                    "must_change_password": change is not None, "password_change": change})
 
 
 @bp.post("/logout")
@@ -236,4 +245,5 @@ def me():
     if who.kind == "user":
         body["csrf_token"] = csrf_token()
         body["must_change_password"] = who.must_change_password
+        body["password_change"] = who.password_change
     return jsonify(body)

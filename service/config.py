@@ -52,6 +52,9 @@ class Settings:
     #: Minutes without any action after which a signed-in session ends (等保 connection timeout);
     #: a page's background refresh does not count as an action. 0 = only the 12-hour limit.
     session_idle_minutes: int = 30
+    #: Days a password may be used; then its user must choose a new one at sign-in (等保 定期更换).
+    #: 0 = passwords do not expire.
+    password_max_age_days: int = 90
     #: Largest upload accepted, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Parser child process: address-space limit in bytes.

@@ -73,6 +73,9 @@ class User(Base):
     #: The password was set by someone else (an admin, the operator, the first start): the user
     #: must choose their own before doing anything else.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: When the password was last set (by anyone): ``password_max_age_days`` counts from here.
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True,
+                                                                 default=utcnow)
 
     department: Mapped[Department | None] = relationship()
 

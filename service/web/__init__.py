@@ -148,8 +148,9 @@ def account():
         info = {"username": user.username, "name": user.display_name or user.username,
                 "role": ROLE_NAMES_ZH.get(user.role, user.role),
                 "department": user.department.name if user.department else "全县（不限部门）"}
-    return render_template("account.html", user=info, error=error, done=done, next=target,
-                           must_change=who.must_change_password,
+    reason = (accounts.change_reason_zh(who.password_change, runtime().settings.password_max_age_days)
+              if who.password_change else "")
+    return render_template("account.html", user=info, error=error, done=done, next=target, must_change=reason,
                            min_password=accounts.MIN_PASSWORD), (422 if error else 200)
 
 

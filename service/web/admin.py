@@ -51,7 +51,7 @@ def index():
         departments = [{"code": d.code, "name": d.name, "documents": n} for d, n in departments]
         users = [{"username": u.username, "name": u.display_name, "role": u.role, "active": u.active,
                   "department": u.department.name if u.department else "", "locked_until": locked_until_text(u),
-                  "must_change": u.must_change_password}
+                  "must_change": accounts.password_change_due(u, runtime().settings.password_max_age_days)}
                  for u in s.execute(select(User).order_by(User.username)).scalars()]
         by_status = dict(s.execute(select(Document.status, func.count()).group_by(Document.status)).all())
         failures = [{"id": d.id, "filename": d.filename, "department": d.department.name, "code": d.error_code,

@@ -159,3 +159,18 @@ def test_a_password_someone_else_set_is_temporary_until_its_user_chooses_their_o
         details = [e.detail for e in s.execute(select(AuditEntry).where(AuditEntry.action.in_(
             ["user.create", "user.password_reset"])).order_by(AuditEntry.seq)).scalars()]
     assert [d["temporary"] for d in details] == [True, False, True, False]
+
+
+def test_a_password_older_than_the_limit_is_due_for_a_change(users):
+    rev = user(users, "rev")
+    now = rev.password_changed_at if rev.password_changed_at.tzinfo else rev.password_changed_at.replace(
+        tzinfo=timezone.utc)
+    assert accounts.password_change_due(rev, 90, now=now + timedelta(days=90)) is None
+    assert accounts.password_change_due(rev, 90, now=now + timedelta(days=91)) == "expired"
+    assert accounts.password_change_due(rev, 0, now=now + timedelta(days=3650)) is None     # 0: never
+    with transaction(users) as s:
+        accounts.reset_password(s, "rev", "given-2026!", "adm")
+    assert accounts.password_change_due(user(users, "rev"), 90) == "temporary"
+    refusal = accounts.PasswordChangeRequired("expired", 90)
+    assert refusal.message == "您的密码已使用超过 90 天，请先修改密码后再使用系统。"
+    assert refusal.code == "password_change_required" and refusal.http_status == 403

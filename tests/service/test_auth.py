@@ -101,3 +101,23 @@ def test_zero_keeps_only_the_twelve_hour_limit(db_url, redis_url, tmp_path):
         assert app.permanent_session_lifetime.total_seconds() == 12 * 3600
     finally:
         app.extensions["gongkai"].close()
+
+
+def test_an_old_password_is_replaced_at_sign_in_before_anything_else(app):
+    from datetime import datetime, timedelta, timezone
+
+    with transaction(app.extensions["gongkai"].sessions) as s:
+        rev = s.query(User).filter_by(username="rev").one()
+        rev.password_changed_at = datetime.now(timezone.utc) - timedelta(days=91)
+    client = signed_in(app)
+    first = client.get("/review")
+    assert first.status_code == 302 and first.headers["Location"] == "/account?next=/review"
+    assert "您的密码已使用超过 90 天" in client.get("/account?next=/review").get_data(as_text=True)
+    refused = client.get("/api/v1/report")
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "password_change_required"
+    assert client.get("/api/v1/me").get_json()["password_change"] == "expired"
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/catalogue").get_data(as_text=True)).group(1)
+    changed = client.post("/account?next=/review", data={"csrf_token": token, "current_password": PASSWORD,
+                                                        "new_password": "fresh-2026!", "repeat_password": "fresh-2026!"})
+    assert changed.status_code == 302 and changed.headers["Location"] == "/review"
+    assert client.get("/review").status_code == 200
