@@ -24,7 +24,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from service import audit
 from service.db import ROLES, Department, User, utcnow
 from service.errors import GongkaiError
-from service.localtime import beijing
+from service.localtime import as_utc, beijing
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MIN_PASSWORD = 8
@@ -75,9 +75,7 @@ def password_change_due(user: User, max_age_days: int, now: datetime | None = No
     if user.must_change_password:
         return "temporary"
     if max_age_days and user.password_changed_at is not None:
-        changed = user.password_changed_at
-        changed = changed if changed.tzinfo else changed.replace(tzinfo=timezone.utc)
-        if (now or utcnow()) - changed > timedelta(days=max_age_days):
+        if (now or utcnow()) - as_utc(user.password_changed_at) > timedelta(days=max_age_days):
             return "expired"
     return None
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from service.audit import kind_of
 from service.db import AuditEntry
 from service.errors import GongkaiError
-from service.localtime import day_end, day_start, display
+from service.localtime import beijing, day_end, day_start, display
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -169,8 +169,6 @@ def action_name(action: str) -> str:
 
 
 def to_dict(e: AuditEntry) -> dict[str, Any]:
-    from service.localtime import beijing
-
     return {"seq": e.seq, "at": beijing(e.at).isoformat(timespec="seconds"), "actor": e.actor,
             "action": e.action, "action_zh": action_name(e.action), "document_id": e.document_id,
             "detail": e.detail or {}, "hash": e.hash}
@@ -181,6 +179,13 @@ def detail_text(detail: Mapping[str, Any]) -> str:
     def value(v: Any) -> str:
         return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True)
     return " · ".join(f"{k}={value(v)}" for k, v in detail.items())
+
+
+def csv_table(session: Session, q: AuditQuery) -> Iterator[list[str]]:
+    """``CSV_HEADER``, then every matching entry as a row (for ``service.spreadsheet`` to write)."""
+    yield CSV_HEADER
+    for entry in every(session, q):
+        yield csv_row(entry)
 
 
 def csv_row(entry: Mapping[str, Any]) -> list[str]:

@@ -14,9 +14,14 @@ from datetime import date, datetime, time, timedelta, timezone
 CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands back the UTC wall time without a zone)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
 def beijing(moment: datetime) -> datetime:
-    """A stored timestamp in Beijing time (SQLite hands back the stored UTC wall time without a zone)."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(CHINA_TIME)
+    """A stored timestamp in Beijing time."""
+    return as_utc(moment).astimezone(CHINA_TIME)
 
 
 def now() -> datetime:

@@ -28,7 +28,7 @@ Pure of HTTP and rq: the CLI and the rq jobs (``service.jobs.reclassify_shard_jo
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import func, insert, select, update
@@ -90,7 +90,7 @@ def _since_value(since: date | datetime | str | None) -> str | None:
     if isinstance(since, str):
         since = date.fromisoformat(since)
     if isinstance(since, datetime):
-        return (since if since.tzinfo else since.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+        return localtime.as_utc(since).isoformat()
     return localtime.day_start(since).isoformat()
 
 

@@ -125,21 +125,19 @@ def audit_export(args) -> int:
         return 2
     rt = _runtime()
     out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
-    count = 0
+    rows = 0
     try:
         with transaction(rt.sessions, readonly=True) as s:
-            def rows():
-                nonlocal count
-                yield auditlog.CSV_HEADER
-                for entry in auditlog.every(s, query):
-                    count += 1
-                    yield auditlog.csv_row(entry)
-            spreadsheet.write_rows(out, rows())
+            def counted(table):
+                nonlocal rows
+                for rows, row in enumerate(table):   # the header is row 0
+                    yield row
+            spreadsheet.write_rows(out, counted(auditlog.csv_table(s, query)))
     finally:
         if args.out:
             out.close()
     if args.out:
-        print(f"已导出 {count} 条记录到 {args.out}", file=sys.stderr)
+        print(f"已导出 {rows} 条记录到 {args.out}", file=sys.stderr)
     return 0
 
 

@@ -8,7 +8,6 @@ from service.db import transaction
 from service.web import error_pages, page, runtime
 
 bp = error_pages(Blueprint("auditlog", __name__))
-FILTERS = ("actor", "kind", "document", "since", "until")
 
 
 @bp.get("/admin/audit")
@@ -37,10 +36,8 @@ def export():
     sessions = runtime().sessions
 
     def rows():
-        yield auditlog.CSV_HEADER
         with transaction(sessions, readonly=True) as s:
-            for entry in auditlog.every(s, query):
-                yield auditlog.csv_row(entry)
+            yield from auditlog.csv_table(s, query)
 
     stamp = localtime.now().strftime("%Y%m%d-%H%M%S")
     return Response(stream_with_context(c.encode("utf-8") for c in spreadsheet.chunks(rows())), mimetype="text/csv",
@@ -55,6 +52,9 @@ def verify():
         result = audit.verify(s)
     session["audit_verification"] = {"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq,
                                      "problem": auditlog.problem_zh(result.problem) if result.problem else ""}
-    # back to the page the admin was on, with its filters
-    kept = {name: request.form[name] for name in FILTERS if request.form.get(name)}
+    # back to the page the admin was on, with its filters (the form carries them as the page had them)
+    try:
+        kept = auditlog.parse(request.form).filters()
+    except auditlog.AuditQueryError:
+        kept = {}
     return redirect(url_for("auditlog.index", **kept))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from datetime import timezone
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup, escape
@@ -12,6 +11,7 @@ from service import access, audit, auditlog, auth
 from service.api import full_view
 from service.db import AuditEntry, Department, Document, transaction
 from service.explanation import FIELD_LABELS_ZH, term_label
+from service.localtime import as_utc
 from service.web import error_pages, page, runtime
 
 bp = error_pages(Blueprint("desk", __name__))
@@ -118,8 +118,7 @@ def batchable(doc: Document) -> bool:
 
 def attention_key(doc: Document):
     """密级 first, then personal information, then uncertain suggestions, then the oldest."""
-    created = doc.created_at if doc.created_at.tzinfo else doc.created_at.replace(tzinfo=timezone.utc)
-    return (not doc.secrecy_blocked, not has_pii(doc), not uncertain(doc), created, doc.id)
+    return (not doc.secrecy_blocked, not has_pii(doc), not uncertain(doc), as_utc(doc.created_at), doc.id)
 
 
 def queue_documents(s, status: str, department: str | None, category: str | None) -> list[Document]:
