@@ -26,12 +26,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from service import audit
-from service.db import ROLES, Department, User, utcnow
+from service import audit, browser_sessions
+from service.db import ROLES, Department, LoginFailure, User, dialect_insert, utcnow
 from service.errors import GongkaiError
 from service.localtime import as_utc, beijing
 
@@ -104,28 +104,68 @@ def locked_until(user: User, now: datetime | None = None) -> datetime | None:
     return beijing(user.locked_until)
 
 
+#: Checked against when a name is no account, so that answering takes the same work
+#: (a password hash) whether or not the name exists.
+_NO_ACCOUNT_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+
 def attempt_login(session: Session, username: str, password: str, policy: LoginPolicy, *,
                   ip: str | None = None) -> tuple[User | None, GongkaiError | None]:
     """Check a login and record it (audit, failure count, lock); return the user or the refusal.
 
+    The account's row is locked for the check (SELECT … FOR UPDATE; SQLite serializes
+    writers anyway): parallel guesses at one account are checked one at a time, each seeing
+    the count the one before left, so at most ``policy.max_failures`` wrong passwords are
+    ever checked before the lock. A name that is no account costs the same password hash
+    and is counted and locked the same way (``LoginFailure``): neither the time nor the
+    answers tell whether a name exists.
+
     The refusal is returned, not raised, so the caller commits what was recorded first.
     """
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is not None and (until := locked_until(user)):
+    user = session.execute(select(User).where(User.username == username).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    if user is None or not user.active:
+        return None, _unknown_name_failed(session, username, password, policy, ip)
+    if until := locked_until(user):
         audit.append(session, username, "login.locked", ip=ip)
         return None, AccountLocked(until=until.strftime("%Y-%m-%d %H:%M"))
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+    if not check_password_hash(user.password_hash, password):
         audit.append(session, username or "?", "login.failed", ip=ip)
-        if user is not None and user.active:
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= policy.max_failures:
-                user.failed_logins, user.locked_until = 0, utcnow() + policy.lockout
-                audit.append(session, "system", "user.lock", username=username,
-                             minutes=int(policy.lockout.total_seconds() // 60))
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= policy.max_failures:
+            user.failed_logins, user.locked_until = 0, utcnow() + policy.lockout
+            audit.append(session, "system", "user.lock", username=username,
+                         minutes=int(policy.lockout.total_seconds() // 60))
         return None, BadCredentials()
     user.failed_logins, user.locked_until = 0, None
     audit.append(session, username, "login", ip=ip)
     return user, None
+
+
+#: Failure records of names that are no account are dropped this long after their last use.
+FAILURE_RECORDS_KEPT = timedelta(days=1)
+
+
+def _unknown_name_failed(session: Session, username: str, password: str, policy: LoginPolicy,
+                         ip: str | None) -> GongkaiError:
+    """A login with a name that is no account (or a deactivated one): the same hash, count and lock."""
+    check_password_hash(_NO_ACCOUNT_HASH, password)
+    name = audit.clip_actor(username or "?")
+    now = utcnow()
+    session.execute(dialect_insert(session)(LoginFailure.__table__)
+                    .values(username=name, failures=0, updated_at=now).on_conflict_do_nothing())
+    record = session.get(LoginFailure, name, with_for_update=True, populate_existing=True)
+    if record.failures == 0 and record.locked_until is None:   # new: a moment to drop stale records
+        session.execute(delete(LoginFailure).where(LoginFailure.updated_at < now - FAILURE_RECORDS_KEPT)
+                        .execution_options(synchronize_session=False))
+    if record.locked_until is not None and as_utc(record.locked_until) > now:
+        audit.append(session, name, "login.locked", ip=ip)
+        return AccountLocked(until=beijing(record.locked_until).strftime("%Y-%m-%d %H:%M"))
+    audit.append(session, name, "login.failed", ip=ip)
+    record.failures, record.updated_at = (record.failures or 0) + 1, now
+    if record.failures >= policy.max_failures:
+        record.failures, record.locked_until = 0, now + policy.lockout
+    return BadCredentials()
 
 
 def add_department(session: Session, code: str, name: str, actor: str) -> Department:
@@ -215,6 +255,7 @@ def change_own_password(session: Session, user_id: int, current: str, new: str) 
         raise AccountInputError(what="新密码不能与当前密码相同")
     user.password_hash = generate_password_hash(new)
     user.must_change_password, user.password_changed_at = False, utcnow()
+    browser_sessions.end_all(session, user.id, "password")   # the caller opens one for this browser
     audit.append(session, user.username, "user.password_change", username=user.username)
     return user
 
@@ -227,6 +268,7 @@ def reset_password(session: Session, username: str, new: str, actor: str, tempor
     user.password_hash = generate_password_hash(new)
     user.failed_logins, user.locked_until = 0, None  # the way back in for a locked account
     user.must_change_password, user.password_changed_at = temporary, utcnow()
+    browser_sessions.end_all(session, user.id, "password")
     audit.append(session, actor, "user.password_reset", username=user.username, temporary=temporary)
     return user
 
@@ -246,5 +288,7 @@ def set_active(session: Session, username: str, active: bool, actor: str) -> Use
                 raise AccountInputError(what="这是最后一个可用的管理员账号，不能停用")
     user.active = active
     user.failed_logins, user.locked_until = 0, None
+    if not active:
+        browser_sessions.end_all(session, user.id, "deactivated")
     audit.append(session, actor, "user.activate" if active else "user.deactivate", username=user.username)
     return user

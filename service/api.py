@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+import logging
+
 from flask import Blueprint, current_app, jsonify, request, send_file
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from service import access, auditlog, localtime, review, tokens
@@ -14,6 +17,7 @@ from service.intake import receive
 from service.queue import enqueue_ingest, ingest_job_id, job_status
 
 bp = Blueprint("api", __name__)
+log = logging.getLogger(__name__)
 
 
 class NotFound(GongkaiError):
@@ -123,9 +127,20 @@ def upload():
         department_id = dept.id
     got = receive(rt().sessions, rt().storage, department_id=department_id, filename=file.filename or "",
                   stream=file.stream, uploaded_by=who.name, max_bytes=rt().settings.max_upload_bytes)
-    if got.created:
-        enqueue_ingest(rt().queue, [got.document_id])
-    return jsonify({"id": got.document_id, "status": got.status, "created": got.created}), 202
+    queued = got.created and _queue_ingest(got.document_id)
+    return jsonify({"id": got.document_id, "status": got.status, "created": got.created, "queued": queued}), 202
+
+
+def _queue_ingest(document_id: int) -> bool:
+    """Hand a stored document to the workers. The original and its row are committed already
+    (the database is the source of truth): with Redis unreachable the upload still succeeds
+    and the workers' sweep (``service.queue.requeue_stuck``) queues it once Redis is back."""
+    try:
+        enqueue_ingest(rt().queue, [document_id])
+        return True
+    except RedisError as exc:
+        log.warning("document %s stored but not queued (Redis: %s); the sweep will queue it", document_id, exc)
+        return False
 
 
 # ---------------------------------------------------------------------------
@@ -203,9 +218,13 @@ def job(document_id: int):
 # ---------------------------------------------------------------------------
 
 def _act(document_id: int, action) -> dict:
+    """A reviewer's action on one document, on the row locked for this transaction: two
+    actions at once run one after the other, and the second sees the first's result."""
     who = current()
     with transaction(rt().sessions) as s:
-        doc = _load_visible(s, document_id, who)
+        doc = review.load_for_change(s, document_id)
+        if doc is None or not access.can_see(who, doc):
+            raise NotFound(str(document_id))
         action(s, doc)
         return full_view(doc)
 

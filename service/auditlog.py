@@ -32,7 +32,7 @@ KINDS_ZH = {
 }
 
 ACTION_NAMES_ZH = {
-    "login": "登录", "login.failed": "登录失败", "login.locked": "登录被拒（已锁定）",
+    "login": "登录", "login.failed": "登录失败", "login.locked": "登录被拒（已锁定）", "login.logout": "退出登录",
     "user.create": "新建账号", "user.lock": "账号锁定", "user.password_change": "修改本人密码",
     "user.password_reset": "重设密码", "user.activate": "启用账号", "user.deactivate": "停用账号",
     "department.create": "新建部门", "token.create": "新建接口令牌", "token.revoke": "吊销接口令牌",

@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request, session
 from sqlalchemy import select
 
-from service import accounts
+from service import accounts, audit, browser_sessions
 from service.db import ApiToken, User, transaction
 from service.errors import GongkaiError
 
@@ -43,8 +43,6 @@ class SessionExpired(Unauthorized):
 #: What a user signed in with a temporary password may call: who am I, sign out, change it.
 OPEN_WHILE_TEMPORARY = {"auth.me", "auth.logout", "auth.login", "auth.change_password"}
 POLL_HEADER = "X-Gongkai-Poll"
-#: Activity is recorded to the minute: the session cookie is not rewritten on every request.
-SEEN_EVERY = 60
 
 
 class Forbidden(GongkaiError):
@@ -104,20 +102,31 @@ def load_principal() -> Principal:
                 raise Unauthorized("bad token")
             return Principal(kind="token", name=f"token:{tok.department.code}:{tok.label or tok.id}",
                              role="uploader", department_id=tok.department_id)
-    user_id = session.get("user_id")
+    user_id, sid = session.get("user_id"), session.get("sid")
     if user_id is None:
         return PUBLIC
+    settings = current_app.extensions["gongkai"].settings
+    idle = timedelta(minutes=settings.session_idle_minutes) if settings.session_idle_minutes else None
+    principal = None
     with transaction(_sessions(), readonly=True) as s:
-        user = s.get(User, user_id)
-        if user is None or not user.active or session.get("stamp") != accounts.session_stamp(user):
-            session.clear()  # deactivated, or the password changed since this session began
-            return PUBLIC
-        if not _still_active():
-            session.clear()
-            g.session_expired = True
-            return PUBLIC
-        return Principal(kind="user", name=user.username, role=user.role, department_id=user.department_id,
-                         user_id=user.id, password_change=accounts.password_change_due(user, _max_age_days()))
+        found = browser_sessions.check(s, sid, idle) if sid else browser_sessions.Check("unknown")
+        user = s.get(User, user_id) if found.state == "open" and found.user_id == user_id else None
+        if user is not None and user.active and session.get("stamp") == accounts.session_stamp(user):
+            principal = Principal(kind="user", name=user.username, role=user.role, department_id=user.department_id,
+                                  user_id=user.id, password_change=accounts.password_change_due(user, _max_age_days()))
+    if found.state in ("idle", "expired"):
+        with transaction(_sessions()) as s:
+            browser_sessions.close(s, found.row_id, found.state)
+        session.clear()
+        g.session_expired = True
+        return PUBLIC
+    if principal is None:
+        session.clear()   # signed out, deactivated, or the password changed since this session began
+        return PUBLIC
+    if found.touch and not request.headers.get(POLL_HEADER):
+        with transaction(_sessions()) as s:
+            browser_sessions.touch(s, found.row_id)
+    return principal
 
 
 def login_policy() -> accounts.LoginPolicy:
@@ -128,32 +137,29 @@ def _max_age_days() -> int:
     return current_app.extensions["gongkai"].settings.password_max_age_days
 
 
-def _still_active() -> bool:
-    """False once the session has been idle too long; otherwise records this request as activity."""
-    idle = current_app.extensions["gongkai"].settings.session_idle_minutes * 60
-    now, seen = int(time.time()), session.get("seen")
-    if idle and seen is not None and now - seen > idle:
-        return False
-    if seen is None or (now - seen >= SEEN_EVERY and not request.headers.get(POLL_HEADER)):
-        session["seen"] = now
-    return True
-
-
 def session_expired() -> bool:
     """Whether this request came with a session that had just ended for inactivity."""
     current()
     return bool(g.get("session_expired"))
 
 
-def begin_session(user: User) -> None:
-    """A fresh browser session for ``user`` (after login, or to stay signed in after a password change)."""
+def begin_session(s, user: User) -> None:
+    """A fresh browser session for ``user`` (after login, or to stay signed in after a password
+    change), recorded in the transaction ``s``; the browser's previous one ends."""
+    end_session(s, "replaced")
     session.clear()
     session["user_id"] = user.id
+    session["sid"] = browser_sessions.start(s, user.id, ip=request.remote_addr)
     session["stamp"] = accounts.session_stamp(user)
-    session["seen"] = int(time.time())
     session.permanent = True
     csrf_token()
     g.pop("principal", None)
+
+
+def end_session(s, reason: str) -> int | None:
+    """End this browser's session on the server (its cookie is worth nothing from then on)."""
+    sid = session.get("sid")
+    return browser_sessions.end(s, sid, reason) if sid else None
 
 
 def current() -> Principal:
@@ -210,7 +216,7 @@ def login():
         if user is not None:
             role, dept = user.role, user.department_id
             change = accounts.password_change_due(user, _max_age_days())
-            begin_session(user)
+            begin_session(s, user)
     if refusal is not None:
         raise refusal
     return jsonify({"username": username, "role": role, "department_id": dept, "csrf_token": csrf_token(),
@@ -219,8 +225,20 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    who = current()
+    if who.kind == "user":
+        check_csrf()
+    sign_out(who)
     return jsonify({"ok": True})
+
+
+def sign_out(who: Principal) -> None:
+    """End this browser's session on the server and forget the cookie's content."""
+    if session.get("sid"):
+        with transaction(_sessions()) as s:
+            if end_session(s, "logout") is not None and who.kind == "user":
+                audit.append(s, who.name, "login.logout")
+    session.clear()
 
 
 @bp.post("/account/password")
@@ -234,7 +252,7 @@ def change_password():
     with transaction(_sessions()) as s:
         user = accounts.change_own_password(s, who.user_id, str(data.get("current_password", "")),
                                             str(data.get("new_password", "")))
-        begin_session(user)   # this session goes on; the account's others end
+        begin_session(s, user)   # this session goes on; the account's others end
     return jsonify({"ok": True, "csrf_token": csrf_token()})
 
 

@@ -152,6 +152,50 @@ class Document(Base):
     department: Mapped[Department] = relationship()
 
 
+class IndexCounter(Base):
+    """The last 索引号 sequence used per department and year (``service.review.next_index_number``).
+
+    Only ever incremented, in the publishing transaction: numbers survive gaps, withdrawals
+    and concurrent publishes, and are never handed out twice."""
+
+    __tablename__ = "index_counters"
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BrowserSession(Base):
+    """A signed-in browser (``service.browser_sessions``). The cookie carries a random id; only
+    its sha256 is stored. A session ends at logout, after ``session_idle_minutes`` without an
+    action, 12 hours after sign-in in any case, or when its user's password changes."""
+
+    __tablename__ = "browser_sessions"
+    __table_args__ = (Index("ix_browser_sessions_user_ended", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    #: logout / idle / expired / password / deactivated
+    end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class LoginFailure(Base):
+    """Failed logins for a name that is no account: counted and locked like an account's, so
+    the answers to a name do not tell whether it exists (``service.accounts.attempt_login``)."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 class AuditHead(Base):
     """One row: the newest audit entry's id and hash. Locked while appending, so the chain never forks."""
 
@@ -258,6 +302,13 @@ def _ping_when_idle(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def dialect_insert(session: Session):
+    """The ``insert`` construct of the session's database, which has ``on_conflict_do_…`` (upserts)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 @contextmanager

@@ -42,8 +42,13 @@ class GongkaiError(Exception):
         """The message a clerk reads (Chinese)."""
         return self.message_zh_text
 
+    def extra(self) -> dict[str, str]:
+        """Fields a client may use besides code and message (e.g. a document's state now)."""
+        return {}
+
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message_zh_text, "message_en": self.message_en_text}
+        return {"code": self.code, "message": self.message_zh_text, "message_en": self.message_en_text,
+                **self.extra()}
 
 
 class ConfigError(GongkaiError):

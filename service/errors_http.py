@@ -25,8 +25,8 @@ HTTP_MESSAGES = {
 }
 
 
-def error_response(code: str, message: str, status: int):
-    return jsonify({"error": {"code": code, "message": message}}), status
+def error_response(code: str, message: str, status: int, extra: dict[str, str] | None = None):
+    return jsonify({"error": {"code": code, "message": message, **(extra or {})}}), status
 
 
 def register(app) -> None:
@@ -35,7 +35,7 @@ def register(app) -> None:
         status = getattr(exc, "http_status", None) or STATUS_BY_CODE.get(exc.code, 422)
         if status >= 500:
             log.error("%s: %s", exc.code, exc.message_en_text)
-        return error_response(exc.code, exc.message, status)
+        return error_response(exc.code, exc.message, status, exc.extra())
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

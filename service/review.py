@@ -8,13 +8,13 @@ acknowledgment before publishing.
 from __future__ import annotations
 
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import audit, localtime, search
-from service.db import Department, Document, utcnow
+from service.db import Department, Document, IndexCounter, dialect_insert, utcnow
 from service.errors import GongkaiError
-from service.states import transition
+from service.states import STATE_NAMES_ZH, transition
 from service.taxonomy import Taxonomy
 
 
@@ -88,29 +88,76 @@ def reject(session: Session, doc: Document, actor: str, reason: str) -> None:
     doc.reject_reason, doc.reviewed_by, doc.reviewed_at = reason.strip(), actor, utcnow()
 
 
+class AlreadyAcknowledged(GongkaiError):
+    code = "already_acknowledged"
+    http_status = 409
+    message_zh = "个人信息已由 {who} 确认处理，无需重复确认。"
+    message_en = "The personal information was already acknowledged by {who}."
+
+
+class NotUnderReview(GongkaiError):
+    code = "invalid_transition"
+    http_status = 409
+    message_zh = "文件当前状态为「{current}」，不能执行此操作。"
+    message_en = "A document in state {current} cannot be changed this way."
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status, current=STATE_NAMES_ZH.get(status, status))
+        self.status = status
+
+    def extra(self) -> dict[str, str]:
+        return {"status": self.status}
+
+
 def pii_findings(doc: Document) -> list[dict]:
     return [f for f in (doc.findings or []) if not f.get("blocking")]
 
 
 def acknowledge_pii(session: Session, doc: Document, actor: str, note: str = "") -> None:
+    """Record that a reviewer has dealt with the personal information, once, before publishing.
+
+    ``doc`` must have been read with a row lock (``load_for_change``): a second
+    acknowledgment at the same moment then sees the first and is refused."""
+    if doc.status not in ("pending_review", "approved"):
+        raise NotUnderReview(doc.status)
+    if doc.pii_acknowledged_at is not None:
+        raise AlreadyAcknowledged(who=doc.pii_acknowledged_by or "")
     doc.pii_acknowledged_by, doc.pii_acknowledged_at = actor, utcnow()
     audit.append(session, actor, "privacy.acknowledge", document_id=doc.id, note=note,
                  findings=[{"kind": f.get("kind"), "location": f.get("location")} for f in pii_findings(doc)])
 
 
+def load_for_change(session: Session, document_id: int) -> Document | None:
+    """A document read with its row locked until the transaction ends (SELECT … FOR UPDATE
+    on PostgreSQL; SQLite's writers are serialized from BEGIN IMMEDIATE): what a reviewer's
+    action checks is what it changes, and a second action on the same document waits and
+    then sees the first one's result."""
+    return session.get(Document, document_id, with_for_update=True, populate_existing=True)
+
+
+def _take_sequence(session: Session, department_id: int, year: int) -> int:
+    """The next value of the department's counter for ``year``, taken atomically (an upsert
+    that increments): two transactions never get the same value, and a value is never
+    given back, even when the publish that took it is withdrawn."""
+    table = IndexCounter.__table__
+    stmt = dialect_insert(session)(table).values(department_id=department_id, year=year, last_value=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.department_id, table.c.year],
+                                      set_={"last_value": table.c.last_value + 1}).returning(table.c.last_value)
+    return session.execute(stmt).scalar_one()
+
+
 def next_index_number(session: Session, doc: Document) -> str:
     """索引号: ``<department code>-<year>-<5-digit sequence within department and year>``.
 
-    Called after ``transition`` has appended to the audit log, which locks the audit head
-    row until commit: concurrent publishes are serialized there, so each count sees the
-    numbers committed before it (tests/service/test_review.py publishes from 8 threads).
+    The sequence comes from the department's counter for the year (``index_counters``).
+    A number already on some document (one brought in by hand, say) is skipped.
     """
     year = localtime.now().year   # the year the annual report counts it in (service.report)
     dept = session.get(Department, doc.department_id)
-    prefix = f"{dept.code}-{year}-"
-    count = session.execute(select(func.count()).select_from(Document).where(
-        Document.department_id == doc.department_id, Document.index_number.like(prefix + "%"))).scalar_one()
-    return f"{prefix}{count + 1:05d}"
+    while True:
+        number = f"{dept.code}-{year}-{_take_sequence(session, doc.department_id, year):05d}"
+        if session.execute(select(Document.id).where(Document.index_number == number)).first() is None:
+            return number
 
 
 def publish(session: Session, doc: Document, actor: str) -> None:

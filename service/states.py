@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service import audit
 from service.db import Document, utcnow
@@ -33,8 +35,16 @@ FINAL_FOR_INTAKE = frozenset({"pending_review", "approved", "published", "withdr
 
 class InvalidTransition(GongkaiError):
     code = "invalid_transition"
+    http_status = 409
     message_zh = "文件当前状态为「{current}」，不能执行此操作（目标状态「{target}」）。"
     message_en = "A document in state {current} cannot move to {target}."
+
+    def __init__(self, detail: str | None = None, *, status: str | None = None, **params: object) -> None:
+        super().__init__(detail, **params)
+        self.status = status
+
+    def extra(self) -> dict[str, str]:
+        return {"status": self.status} if self.status else {}   # the document's state now
 
 
 STATE_NAMES_ZH = {
@@ -45,7 +55,7 @@ STATE_NAMES_ZH = {
 
 def check_transition(current: str, target: str) -> None:
     if target not in TRANSITIONS.get(current, frozenset()):
-        raise InvalidTransition(f"{current} -> {target}", current=STATE_NAMES_ZH.get(current, current),
+        raise InvalidTransition(f"{current} -> {target}", status=current, current=STATE_NAMES_ZH.get(current, current),
                                 target=STATE_NAMES_ZH.get(target, target))
 
 
@@ -61,8 +71,25 @@ def transition_entry(document_id: int, current: str, target: str, actor: str, re
 
 def transition(session: Session, doc: Document, target: str, actor: str, reason: str | None = None,
                **detail: Any) -> None:
-    """Move ``doc`` to ``target`` and record who, when, from → to and why."""
-    entry = transition_entry(doc.id, doc.status, target, actor, reason, **detail)
-    doc.status = target
-    doc.status_changed_at = utcnow()
+    """Move ``doc`` to ``target`` and record who, when, from → to and why.
+
+    The change is a compare-and-set on the stored state: it happens only if the row is
+    still in the state ``doc`` was read in. Someone else's change committed in between
+    (two reviewers, a double click) makes this one fail with ``InvalidTransition`` naming
+    the state the document is in now, whatever the caller locked or read before.
+    """
+    current = doc.status
+    entry = transition_entry(doc.id, current, target, actor, reason, **detail)
+    now = utcnow()
+    session.flush()
+    changed = session.execute(update(Document.__table__)
+                              .where(Document.__table__.c.id == doc.id, Document.__table__.c.status == current)
+                              .values(status=target, status_changed_at=now)).rowcount
+    if changed != 1:
+        stored = session.execute(select(Document.status).where(Document.id == doc.id)).scalar_one_or_none()
+        stored = stored or current
+        raise InvalidTransition(f"{current} -> {target}: the document is {stored} now", status=stored,
+                                current=STATE_NAMES_ZH.get(stored, stored), target=STATE_NAMES_ZH.get(target, target))
+    set_committed_value(doc, "status", target)
+    set_committed_value(doc, "status_changed_at", now)
     audit.append(session, *entry[:3], **entry[3])

@@ -109,7 +109,7 @@ def login():
                                                    ip=request.remote_addr)
             if user is not None:
                 role = user.role
-                auth.begin_session(user)
+                auth.begin_session(s, user)
         if refusal is None:
             return redirect(target or url_for(home_for(role)))
         error, status = refusal.message, refusal.http_status
@@ -120,7 +120,7 @@ def login():
 @bp.post("/logout")
 def logout():
     auth.check_csrf()
-    session.clear()
+    auth.sign_out(auth.current())
     return redirect(url_for("catalogue.index"))
 
 
@@ -137,7 +137,7 @@ def account():
             with transaction(runtime().sessions) as s:
                 user = accounts.change_own_password(s, who.user_id, form.get("current_password", ""),
                                                     form.get("new_password", ""))
-                auth.begin_session(user)  # this browser stays signed in; the others are signed out
+                auth.begin_session(s, user)  # this browser stays signed in; the others are signed out
             if who.must_change_password:   # a temporary password replaced: on to where they were going
                 return redirect(target or url_for(home_for(who.role)))
             done = True

@@ -12,6 +12,7 @@ from service.api import full_view
 from service.db import AuditEntry, Department, Document, transaction
 from service.explanation import FIELD_LABELS_ZH, term_label
 from service.localtime import as_utc
+from service.review import load_for_change
 from service.web import error_pages, page, runtime
 
 bp = error_pages(Blueprint("desk", __name__))
@@ -205,7 +206,9 @@ def edit_fields(document_id: int):
     """Correct the 公文 fields read from the document; every change is audited."""
     actor = auth.current().name
     with transaction(runtime().sessions) as s:
-        doc = _load(s, document_id)
+        doc = load_for_change(s, document_id)
+        if doc is None or not access.can_see(auth.current(), doc):
+            abort(404)
         if doc.status not in ("pending_review", "approved"):
             abort(409)
         fields, changes = dict(doc.gongwen or {}), {}

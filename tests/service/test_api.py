@@ -126,6 +126,33 @@ def test_same_upload_twice_is_one_document_and_one_job(app, world):
     assert app.extensions["gongkai"].queue.count == 1
 
 
+def test_an_upload_while_redis_is_down_is_kept_and_queued_by_the_sweep_later(app, world):
+    """The original and its row are committed before queueing: the database is the source of truth."""
+    import socket
+
+    from redis import Redis
+
+    from service.queue import ingest_job_id, job_status, requeue_stuck
+
+    rt = app.extensions["gongkai"]
+    with socket.socket() as probe:                       # a port where no Redis listens
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    working, rt._redis = rt.redis, Redis(host="127.0.0.1", port=closed_port, socket_connect_timeout=2)
+    client = client_as(app, "up_a", world)
+    response = client.post("/api/v1/documents", data={"file": (io.BytesIO("关于防汛的通知".encode()), "防汛.txt")})
+    assert response.status_code == 202, response.get_json()
+    body = response.get_json()
+    assert body["created"] and body["queued"] is False and body["status"] == "received"
+    with transaction(rt.sessions, readonly=True) as s:
+        doc = s.get(Document, body["id"])
+        assert doc.status == "received"
+        assert rt.storage.open(doc.sha256).read() == "关于防汛的通知".encode()
+    rt._redis = working                                   # Redis is back: the workers' sweep queues it
+    assert body["id"] in requeue_stuck(rt.sessions, rt.queue, stuck_after_seconds=0)
+    assert job_status(rt.queue, ingest_job_id(rt.queue, body["id"], generation=1)) == "queued"
+
+
 def test_admin_uploads_for_a_named_department(app, world):
     client = client_as(app, "adm", world)
     assert client.post("/api/v1/documents", data={"file": (io.BytesIO(b"x"), "a.txt")}).status_code == 422

@@ -1,12 +1,17 @@
 """Sessions end after a spell without activity (等保 connection timeout); a page's background refresh is not activity."""
+import hashlib
 import re
 import time
+from datetime import timedelta
 
 import pytest
+import requests
+from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
 from service import config, create_app
-from service.db import User, transaction
+from service.db import BrowserSession, User, transaction, utcnow
+from service.localtime import as_utc
 from conftest import unique_queue_name
 
 PASSWORD = "correct horse 电池"
@@ -34,14 +39,25 @@ def signed_in(app):
     return client
 
 
-def idle_for(client, seconds: int) -> None:
+def _this_session(client):
+    """The server's record of ``client``'s browser session (found by the id in its cookie)."""
     with client.session_transaction() as sess:
-        sess["seen"] = int(time.time()) - seconds
+        return BrowserSession.sid_sha256 == hashlib.sha256(sess["sid"].encode("utf-8")).hexdigest()
 
 
-def seen(client) -> int:
-    with client.session_transaction() as sess:
-        return sess.get("seen")
+def _sessions_of(client):
+    return client.application.extensions["gongkai"].sessions
+
+
+def idle_for(client, seconds: int, column: str = "last_seen_at") -> None:
+    with transaction(_sessions_of(client)) as s:
+        s.execute(update(BrowserSession).where(_this_session(client))
+                  .values({column: utcnow() - timedelta(seconds=seconds)}))
+
+
+def seen(client) -> float:
+    with transaction(_sessions_of(client), readonly=True) as s:
+        return as_utc(s.execute(select(BrowserSession.last_seen_at).where(_this_session(client))).scalar_one()).timestamp()
 
 
 def test_the_default_is_thirty_minutes():
@@ -89,7 +105,7 @@ def test_background_refreshes_do_not_count_as_activity(app):
     idle_for(client, 30)
     before = seen(client)
     client.get("/review")
-    assert seen(client) == before                # recorded at most once a minute (the cookie is not rewritten)
+    assert seen(client) == before                # recorded at most once a minute (not a write per request)
 
 
 def test_zero_keeps_only_the_twelve_hour_limit(db_url, redis_url, tmp_path):
@@ -121,3 +137,110 @@ def test_an_old_password_is_replaced_at_sign_in_before_anything_else(app):
                                                         "new_password": "fresh-2026!", "repeat_password": "fresh-2026!"})
     assert changed.status_code == 302 and changed.headers["Location"] == "/review"
     assert client.get("/review").status_code == 200
+
+
+# ---------------------------------------------------------------------------
+# Sessions live on the server: logout ends them, the 12-hour limit does not slide
+# ---------------------------------------------------------------------------
+
+def cookie_of(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_after_logout_a_copied_cookie_is_worth_nothing(app):
+    for logout in ("/api/v1/logout", "/logout"):
+        client = signed_in(app)
+        stolen = cookie_of(client)
+        with client.session_transaction() as sess:
+            csrf = sess["csrf"]
+        assert client.post(logout, headers={"X-CSRF-Token": csrf}).status_code in (200, 302)
+        thief = app.test_client()
+        thief.set_cookie("session", stolen)
+        assert thief.get("/review").headers["Location"] == "/login?next=/review"
+        assert thief.get("/api/v1/me").get_json()["kind"] == "public"
+    with transaction(app.extensions["gongkai"].sessions, readonly=True) as s:
+        ended = s.execute(select(BrowserSession.end_reason)).scalars().all()
+        assert ended == ["logout", "logout"]
+        from service.db import AuditEntry
+        assert s.execute(select(AuditEntry.action).where(AuditEntry.action == "login.logout")).scalars().all() == [
+            "login.logout"] * 2
+
+
+def test_twelve_hours_after_sign_in_the_session_ends_however_busy(app):
+    client = signed_in(app)
+    idle_for(client, 12 * 3600 - 60, column="created_at")
+    assert client.get("/review").status_code == 200          # signed in 11 h 59 min ago, active now
+    idle_for(client, 12 * 3600 + 60, column="created_at")
+    response = client.get("/review")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    with transaction(app.extensions["gongkai"].sessions, readonly=True) as s:
+        assert s.execute(select(BrowserSession.end_reason)).scalar_one() == "expired"
+
+
+def test_a_new_password_ends_the_accounts_other_sessions_on_the_server(app):
+    laptop, phone = signed_in(app), signed_in(app)
+    with laptop.session_transaction() as sess:
+        csrf = sess["csrf"]
+    changed = laptop.post("/api/v1/account/password", json={"current_password": PASSWORD, "new_password": "fresh-2026!"},
+                          headers={"X-CSRF-Token": csrf})
+    assert changed.status_code == 200
+    assert laptop.get("/review").status_code == 200
+    assert phone.get("/review").status_code == 302
+    with transaction(app.extensions["gongkai"].sessions, readonly=True) as s:
+        reasons = sorted(r or "open" for r in s.execute(select(BrowserSession.end_reason)).scalars())
+        assert reasons == ["open", "password", "password"]    # the laptop's old one, the phone's; the laptop's new one
+
+
+# ---------------------------------------------------------------------------
+# Logins through a real server: parallel guessing, and names that are no account
+# ---------------------------------------------------------------------------
+
+def _logins(sessions, name: str) -> dict[str, int]:
+    from collections import Counter
+
+    from service.db import AuditEntry
+
+    with transaction(sessions, readonly=True) as s:
+        return dict(Counter(s.execute(select(AuditEntry.action).where(AuditEntry.actor == name)).scalars()))
+
+
+def test_forty_parallel_wrong_passwords_check_at_most_the_limit(app):
+    from live_server import at_once, serving
+
+    with serving(app) as base:
+        guesses = at_once([lambda i=i: requests.post(f"{base}/api/v1/login", json={"username": "rev",
+                                                     "password": f"guess-{i}"}, timeout=120) for i in range(40)])
+        refused = [g.status_code for g in guesses]
+        right = requests.post(f"{base}/api/v1/login", json={"username": "rev", "password": PASSWORD}, timeout=60)
+    limit = app.extensions["gongkai"].settings.login_max_failures
+    counted = _logins(app.extensions["gongkai"].sessions, "rev")
+    assert counted == {"login.failed": limit, "login.locked": 40 - limit + 1}, counted   # + the right one
+    assert sorted(refused) == [401] * limit + [429] * (40 - limit)
+    assert right.status_code == 429 and right.json()["error"]["code"] == "account_locked"
+
+
+def _median_login_seconds(client, name: str, n: int = 5) -> float:
+    times = []
+    for i in range(n):
+        began = time.perf_counter()
+        client.post("/api/v1/login", json={"username": name, "password": f"wrong-{i}"})
+        times.append(time.perf_counter() - began)
+    return sorted(times)[n // 2]
+
+
+def test_a_name_that_is_no_account_answers_like_one_in_time_and_words(db_url, redis_url, tmp_path):
+    app = make_app(db_url, redis_url, tmp_path, login_max_failures=4)
+    try:
+        client = app.test_client()
+        real = _median_login_seconds(client, "rev", n=3)
+        unknown = _median_login_seconds(client, "nobody", n=3)
+        # the same work (a password hash): the unknown name took ~10 times less before
+        assert unknown > 0.5 * real, (unknown, real)
+        answers = [client.post("/api/v1/login", json={"username": name, "password": "wrong"}).get_json()["error"]
+                   for name in ("rev", "nobody") for _ in range(2)]
+        # rev: two more wrong ones after the three above lock it at the fourth; nobody alike
+        assert [a["code"] for a in answers] == ["bad_credentials", "account_locked"] * 2
+        assert answers[1]["message"][:20] == answers[3]["message"][:20]
+        assert client.post("/api/v1/login", json={"username": "nobody", "password": "x"}).status_code == 429
+    finally:
+        app.extensions["gongkai"].close()

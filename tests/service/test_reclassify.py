@@ -486,3 +486,17 @@ def test_cli_background_wait_follows_the_batch_row(settings, sessions, world, wo
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["status"] == "ready" and result["done"] == result["total"] == 51
     assert "重新分类" in done.stderr  # the bar, driven by the batch row
+
+
+def test_applying_or_rolling_back_one_batch_twice_at_once_does_it_once(settings, sessions, world):
+    """Two admins (or a double click) on 应用 / 回滚 at the same moment: one does it, the other is told."""
+    from live_server import at_once
+
+    batch_id = new_batch(settings, sessions)
+    assert R.decide(sessions, batch_id, "rev") >= 1
+    for act, done in ((R.apply_batch, "reclassify.applied"), (R.rollback_batch, "reclassify.rolled_back")):
+        outcomes = at_once([lambda: act(sessions, batch_id, "甲"), lambda: act(sessions, batch_id, "乙")])
+        assert sorted(type(o).__name__ for o in outcomes) == ["BatchStateError", "dict"], outcomes
+        with transaction(sessions, readonly=True) as s:
+            assert len(s.execute(select(AuditEntry).where(AuditEntry.action == done)).scalars().all()) == 1
+            assert audit.verify(s).ok

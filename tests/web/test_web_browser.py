@@ -245,15 +245,19 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     rev.keyboard.press("Enter")
     expect(rev.locator("#status")).to_have_text("已审核")
 
-    # Both are published (personal information, if any, acknowledged first).
+    # Both are published (personal information, if any, acknowledged first). 发布 is
+    # double-clicked: the page sends one request (its buttons wait for the answer).
+    publish_posts: list[str] = []
+    rev.on("request", lambda r: publish_posts.append(r.url) if r.method == "POST" and r.url.endswith("/publish") else None)
     for key in ("word", "pdf"):
         rev.goto(f"{base}/review/{ids[key]}")
         if rev.locator("#ack-pii").count():
             rev.click("#ack-pii")
             rev.wait_for_load_state()
             expect(rev.locator("#ack-pii")).to_have_count(0)
-        rev.click("#publish")
+        rev.dblclick("#publish")
         expect(rev.locator("#status")).to_have_text("已发布")
+    assert publish_posts == [f"{base}/api/v1/documents/{ids[k]}/publish" for k in ("word", "pdf")]
 
     # The 密级 document cannot be published: the refusal is shown with its reason.
     rev.goto(f"{base}/review/{ids['secret']}")
@@ -387,10 +391,11 @@ def test_confident_items_are_confirmed_together_and_an_uploader_is_refused_the_q
     expect(clerk.locator("main")).to_contain_text("无权访问")
 
     # Away from the desk past the idle limit: the next upload leads to the login page, which
-    # says why, and back to the upload page after signing in. (The session cookie is re-signed
-    # with its last activity an hour ago — the server's own key, from its data directory.)
+    # says why, and back to the upload page after signing in. (The server's record of the
+    # session — found by the id in the cookie, read with the server's own key from its data
+    # directory — is given a last activity an hour ago.)
     clerk.goto(f"{server['url']}/upload")
-    age_session(clerk, tmp_path / "data" / "secret_key", seconds=3600)
+    age_session(clerk, tmp_path / "data", seconds=3600)
     drop_file(clerk, "#dropzone", "会议纪要.txt")
     clerk.wait_for_url("**/login?expired=1&next=%2Fupload")
     expect(clerk.locator("[data-testid=session-expired]")).to_have_text("长时间未操作，已自动退出，请重新登录。")
@@ -401,15 +406,24 @@ def test_confident_items_are_confirmed_together_and_an_uploader_is_refused_the_q
     assert not guard.foreign, guard.foreign
 
 
-def age_session(page, secret_file: Path, seconds: int) -> None:
-    """Move the browser session's last activity ``seconds`` into the past."""
+def age_session(page, data_dir: Path, seconds: int) -> None:
+    """Move the browser session's last activity ``seconds`` into the past (on the server)."""
+    import hashlib
+    from datetime import datetime, timedelta, timezone
+
     from flask import Flask
     from flask.sessions import SecureCookieSessionInterface
+    from sqlalchemy import create_engine, update
+
+    from service.db import BrowserSession
 
     signer = Flask("age_session")
-    signer.secret_key = secret_file.read_text().strip()
+    signer.secret_key = (data_dir / "secret_key").read_text().strip()
     serializer = SecureCookieSessionInterface().get_signing_serializer(signer)
     cookie = next(c for c in page.context.cookies() if c["name"] == "session")
-    data = serializer.loads(cookie["value"])
-    data["seen"] -= seconds
-    page.context.add_cookies([{**cookie, "value": serializer.dumps(data)}])
+    digest = hashlib.sha256(serializer.loads(cookie["value"])["sid"].encode("utf-8")).hexdigest()
+    engine = create_engine(f"sqlite:///{data_dir / 'gongkai.db'}")
+    with engine.begin() as conn:
+        conn.execute(update(BrowserSession).where(BrowserSession.sid_sha256 == digest)
+                     .values(last_seen_at=datetime.now(timezone.utc) - timedelta(seconds=seconds)))
+    engine.dispose()

@@ -21,9 +21,19 @@
     choices[i].classList.add("chosen");
     chosen = choices[i].dataset.category;
   }
+  // One request at a time: a double click or a held Enter sends one action, not two.
+  let busy = false;
+  const buttons = Array.from(root.querySelectorAll("button")).filter(function (b) { return !b.disabled; });
+  function setBusy(on) {
+    busy = on;
+    buttons.forEach(function (b) { b.disabled = on; });
+    root.setAttribute("aria-busy", on ? "true" : "false");
+  }
   async function act(path, body, done) {
+    if (busy) return;
+    setBusy(true);
     const got = await gk.api("POST", "/documents/" + id + path, body);
-    if (!got.ok) { say(gk.errorText(got), false); return; }
+    if (!got.ok) { setBusy(false); say(gk.errorText(got), false); return; }
     say(done, true);
     setTimeout(function () { window.location.reload(); }, 400);
   }

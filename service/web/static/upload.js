@@ -73,7 +73,8 @@
     if (department) form.append("department", department.value);
     const got = await gk.api("POST", "/documents", form);
     if (!got.ok) { show(cell, "上传失败：" + gk.errorText(got), "failed"); return; }
-    show(cell, got.data.created ? "处理中…" : "已上传过，正在查询状态…", "processing");
+    const saved = got.data.queued === false ? "已保存，稍后自动处理…" : "处理中…";
+    show(cell, got.data.created ? saved : "已上传过，正在查询状态…", "processing");
     await poll(cell, got.data.id);
   }
   function sendAll(files) { Array.from(files).forEach(send); }
