@@ -31,7 +31,7 @@ def security_headers(response):
 def create_app(test_config: Mapping[str, Any] | None = None):
     from flask import Flask
 
-    from service import api, auth, config, errors_http, web
+    from service import api, auth, config, errors_http, inputs, web
     from service.errors import ConfigError
     from service.runtime import Runtime
     from service.taxonomy import from_settings as taxonomy_from_settings
@@ -58,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None):
     app.extensions["gongkai"] = runtime
     app.extensions["gongkai.taxonomy"] = taxonomy_from_settings(settings)
 
+    inputs.install(app)   # the ``id`` URL converter first: the routes below use it
     app.register_blueprint(auth.bp, url_prefix="/api/v1")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors_http.register(app)

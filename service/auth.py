@@ -25,6 +25,7 @@ from sqlalchemy import select
 from service import accounts
 from service.db import ApiToken, User, transaction
 from service.errors import GongkaiError
+from service.inputs import json_object
 
 
 class Unauthorized(GongkaiError):
@@ -203,7 +204,7 @@ bp = Blueprint("auth", __name__)
 
 @bp.post("/login")
 def login():
-    data = request.get_json(silent=True) or request.form
+    data = json_object(required=True)
     username, password = str(data.get("username", "")), str(data.get("password", ""))
     with transaction(_sessions()) as s:
         user, refusal = accounts.attempt_login(s, username, password, login_policy(), ip=request.remote_addr)
@@ -230,7 +231,7 @@ def change_password():
     if who.kind != "user":
         raise Unauthorized()
     check_csrf()
-    data = request.get_json(silent=True) or {}
+    data = json_object(required=True)
     with transaction(_sessions()) as s:
         user = accounts.change_own_password(s, who.user_id, str(data.get("current_password", "")),
                                             str(data.get("new_password", "")))

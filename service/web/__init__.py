@@ -124,11 +124,19 @@ def logout():
     return redirect(url_for("catalogue.index"))
 
 
+class PeopleOnly(Forbidden):
+    code = "people_only"
+    message_zh = "此页面只供登录的工作人员使用，接口令牌不能打开。"
+    message_en = "This page is for a signed-in person; an API token cannot open it."
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @page("uploader", "reviewer", "admin")
 def account():
     """The signed-in user's account: who they are, and a new password (other sessions end)."""
     who, error, done, target = auth.current(), None, False, _safe_next()
+    if who.kind != "user":   # a department token has no account of its own
+        raise PeopleOnly()
     if request.method == "POST":
         form = request.form
         try:

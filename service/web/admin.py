@@ -114,7 +114,7 @@ def create_token():
     return redirect(url_for("admin.index", _anchor="tokens"))
 
 
-@bp.post("/admin/tokens/<int:token_id>/revoke")
+@bp.post("/admin/tokens/<id:token_id>/revoke")
 @page("admin")
 def revoke_token(token_id: int):
     with transaction(runtime().sessions) as s:

@@ -232,8 +232,8 @@ def test_every_route_is_in_the_openapi_document(app):
     documented = set(spec["paths"])
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1"):
-            path = rule.rule.replace("<int:document_id>", "{document_id}").replace("<code>", "{code}").replace(
-                "<int:token_id>", "{token_id}")
+            path = rule.rule.replace("<id:document_id>", "{document_id}").replace("<code>", "{code}").replace(
+                "<id:token_id>", "{token_id}")
             assert path in documented, path
 
 
@@ -264,3 +264,72 @@ def test_annual_statistics_and_model_quality_as_json_for_reviewers_and_admins(ap
     assert version["version"] == "county-default/x" and version["report"]["confident"]["precision"] == 1.0
     assert rev.get("/api/v1/model-quality?since=2999-01-01").get_json()["versions"] == []
     assert rev.get("/api/v1/model-quality?since=yesterday").status_code == 422
+
+
+
+BIG = ("99999999999", "99999999999999999999", "2147483648")
+
+
+@pytest.mark.parametrize("who", ["adm", "up_a"])
+def test_ids_and_numbers_out_of_range_are_the_callers_mistake_never_a_server_error(app, world, who):
+    client = client_as(app, who, world)
+    for big in BIG:
+        for path in (f"/api/v1/documents/{big}", f"/api/v1/documents/{big}/original", f"/api/v1/documents/{big}/job"):
+            response = client.get(path)
+            assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found", path
+        for action in ("review", "acknowledge-pii", "publish", "withdraw"):
+            assert client.post(f"/api/v1/documents/{big}/{action}", json={}).status_code in (403, 404)
+        assert client.post(f"/api/v1/tokens/{big}/revoke").status_code in (403, 404)
+    for query in ("page=1e30", f"page={BIG[1]}", "page=0", f"per_page={BIG[1]}", "per_page=201", "since=0001-01-01x",
+                  "since=yesterday"):
+        response = client.get(f"/api/v1/documents?{query}")
+        assert response.status_code == 422 and response.get_json()["error"]["code"] == "bad_request", query
+        assert "message" in response.get_json()["error"]
+    # a day at either end of the calendar selects what the nearest day in range does
+    assert client.get("/api/v1/documents?since=0001-01-01&until=9999-12-31").status_code == 200
+
+
+def test_audit_and_report_parameters_out_of_range(app, world):
+    client = client_as(app, "adm", world)
+    for query in (f"document={BIG[0]}", f"document={BIG[1]}", f"before={BIG[1]}", "limit=0"):
+        response = client.get(f"/api/v1/audit?{query}")
+        assert response.status_code == 422 and response.get_json()["error"]["code"] == "bad_request", query
+    assert client.get("/api/v1/audit?since=0001-01-01&until=9999-12-31").status_code == 200
+    assert client.get("/api/v1/audit?limit=99999999999").status_code == 200     # more than a page: one page
+    for year in ("1e30", BIG[1], "0"):
+        assert client.get(f"/api/v1/report?year={year}").status_code == 422
+    assert client.get("/api/v1/model-quality?since=0001-01-01").status_code == 200
+
+
+NOT_OBJECTS = ("-1014", "[]", '"x"', "null", "{broken", "true")
+
+
+@pytest.mark.parametrize("body", NOT_OBJECTS)
+def test_a_json_body_that_is_not_an_object_is_refused(app, world, body):
+    adm, doc = client_as(app, "adm", world), world["docs"]["a_pii"]
+    for path in (f"/api/v1/documents/{doc}/review", f"/api/v1/documents/{doc}/acknowledge-pii",
+                 f"/api/v1/documents/{doc}/withdraw", "/api/v1/departments/a/tokens", "/api/v1/account/password",
+                 "/api/v1/login"):
+        response = adm.post(path, data=body, content_type="application/json")
+        assert response.status_code == 422, (path, response.get_json())
+        assert response.get_json()["error"] == {"code": "bad_request", "message": "请求参数有误：请求正文应为 JSON 对象"}
+    with transaction(app.extensions["gongkai"].sessions) as s:
+        assert s.get(Document, doc).pii_acknowledged_by is None
+
+
+def test_fields_of_the_wrong_type_or_with_a_nul_are_refused(app, world):
+    adm, doc = client_as(app, "adm", world), world["docs"]["a_pending"]
+    for body in ({"action": "correct", "category": ["工作动态"]}, {"action": "correct", "category": {"x": 1}},
+                 {"action": "reject", "reason": 7}, {"action": "correct", "category": "工作\u0000动态"}):
+        response = adm.post(f"/api/v1/documents/{doc}/review", json=body)
+        assert response.status_code == 422 and response.get_json()["error"]["code"] == "bad_request", body
+    assert adm.post("/api/v1/departments/a/tokens", json={"label": ["x"]}).status_code == 422
+    assert adm.post("/api/v1/login", data='{"username": "a\\u0000b", "password": "x"}',
+                    content_type="application/json").status_code == 422
+    for path in ("/api/v1/departments/a%00/tokens", "/api/v1/documents?status=x%00", "/api/v1/audit?actor=%00"):
+        response = adm.get(path)
+        assert response.status_code == 422 and response.get_json()["error"]["code"] == "bad_request", path
+    # a form where JSON is expected: 415
+    response = adm.post(f"/api/v1/documents/{doc}/withdraw", data={"reason": "x"})
+    assert response.status_code == 415 and response.get_json()["error"]["code"] == "unsupported_media_type"
+

@@ -117,6 +117,42 @@ def test_unknown_pages_are_html_and_unknown_api_paths_json(app, world):
     assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
 
 
+def is_error_page(response, status: int) -> bool:
+    html = response.get_data(as_text=True)
+    return response.status_code == status and response.mimetype == "text/html" and "<!doctype html>" in html.lower() \
+        and "Traceback" not in html and "服务器内部错误" not in html
+
+
+def test_ids_and_numbers_out_of_range_get_the_error_page_never_a_server_error(app, world):
+    public, up_a, adm = app.test_client(), login(app, "up_a"), login(app, "adm")
+    for big in ("99999999999", "99999999999999999999", "2147483648"):
+        assert is_error_page(public.get(f"/catalogue/{big}"), 404)
+        assert is_error_page(public.get(f"/catalogue/{big}/download"), 404)
+        assert is_error_page(up_a.get(f"/documents/{big}"), 404)
+        assert is_error_page(up_a.get(f"/documents/{big}/original/view"), 404)
+        assert is_error_page(adm.get(f"/review/{big}"), 404)
+        assert is_error_page(adm.get(f"/admin/batches/{big}"), 404)
+    for query in ("page=1e30", "page=99999999999999999999", "page=0", "year=1e30", "year=99999999999", "year=0"):
+        response = public.get(f"/catalogue?{query}")
+        assert is_error_page(response, 422) and "请求有误" in response.get_data(as_text=True), query
+    assert is_error_page(up_a.get("/submissions?page=99999999999999999999"), 422)
+    assert is_error_page(adm.get("/admin/audit.csv?document=99999999999"), 422)
+    assert "文件编号超出范围" in adm.get("/admin/audit?document=99999999999").get_data(as_text=True)
+    assert adm.get("/admin/audit?since=0001-01-01&until=9999-12-31").status_code == 200
+    assert public.get("/catalogue?q=%00").status_code == 422
+
+
+def test_a_department_token_cannot_open_the_account_page(app, world):
+    from service.auth import new_api_token, token_digest
+    from service.db import ApiToken
+
+    token = new_api_token()
+    with transaction(world["sessions"]) as s:
+        s.add(ApiToken(department_id=1, token_sha256=token_digest(token), label="OA"))
+    response = app.test_client().get("/account", headers={"Authorization": f"Bearer {token}"})
+    assert is_error_page(response, 403) and "接口令牌不能打开" in response.get_data(as_text=True)
+
+
 def test_queue_puts_secrecy_then_pii_then_low_confidence_first(app, world):
     docs = world["docs"]
     html = login(app, "rev").get("/review").get_data(as_text=True)
