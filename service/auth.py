@@ -18,6 +18,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, jsonify, request, session
 from sqlalchemy import select
@@ -59,6 +60,30 @@ class CsrfFailed(Forbidden):
     code = "csrf_failed"
     message_zh = "页面已过期或请求来源不可信，请刷新页面后重试。"
     message_en = "CSRF token missing or wrong."
+
+
+class ForeignOrigin(Forbidden):
+    code = "foreign_origin"
+    message_zh = "请求来自其他网站，已拒绝。请直接在本系统中操作。"
+    message_en = "The request came from another site (Origin or Referer names another host)."
+
+
+def check_same_origin() -> None:
+    """Refuse a request that a page on another site made the browser send (login CSRF).
+
+    Browsers name the page's site in ``Origin`` (or, from older ones, in ``Referer``); a
+    request whose header names another host than the one it was sent to is refused (403), as
+    is ``Origin: null`` (sandboxed or local pages). Systems calling the API send neither.
+    """
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source:
+        return
+    try:
+        host = urlsplit(source.strip()).netloc.rpartition("@")[2].lower()
+    except ValueError:
+        host = ""
+    if not host or host != request.host.lower():
+        raise ForeignOrigin(f"{source!r} is not {request.host!r}")
 
 
 @dataclass(frozen=True)
@@ -204,6 +229,7 @@ bp = Blueprint("auth", __name__)
 
 @bp.post("/login")
 def login():
+    check_same_origin()
     data = json_object(required=True)
     username, password = str(data.get("username", "")), str(data.get("password", ""))
     with transaction(_sessions()) as s:
