@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+import unicodedata
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
@@ -89,10 +91,25 @@ def root():
     return redirect(url_for(home_for(auth.current().role)))
 
 
+def same_site_path(target: str | None) -> str:
+    """``target`` when it is a path on this site, else "": every ``next`` goes through here.
+
+    Browsers (and werkzeug's ``redirect``) drop tabs and newlines from a URL and read a
+    backslash as a slash, so ``/\t/evil.example`` and ``/\\evil.example`` lead off-site just
+    as ``//evil.example`` does: a target with a control, format or space character or a
+    backslash is refused, and what is left must start with one slash and have no scheme or host.
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return ""
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in target):
+        return ""
+    parts = urlsplit(target)
+    return "" if parts.scheme or parts.netloc else target
+
+
 def _safe_next() -> str:
     """The ``next`` page to go on to: a path on this site only."""
-    target = request.args.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else ""
+    return same_site_path(request.args.get("next"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

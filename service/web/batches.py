@@ -26,7 +26,7 @@ from service import reclassify as R
 from service.db import STATES, Department, Document, ReclassBatch, ReclassItem, transaction
 from service.errors import GongkaiError
 from service.inputs import parse_day, parse_int, query_int
-from service.web import error_pages, page, runtime
+from service.web import error_pages, page, runtime, same_site_path
 
 bp = error_pages(Blueprint("batches", __name__))
 
@@ -270,7 +270,7 @@ def create():
 
 def _next_or(default: str) -> str:
     """The form's ``next`` when it is one of these pages (never another site)."""
-    target = request.form.get("next", "")
+    target = same_site_path(request.form.get("next"))
     return target if target.startswith("/admin/batches") else default
 
 
@@ -321,7 +321,7 @@ def show_group(batch_id: int):
 
 
 def _back(batch_id: int) -> str:
-    target = request.form.get("next", "")
+    target = same_site_path(request.form.get("next"))
     prefix = url_for("batches.show", batch_id=batch_id)
     return target if target == prefix or target.startswith((prefix + "/", prefix + "?", prefix + "#")) else prefix
 

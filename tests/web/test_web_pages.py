@@ -441,3 +441,34 @@ def test_times_days_and_years_are_beijing_time_everywhere(app, world):
         return [d["id"] for d in rev.get(f"/api/v1/documents?{query}").get_json()["items"]]
     assert doc_id in listed("since=2026-01-01") and doc_id not in listed("until=2025-12-31")
     assert doc_id in listed("until=2026-01-01") and doc_id not in listed("since=2026-01-02")
+
+
+OFF_SITE = ("/%09/evil.example/", "/%5C%5Cevil.example", "/%5Cevil.example", "//evil", "/%09/evil", "/%0A/evil",
+            "https://evil", "https:evil", "%2F%2Fevil", "/%E2%80%AE/evil", "javascript:alert(1)", "/ /evil")
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_next_never_leads_to_another_site(app, world, target):
+    client = app.test_client()
+    page = client.get(f"/login?next={target}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    assert "evil" not in page.get_data(as_text=True)      # not carried into the form either
+    response = client.post(f"/login?next={target}", data={"username": "rev", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/review", response.headers["Location"]
+
+
+def test_same_site_paths_are_kept_and_the_rest_refused(app):
+    from service.web import same_site_path
+    from service.web.batches import _back, _next_or
+
+    for kept in ("/review", "/review?status=approved&department=a", "/admin/batches/3/group?old=-&new=%E5%B7%A5"):
+        assert same_site_path(kept) == kept
+    for refused in ("/\t/evil.example/", "/\\evil.example", "/\\\\evil.example", "//evil", "/\t/evil", "/\n/evil",
+                    "https://evil", "http:/evil", "evil", "", None, "/\u202e/evil", "/\x00/evil", " /evil"):
+        assert same_site_path(refused) == "", repr(refused)
+    with app.test_request_context("/admin/batches/3/cancel", method="POST", data={"next": "/admin/batches\t/x"}):
+        assert _next_or("/admin/batches") == "/admin/batches"
+    with app.test_request_context("/admin/batches/3/decide", method="POST", data={"next": "/admin/batches/3\\\\evil"}):
+        assert _back(3) == "/admin/batches/3"
+    with app.test_request_context("/admin/batches/3/decide", method="POST", data={"next": "/admin/batches/3?x=1#g"}):
+        assert _back(3) == "/admin/batches/3?x=1#g"
