@@ -472,3 +472,45 @@ def test_same_site_paths_are_kept_and_the_rest_refused(app):
         assert _back(3) == "/admin/batches/3"
     with app.test_request_context("/admin/batches/3/decide", method="POST", data={"next": "/admin/batches/3?x=1#g"}):
         assert _back(3) == "/admin/batches/3?x=1#g"
+
+
+def test_secure_cookies_mark_the_cookie_and_send_hsts_everywhere(app, world, db_url, redis_url, tmp_path):
+    plain = login(app, "rev")
+    assert "Strict-Transport-Security" not in plain.get("/review").headers
+    assert "Secure" not in app.test_client().post("/api/v1/login", json={"username": "rev", "password": PASSWORD}) \
+        .headers["Set-Cookie"]
+    secure = create_app({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
+                         "secret_key": "test-secret", "queue_name": unique_queue_name(), "secure_cookies": "1"})
+    try:
+        client = secure.test_client()
+        signed_in = client.post("/api/v1/login", json={"username": "rev", "password": PASSWORD})
+        assert "; Secure" in signed_in.headers["Set-Cookie"] and "HttpOnly" in signed_in.headers["Set-Cookie"]
+        for path in ("/catalogue", "/api/v1/openapi.json", "/static/web/app.css", "/no-such-page", "/login"):
+            response = secure.test_client().get(path)
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000", path
+    finally:
+        secure.extensions["gongkai"].close()
+
+
+def test_what_a_signed_in_person_sees_is_never_cached_and_the_public_catalogue_is(app, world):
+    from service.auth import new_api_token, token_digest
+    from service.db import ApiToken
+
+    with transaction(world["sessions"]) as s:
+        review.publish(s, s.get(Document, world["docs"]["b_approved"]), "rev")
+    public = app.test_client()
+    for path in ("/catalogue", f"/catalogue/{world['docs']['b_approved']}", "/static/web/app.css",
+                 "/api/v1/documents", "/api/v1/openapi.json"):
+        assert "no-store" not in public.get(path).headers.get("Cache-Control", ""), path
+    rev, up_a = login(app, "rev"), login(app, "up_a")
+    for client, path in ((rev, "/review"), (rev, f"/review/{world['docs']['a_pii']}"), (rev, "/catalogue"),
+                         (rev, "/api/v1/documents"), (rev, "/api/v1/me"), (rev, f"/api/v1/documents/{world['docs']['a_pii']}"),
+                         (up_a, "/submissions"), (up_a, "/account"), (rev, "/no-such-page"), (rev, "/report.csv")):
+        assert client.get(path).headers.get("Cache-Control") == "no-store", path
+    signed_in = app.test_client().post("/api/v1/login", json={"username": "rev", "password": PASSWORD})
+    assert signed_in.headers["Cache-Control"] == "no-store"     # its body holds the session's CSRF token
+    token = new_api_token()
+    with transaction(world["sessions"]) as s:
+        s.add(ApiToken(department_id=1, token_sha256=token_digest(token), label="OA"))
+    system = app.test_client().get("/api/v1/documents", headers={"Authorization": f"Bearer {token}"})
+    assert system.status_code == 200 and system.headers["Cache-Control"] == "no-store"
