@@ -25,8 +25,14 @@ HTTP_MESSAGES = {
 }
 
 
-def error_response(code: str, message: str, status: int):
-    return jsonify({"error": {"code": code, "message": message}}), status
+def error_response(code: str, message: str, status: int, headers: dict | None = None):
+    return jsonify({"error": {"code": code, "message": message}}), status, headers or {}
+
+
+def http_headers(exc: HTTPException) -> dict[str, str]:
+    """The headers an HTTP error must keep in our own body: ``Allow`` on a 405 (RFC 9110)."""
+    valid = getattr(exc, "valid_methods", None)
+    return {"Allow": ", ".join(valid)} if valid else {}
 
 
 def register(app) -> None:
@@ -40,7 +46,7 @@ def register(app) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", exc.description or "请求失败。"))
-        return error_response(code, message, exc.code or 500)
+        return error_response(code, message, exc.code or 500, http_headers(exc))
 
     @app.errorhandler(Exception)
     def _internal(exc: Exception):

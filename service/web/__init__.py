@@ -179,8 +179,8 @@ def account():
                            min_password=accounts.MIN_PASSWORD), (422 if error else 200)
 
 
-def error_page(status: int, title: str, message: str):
-    return render_template("error.html", status=status, title=title, message=message), status
+def error_page(status: int, title: str, message: str, headers: dict | None = None):
+    return render_template("error.html", status=status, title=title, message=message), status, headers or {}
 
 
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求", 409: "操作被拒绝",
@@ -197,12 +197,12 @@ def _gongkai_error(exc: GongkaiError):
 
 
 def _http_error(exc: HTTPException):
-    from service.errors_http import HTTP_MESSAGES, error_response
+    from service.errors_http import HTTP_MESSAGES, error_response, http_headers
 
     code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", "请求失败。"))
     if request.path.startswith("/api/"):
-        return error_response(code, message, exc.code or 500)
-    return error_page(exc.code or 500, TITLES.get(exc.code or 500, "出错了"), message)
+        return error_response(code, message, exc.code or 500, http_headers(exc))
+    return error_page(exc.code or 500, TITLES.get(exc.code or 500, "出错了"), message, http_headers(exc))
 
 
 def _internal_error(exc: Exception):

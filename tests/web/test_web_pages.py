@@ -514,3 +514,23 @@ def test_what_a_signed_in_person_sees_is_never_cached_and_the_public_catalogue_i
         s.add(ApiToken(department_id=1, token_sha256=token_digest(token), label="OA"))
     system = app.test_client().get("/api/v1/documents", headers={"Authorization": f"Bearer {token}"})
     assert system.status_code == 200 and system.headers["Cache-Control"] == "no-store"
+
+
+def test_unsupported_methods_answer_405_with_allow_on_every_route(app, world):
+    """TRACE and the other methods a route does not take: 405 with Allow (RFC 9110), as a page or as JSON."""
+    client = login(app, "adm")
+    paths: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<id:\w+>", "1", rule.rule)
+        path = re.sub(r"<(?:path:)?\w+>", "a", path)
+        paths.setdefault(path, set()).update(rule.methods)
+    assert len(paths) > 40
+    for path, methods in paths.items():
+        for method in sorted({"TRACE", "PUT", "DELETE", "PATCH"} - methods):
+            response = client.open(path, method=method)
+            assert response.status_code == 405, (method, path, response.status_code)
+            assert set(response.headers["Allow"].split(", ")) == methods, (method, path)
+            if path.startswith("/api/"):
+                assert response.get_json()["error"]["code"] == "method_not_allowed"
+            else:
+                assert "不支持的请求" in response.get_data(as_text=True)
