@@ -11,7 +11,7 @@ from service.auth import current, require
 from service.db import Department, Document, transaction
 from service.errors import GongkaiError, InvalidRequest
 from service.inputs import json_object, query_day, query_int, text
-from service.intake import receive
+from service.intake import display_filename, receive
 from service.queue import enqueue_ingest, ingest_job_id, job_status
 
 bp = Blueprint("api", __name__)
@@ -63,11 +63,11 @@ def _field(doc: Document, name: str):
 
 def public_view(doc: Document) -> dict:
     return {
-        "id": doc.id, "index_number": doc.index_number, "title": doc.title or doc.filename,
+        "id": doc.id, "index_number": doc.index_number, "title": doc.title or display_filename(doc.filename),
         "category": doc.category, "issuer": _field(doc, "issuer") or doc.department.name,
         "doc_number": _field(doc, "doc_number"), "date": _field(doc, "date"),
         "department": doc.department.name, "published_at": _iso(doc.published_at),
-        "filename": doc.filename, "media_type": doc.media_type, "pages": doc.pages, "text": doc.text,
+        "filename": display_filename(doc.filename), "media_type": doc.media_type, "pages": doc.pages, "text": doc.text,
     }
 
 
@@ -165,7 +165,7 @@ def download_original(document_id: int):
     who = current()
     with transaction(rt().sessions, readonly=True) as s:
         doc = _load_visible(s, document_id, who)
-        sha, name, media = doc.sha256, doc.filename, doc.media_type or "application/octet-stream"
+        sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
     return send_file(rt().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)
 
 

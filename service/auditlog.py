@@ -20,6 +20,7 @@ from service.audit import kind_of
 from service.db import AuditEntry
 from service.errors import GongkaiError
 from service.inputs import INT32_MAX, INT64_MAX, parse_day
+from service.intake import without_bidi
 from service.localtime import beijing, day_end, day_start, display
 
 PAGE_SIZE = 50
@@ -181,7 +182,8 @@ def detail_text(detail: Mapping[str, Any]) -> str:
     """A detail dict on one line: 'to=approved · category=工作动态'."""
     def value(v: Any) -> str:
         return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True)
-    return " · ".join(f"{k}={value(v)}" for k, v in detail.items())
+    # a file name received before intake removed bidi characters must not reorder the line
+    return without_bidi(" · ".join(f"{k}={value(v)}" for k, v in detail.items()))
 
 
 def csv_table(session: Session, q: AuditQuery) -> Iterator[list[str]]:

@@ -26,6 +26,7 @@ from service import reclassify as R
 from service.db import STATES, Department, Document, ReclassBatch, ReclassItem, transaction
 from service.errors import GongkaiError
 from service.inputs import parse_day, parse_int, query_int
+from service.intake import display_filename
 from service.web import error_pages, page, runtime, same_site_path
 
 bp = error_pages(Blueprint("batches", __name__))
@@ -133,7 +134,7 @@ _ITEM_COLUMNS = (ReclassItem.id, ReclassItem.document_id, Document.title, Docume
 
 
 def _item(row) -> dict[str, Any]:
-    return {"id": row.id, "document_id": row.document_id, "title": row.title or row.filename,
+    return {"id": row.id, "document_id": row.document_id, "title": row.title or display_filename(row.filename),
             "old": row.old_suggested_category, "old_confidence": row.old_confidence, "new": row.new_category,
             "new_confidence": row.new_confidence, "decision": row.decision, "outcome": row.outcome}
 

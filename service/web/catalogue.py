@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from service import search
 from service.api import public_view
 from service.inputs import query_int
+from service.intake import display_filename
 from service.db import Document, transaction
 from service.localtime import beijing, year_bounds
 from service.web import error_pages, runtime
@@ -85,5 +86,5 @@ def download(document_id: int):
         doc = s.get(Document, document_id)
         if doc is None or doc.status != "published":
             abort(404)
-        sha, name, media = doc.sha256, doc.filename, doc.media_type or "application/octet-stream"
+        sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
     return send_file(runtime().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)

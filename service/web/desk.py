@@ -12,6 +12,7 @@ from service.api import full_view
 from service.db import AuditEntry, Department, Document, transaction
 from service.explanation import FIELD_LABELS_ZH, term_label
 from service.inputs import query_int
+from service.intake import display_filename
 from service.localtime import as_utc
 from service.web import error_pages, page, runtime
 
@@ -89,7 +90,7 @@ def original_inline(document_id: int):
     """The original shown in the page (PDF in a frame), with the same access check as the API."""
     with transaction(runtime().sessions, readonly=True) as s:
         doc = _load(s, document_id)
-        sha, name, media = doc.sha256, doc.filename, doc.media_type or "application/octet-stream"
+        sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
     inline = media == "application/pdf"
     response = send_file(runtime().storage.open(sha), mimetype=media, as_attachment=not inline, download_name=name)
     response.headers["X-Content-Type-Options"] = "nosniff"

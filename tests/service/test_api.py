@@ -352,6 +352,24 @@ def test_the_openapi_document_says_days_years_and_ids_as_the_server_reads_them(a
                 assert {"415", "422"} <= set(op["responses"]), (path, method)
 
 
+def test_bidi_characters_never_reach_a_filename_shown_or_downloaded(app, world):
+    up_a, adm = client_as(app, "up_a", world), client_as(app, "adm", world)
+    sent = up_a.post("/api/v1/documents", data={"file": (io.BytesIO(b"bidi"), "\u2067\u5173\u4e8e\u202excod.exe")})
+    shown = up_a.get(f"/api/v1/documents/{sent.get_json()['id']}").get_json()
+    assert shown["filename"] == "关于xcod.exe" and shown["title"] == "关于xcod.exe"
+    # a name stored before intake cleaned them: shown and downloaded without them
+    rt = app.extensions["gongkai"]
+    with transaction(rt.sessions) as s:
+        doc = s.get(Document, world["docs"]["b_published"])
+        doc.filename, doc.title = "年报\u202efdp.exe", None
+        doc.sha256 = rt.storage.put(io.BytesIO(b"old")).sha256
+    body = app.test_client().get(f"/api/v1/documents/{world['docs']['b_published']}").get_json()
+    assert body["filename"] == "年报fdp.exe" and body["title"] == "年报fdp.exe"
+    download = adm.get(f"/api/v1/documents/{world['docs']['b_published']}/original")
+    disposition = download.headers["Content-Disposition"]
+    assert download.status_code == 200 and "%E2%80%AE" not in disposition.upper() and "fdp.exe" in disposition
+
+
 # ---------------------------------------------------------------------------
 # The whole API fuzzed from its own OpenAPI document (schemathesis, in-process WSGI)
 # ---------------------------------------------------------------------------

@@ -534,3 +534,20 @@ def test_unsupported_methods_answer_405_with_allow_on_every_route(app, world):
                 assert response.get_json()["error"]["code"] == "method_not_allowed"
             else:
                 assert "不支持的请求" in response.get_data(as_text=True)
+
+
+
+def test_pages_show_stored_file_names_without_bidi_characters(app, world):
+    with transaction(world["sessions"]) as s:
+        doc = s.get(Document, world["docs"]["b_approved"])
+        doc.filename, doc.title = "年报\u202efdp.exe", None
+        review.publish(s, doc, "rev")
+    app.extensions["gongkai"].storage.local_path(doc.sha256).parent.mkdir(parents=True, exist_ok=True)
+    app.extensions["gongkai"].storage.local_path(doc.sha256).write_bytes(b"x")
+    public, adm = app.test_client(), login(app, "adm")
+    for client, path in ((public, "/catalogue"), (public, f"/catalogue/{doc.id}"), (adm, f"/documents/{doc.id}"),
+                         (adm, "/submissions")):
+        html = client.get(path).get_data(as_text=True)
+        assert "年报fdp.exe" in html and "\u202e" not in html, path
+    download = public.get(f"/catalogue/{doc.id}/download")
+    assert download.status_code == 200 and "%E2%80%AE" not in download.headers["Content-Disposition"].upper()
