@@ -20,18 +20,44 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+#: HSTS when ``GONGKAI_SECURE_COOKIES`` is on: a year, this host only (a county's other sites
+#: under the same domain may not all have HTTPS).
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+
+
+def _private() -> bool:
+    """Whether the response was made for someone signed in (a user's session or a token)."""
+    from flask import g, request, session
+
+    who = g.get("principal")
+    if who is not None and who.authenticated:
+        return True
+    if request.headers.get("Authorization"):
+        return True
+    # a session read during the request (login, logout, pages): signed in if it names a user
+    return bool(session.accessed and session.get("user_id"))
+
+
 def security_headers(response):
+    from flask import current_app
+
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.extensions["gongkai"].settings.secure_cookies:
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+    if _private():
+        # what a signed-in person sees is kept by no cache, the browser's included (shared
+        # computers in a county office); public catalogue pages and assets stay cacheable
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def create_app(test_config: Mapping[str, Any] | None = None):
     from flask import Flask
 
-    from service import api, auth, config, errors_http, web
+    from service import api, auth, config, errors_http, inputs, web
     from service.errors import ConfigError
     from service.runtime import Runtime
     from service.taxonomy import from_settings as taxonomy_from_settings
@@ -50,6 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None):
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,   # behind HTTPS: the cookie never goes over plain HTTP
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         JSON_AS_ASCII=False,
     )
@@ -58,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None):
     app.extensions["gongkai"] = runtime
     app.extensions["gongkai.taxonomy"] = taxonomy_from_settings(settings)
 
+    inputs.install(app)   # the ``id`` URL converter first: the routes below use it
     app.register_blueprint(auth.bp, url_prefix="/api/v1")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     errors_http.register(app)

@@ -1,7 +1,7 @@
 """The REST API under /api/v1: JSON in, JSON out, errors as {"error": {"code", "message"}}."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import logging
 
@@ -12,12 +12,14 @@ from sqlalchemy import func, select
 from service import access, auditlog, localtime, review, tokens
 from service.auth import current, require
 from service.db import Department, Document, transaction
-from service.errors import GongkaiError
-from service.intake import receive
+from service.errors import GongkaiError, InvalidRequest
+from service.inputs import json_object, query_day, query_int, text
+from service.intake import display_filename, receive
 from service.queue import enqueue_ingest, ingest_job_id, job_status
 
 bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
+MAX_PER_PAGE = 200
 
 
 class NotFound(GongkaiError):
@@ -27,11 +29,8 @@ class NotFound(GongkaiError):
     message_en = "No such document, or you may not see it."
 
 
-class BadRequest(GongkaiError):
-    code = "bad_request"
-    http_status = 422
-    message_zh = "请求参数有误：{what}"
-    message_en = "Invalid request: {what}"
+#: A parameter or body the API cannot use (422); ``service.inputs`` raises it too.
+BadRequest = InvalidRequest
 
 
 class NotMultipart(GongkaiError):
@@ -68,11 +67,11 @@ def _field(doc: Document, name: str):
 
 def public_view(doc: Document) -> dict:
     return {
-        "id": doc.id, "index_number": doc.index_number, "title": doc.title or doc.filename,
+        "id": doc.id, "index_number": doc.index_number, "title": doc.title or display_filename(doc.filename),
         "category": doc.category, "issuer": _field(doc, "issuer") or doc.department.name,
         "doc_number": _field(doc, "doc_number"), "date": _field(doc, "date"),
         "department": doc.department.name, "published_at": _iso(doc.published_at),
-        "filename": doc.filename, "media_type": doc.media_type, "pages": doc.pages, "text": doc.text,
+        "filename": display_filename(doc.filename), "media_type": doc.media_type, "pages": doc.pages, "text": doc.text,
     }
 
 
@@ -147,16 +146,6 @@ def _queue_ingest(document_id: int) -> bool:
 # Read
 # ---------------------------------------------------------------------------
 
-def _parse_day(name: str) -> date | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise BadRequest(what=f"{name} 应为 YYYY-MM-DD") from exc
-
-
 @bp.get("/documents")
 def list_documents():
     who = current()
@@ -167,15 +156,11 @@ def list_documents():
         query = query.where((Document.category == category) | (Document.suggested_category == category))
     if department := request.args.get("department"):
         query = query.join(Department).where(Department.code == department)
-    if since := _parse_day("since"):
+    if since := query_day("since"):
         query = query.where(Document.created_at >= localtime.day_start(since))
-    if until := _parse_day("until"):
+    if until := query_day("until"):
         query = query.where(Document.created_at < localtime.day_end(until))
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-        per_page = min(200, max(1, int(request.args.get("per_page", 50))))
-    except ValueError as exc:
-        raise BadRequest(what="page/per_page 应为整数") from exc
+    page, per_page = query_int("page", 1), query_int("per_page", 50, maximum=MAX_PER_PAGE)
     with transaction(rt().sessions, readonly=True) as s:
         total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         docs = s.execute(query.order_by(Document.id.desc()).offset((page - 1) * per_page).limit(per_page)).scalars().all()
@@ -183,23 +168,23 @@ def list_documents():
     return jsonify({"items": items, "total": total, "page": page, "per_page": per_page})
 
 
-@bp.get("/documents/<int:document_id>")
+@bp.get("/documents/<id:document_id>")
 def get_document(document_id: int):
     who = current()
     with transaction(rt().sessions, readonly=True) as s:
         return jsonify(view_for(who, _load_visible(s, document_id, who)))
 
 
-@bp.get("/documents/<int:document_id>/original")
+@bp.get("/documents/<id:document_id>/original")
 def download_original(document_id: int):
     who = current()
     with transaction(rt().sessions, readonly=True) as s:
         doc = _load_visible(s, document_id, who)
-        sha, name, media = doc.sha256, doc.filename, doc.media_type or "application/octet-stream"
+        sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
     return send_file(rt().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)
 
 
-@bp.get("/documents/<int:document_id>/job")
+@bp.get("/documents/<id:document_id>/job")
 def job(document_id: int):
     who = current()
     with transaction(rt().sessions, readonly=True) as s:
@@ -229,39 +214,42 @@ def _act(document_id: int, action) -> dict:
         return full_view(doc)
 
 
-@bp.post("/documents/<int:document_id>/review")
+@bp.post("/documents/<id:document_id>/review")
 @require("reviewer", "admin")
 def review_document(document_id: int):
-    data = request.get_json(silent=True) or {}
+    data = json_object()
     act, who = data.get("action"), current().name
     if act == "confirm":
-        body = _act(document_id, lambda s, d: review.confirm(s, d, who, taxonomy(), data.get("category")))
+        category = text(data, "category", None)
+        body = _act(document_id, lambda s, d: review.confirm(s, d, who, taxonomy(), category))
     elif act == "correct":
-        body = _act(document_id, lambda s, d: review.correct(s, d, who, taxonomy(), data.get("category", "")))
+        category = text(data, "category")
+        body = _act(document_id, lambda s, d: review.correct(s, d, who, taxonomy(), category))
     elif act == "reject":
-        body = _act(document_id, lambda s, d: review.reject(s, d, who, data.get("reason", "")))
+        reason = text(data, "reason")
+        body = _act(document_id, lambda s, d: review.reject(s, d, who, reason))
     else:
         raise BadRequest(what="action 应为 confirm、correct 或 reject")
     return jsonify(body)
 
 
-@bp.post("/documents/<int:document_id>/acknowledge-pii")
+@bp.post("/documents/<id:document_id>/acknowledge-pii")
 @require("reviewer", "admin")
 def acknowledge(document_id: int):
-    note = (request.get_json(silent=True) or {}).get("note", "")
+    note = text(json_object(), "note")
     return jsonify(_act(document_id, lambda s, d: review.acknowledge_pii(s, d, current().name, note)))
 
 
-@bp.post("/documents/<int:document_id>/publish")
+@bp.post("/documents/<id:document_id>/publish")
 @require("reviewer", "admin")
 def publish(document_id: int):
     return jsonify(_act(document_id, lambda s, d: review.publish(s, d, current().name)))
 
 
-@bp.post("/documents/<int:document_id>/withdraw")
+@bp.post("/documents/<id:document_id>/withdraw")
 @require("reviewer", "admin")
 def withdraw(document_id: int):
-    reason = (request.get_json(silent=True) or {}).get("reason", "")
+    reason = text(json_object(), "reason")
     return jsonify(_act(document_id, lambda s, d: review.withdraw(s, d, current().name, reason)))
 
 
@@ -269,9 +257,9 @@ def withdraw(document_id: int):
 @require("admin")
 def create_token(code: str):
     """A department token for a system that uploads; the token is in this answer only."""
-    label = (request.get_json(silent=True) or {}).get("label", "")
+    label = text(json_object(), "label")
     with transaction(rt().sessions) as s:
-        token, secret = tokens.create(s, code, str(label), current().name)
+        token, secret = tokens.create(s, code, label, current().name)
         body = {**tokens.to_dict(token), "token": secret}
     return jsonify(body), 201
 
@@ -283,7 +271,7 @@ def list_tokens(code: str):
         return jsonify({"tokens": tokens.listing(s, code)})
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 @require("admin")
 def revoke_token(token_id: int):
     with transaction(rt().sessions) as s:
@@ -304,7 +292,7 @@ def model_quality():
     """The admin page's 在本单位文件上的实际表现 as JSON (``service.quality``)."""
     from service import quality
 
-    since = _parse_day("since")
+    since = query_day("since")
     with transaction(rt().sessions, readonly=True) as s:
         versions = quality.quality_by_version(s, taxonomy().names, since=localtime.day_start(since) if since else None)
     return jsonify({"since": since.isoformat() if since else None, "versions": versions})

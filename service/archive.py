@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service import audit, review
 from service.db import AuditEntry, Document, transaction
@@ -341,6 +341,9 @@ class ImportResult:
     failures: list[dict[str, str]] = field(default_factory=list)
     manifest: dict[int, dict[str, str]] = field(default_factory=dict)
     manifest_unmatched: list[str] = field(default_factory=list)
+    #: The audit log's last entry when the import began: an ``import.manifest_applied`` entry
+    #: up to it is an earlier import's outcome, not this one's.
+    audit_seq: int = 0
 
 
 def _resume(rt: Runtime, document_id: int, actor: str) -> str:
@@ -379,7 +382,8 @@ def import_items(rt: Runtime, items: Iterator[Item], *, department_id: int, uplo
     the workers while the rest is still being stored (``result.to_queue`` lists them all).
     """
     manifest = manifest or {}
-    result = ImportResult()
+    with transaction(rt.sessions, readonly=True) as s:
+        result = ImportResult(audit_seq=s.execute(select(func.max(AuditEntry.seq))).scalar() or 0)
     seen_paths: set[str] = set()
     queued: set[int] = set()
 
@@ -502,17 +506,31 @@ def ingest_many(rt: Runtime, document_ids: list[int]) -> dict[str, str]:
     return {str(doc_id): applied.get(doc_id) or status for doc_id, status in outcomes.items()}
 
 
-def manifest_outcomes(rt: Runtime, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The newest ``import.manifest_applied`` entry for each document that has one."""
+def manifest_outcomes(rt: Runtime, ids: list[int], after_seq: int = 0) -> dict[int, dict[str, Any]]:
+    """The newest ``import.manifest_applied`` entry for each document that has one (after ``after_seq``)."""
     out: dict[int, dict[str, Any]] = {}
     with transaction(rt.sessions, readonly=True) as s:
         for i in range(0, len(ids), 500):
             rows = s.execute(select(AuditEntry).where(AuditEntry.document_id.in_(ids[i:i + 500]),
-                                                      AuditEntry.action == "import.manifest_applied")
+                                                      AuditEntry.action == "import.manifest_applied",
+                                                      AuditEntry.seq > after_seq)
                              .order_by(AuditEntry.seq)).scalars()
             for e in rows:
                 out[e.document_id] = dict(e.detail, seq=e.seq)
     return out
+
+
+def manifest_wishes(rt: Runtime, ids: list[int]) -> set[int]:
+    """The documents whose latest recorded manifest entry asks for a status: the chunk job
+    applies it (``apply_manifest``), whichever import recorded it."""
+    latest: dict[int, dict[str, Any]] = {}
+    with transaction(rt.sessions, readonly=True) as s:
+        for i in range(0, len(ids), 500):
+            for e in s.execute(select(AuditEntry).where(AuditEntry.document_id.in_(ids[i:i + 500]),
+                                                        AuditEntry.action == "import.manifest")
+                               .order_by(AuditEntry.seq)).scalars():
+                latest[e.document_id] = e.detail.get("entry") or {}
+    return {doc_id for doc_id, entry in latest.items() if entry.get("status")}
 
 
 def chunk_job_id(queue_name: str, ids: list[int]) -> str:

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from service.audit import kind_of
 from service.db import AuditEntry
 from service.errors import GongkaiError
+from service.inputs import INT32_MAX, INT64_MAX, parse_day
+from service.intake import without_bidi
 from service.localtime import beijing, day_end, day_start, display
 
 PAGE_SIZE = 50
@@ -90,12 +92,12 @@ def _day(args: Mapping[str, str], name: str, label: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        return parse_day(raw)
     except ValueError:
         raise AuditQueryError(what=f"{label}应为 YYYY-MM-DD") from None
 
 
-def _number(args: Mapping[str, str], name: str, label: str) -> int | None:
+def _number(args: Mapping[str, str], name: str, label: str, maximum: int = INT32_MAX) -> int | None:
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
@@ -105,6 +107,8 @@ def _number(args: Mapping[str, str], name: str, label: str) -> int | None:
         raise AuditQueryError(what=f"{label}应为正整数") from None
     if value < 1:
         raise AuditQueryError(what=f"{label}应为正整数")
+    if value > maximum:
+        raise AuditQueryError(what=f"{label}超出范围（最大 {maximum}）")
     return value
 
 
@@ -113,11 +117,11 @@ def parse(args: Mapping[str, str]) -> AuditQuery:
     since, until = _day(args, "since", "起始日期"), _day(args, "until", "截止日期")
     if since and until and since > until:
         raise AuditQueryError(what="起始日期晚于截止日期")
-    limit = _number(args, "limit", "每页条数") or PAGE_SIZE
+    limit = _number(args, "limit", "每页条数", INT64_MAX) or PAGE_SIZE
     return AuditQuery(actor=(args.get("actor") or "").strip() or None,
                       kind=(args.get("kind") or "").strip() or None,
                       document_id=_number(args, "document", "文件编号"),
-                      since=since, until=until, before=_number(args, "before", "翻页位置"),
+                      since=since, until=until, before=_number(args, "before", "翻页位置", INT64_MAX),
                       limit=min(limit, MAX_PAGE_SIZE))
 
 
@@ -178,7 +182,8 @@ def detail_text(detail: Mapping[str, Any]) -> str:
     """A detail dict on one line: 'to=approved · category=工作动态'."""
     def value(v: Any) -> str:
         return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True)
-    return " · ".join(f"{k}={value(v)}" for k, v in detail.items())
+    # a file name received before intake removed bidi characters must not reorder the line
+    return without_bidi(" · ".join(f"{k}={value(v)}" for k, v in detail.items()))
 
 
 def csv_table(session: Session, q: AuditQuery) -> Iterator[list[str]]:

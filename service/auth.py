@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, jsonify, request, session
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from service import accounts, audit, browser_sessions
 from service.db import ApiToken, User, transaction
 from service.errors import GongkaiError
+from service.inputs import json_object
 
 
 class Unauthorized(GongkaiError):
@@ -56,6 +58,30 @@ class CsrfFailed(Forbidden):
     code = "csrf_failed"
     message_zh = "页面已过期或请求来源不可信，请刷新页面后重试。"
     message_en = "CSRF token missing or wrong."
+
+
+class ForeignOrigin(Forbidden):
+    code = "foreign_origin"
+    message_zh = "请求来自其他网站，已拒绝。请直接在本系统中操作。"
+    message_en = "The request came from another site (Origin or Referer names another host)."
+
+
+def check_same_origin() -> None:
+    """Refuse a request that a page on another site made the browser send (login CSRF).
+
+    Browsers name the page's site in ``Origin`` (or, from older ones, in ``Referer``); a
+    request whose header names another host than the one it was sent to is refused (403), as
+    is ``Origin: null`` (sandboxed or local pages). Systems calling the API send neither.
+    """
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source:
+        return
+    try:
+        host = urlsplit(source.strip()).netloc.rpartition("@")[2].lower()
+    except ValueError:
+        host = ""
+    if not host or host != request.host.lower():
+        raise ForeignOrigin(f"{source!r} is not {request.host!r}")
 
 
 @dataclass(frozen=True)
@@ -209,7 +235,8 @@ bp = Blueprint("auth", __name__)
 
 @bp.post("/login")
 def login():
-    data = request.get_json(silent=True) or request.form
+    check_same_origin()
+    data = json_object(required=True)
     username, password = str(data.get("username", "")), str(data.get("password", ""))
     with transaction(_sessions()) as s:
         user, refusal = accounts.attempt_login(s, username, password, login_policy(), ip=request.remote_addr)
@@ -248,7 +275,7 @@ def change_password():
     if who.kind != "user":
         raise Unauthorized()
     check_csrf()
-    data = request.get_json(silent=True) or {}
+    data = json_object(required=True)
     with transaction(_sessions()) as s:
         user = accounts.change_own_password(s, who.user_id, str(data.get("current_password", "")),
                                             str(data.get("new_password", "")))

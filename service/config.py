@@ -55,6 +55,9 @@ class Settings:
     #: Days a password may be used; then its user must choose a new one at sign-in (等保 定期更换).
     #: 0 = passwords do not expire.
     password_max_age_days: int = 90
+    #: Served over HTTPS (directly or behind a proxy): the session cookie is marked ``Secure`` and
+    #: every response carries ``Strict-Transport-Security``. Off by default (plain-HTTP intranets).
+    secure_cookies: bool = False
     #: Largest upload accepted, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Parser child process: address-space limit in bytes.

@@ -55,3 +55,21 @@ class ConfigError(GongkaiError):
     code = "config_error"
     message_zh = "配置错误：{what}"
     message_en = "Configuration error: {what}"
+
+
+class InvalidRequest(GongkaiError):
+    """What a request sent cannot be used: a malformed or out-of-range value, a body that is not a JSON object."""
+
+    code = "bad_request"
+    http_status = 422
+    message_zh = "请求参数有误：{what}"
+    message_en = "Invalid request: {what}"
+
+
+class JsonRequired(InvalidRequest):
+    """A body that should be JSON came as something else (a form, plain text)."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+    message_zh = "请求正文应为 JSON 对象（Content-Type: application/json）。"
+    message_en = "The request body must be a JSON object (Content-Type: application/json)."

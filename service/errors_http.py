@@ -25,8 +25,15 @@ HTTP_MESSAGES = {
 }
 
 
-def error_response(code: str, message: str, status: int, extra: dict[str, str] | None = None):
-    return jsonify({"error": {"code": code, "message": message, **(extra or {})}}), status
+def error_response(code: str, message: str, status: int, headers: dict | None = None,
+                   extra: dict[str, str] | None = None):
+    return jsonify({"error": {"code": code, "message": message, **(extra or {})}}), status, headers or {}
+
+
+def http_headers(exc: HTTPException) -> dict[str, str]:
+    """The headers an HTTP error must keep in our own body: ``Allow`` on a 405 (RFC 9110)."""
+    valid = getattr(exc, "valid_methods", None)
+    return {"Allow": ", ".join(valid)} if valid else {}
 
 
 def register(app) -> None:
@@ -35,12 +42,12 @@ def register(app) -> None:
         status = getattr(exc, "http_status", None) or STATUS_BY_CODE.get(exc.code, 422)
         if status >= 500:
             log.error("%s: %s", exc.code, exc.message_en_text)
-        return error_response(exc.code, exc.message, status, exc.extra())
+        return error_response(exc.code, exc.message, status, extra=exc.extra())
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", exc.description or "请求失败。"))
-        return error_response(code, message, exc.code or 500)
+        return error_response(code, message, exc.code or 500, http_headers(exc))
 
     @app.errorhandler(Exception)
     def _internal(exc: Exception):

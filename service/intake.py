@@ -21,6 +21,10 @@ from service.db import Document, transaction
 from service.storage import Storage
 
 MAX_FILENAME = 255
+#: Bidirectional formatting characters (LRM/RLM, embeddings and overrides U+202A–U+202E,
+#: isolates U+2066–U+2069, the Arabic letter mark): U+202E shows "报告\u202excod.exe" as
+#: "报告exe.docx". A file name needs none of them.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass(frozen=True)
@@ -30,11 +34,21 @@ class Received:
     status: str
 
 
+def without_bidi(text: str) -> str:
+    return "".join(ch for ch in text if ch not in BIDI_CONTROLS)
+
+
 def clean_filename(name: str) -> str:
-    """The base name a browser or system sent, without directories or control characters."""
+    """The base name a browser or system sent, without directories, control or bidi characters."""
     base = PurePath(name.replace("\\", "/")).name
-    base = "".join(ch for ch in base if ch >= " " and ch != "\x7f").strip()
+    base = without_bidi("".join(ch for ch in base if ch >= " " and ch != "\x7f")).strip()
     return (base or "未命名文件")[-MAX_FILENAME:]
+
+
+def display_filename(name: str | None) -> str:
+    """A stored file name as pages, the API and downloads show it: names stored before
+    ``clean_filename`` removed bidi characters lose them here."""
+    return without_bidi(name or "").strip() or "未命名文件"
 
 
 _DOCS = Document.__table__

@@ -1,17 +1,30 @@
-"""The OpenAPI 3.1 document for /api/v1, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 document for /api/v1, served at /api/v1/openapi.json.
+
+Parameters say what the server accepts (``service.inputs``): ids and page numbers are integers
+from 1 to 2³¹−1, days are ``format: date`` (Beijing days), years are integers of the years a
+report covers; a body, where there is one, is a JSON object (415 for another media type, 422
+for JSON that is not an object).
+"""
 from __future__ import annotations
 
+from service.inputs import INT32_MAX, INT64_MAX
+from service.report import YEARS
+
 ERROR = {"$ref": "#/components/schemas/Error"}
+#: An id (document, token) or a page number.
+ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": INT32_MAX}
+DAY = {"type": "string", "format": "date"}
+YEAR = {"type": "integer", "minimum": YEARS.start, "maximum": YEARS.stop - 1}
 
 
 def _op(summary: str, roles: str, *, body: dict | None = None, ok: int = 200, params: list | None = None,
-        errors: tuple[int, ...] = (401, 403, 404)) -> dict:
+        errors: tuple[int, ...] = (401, 403, 404), required_body: bool = True) -> dict:
     op: dict = {"summary": summary, "description": f"Allowed: {roles}.",
                 "responses": {str(ok): {"description": "OK"}}}
     for status in errors:
         op["responses"][str(status)] = {"description": "Error", "content": {"application/json": {"schema": ERROR}}}
     if body:
-        op["requestBody"] = {"required": True, "content": body}
+        op["requestBody"] = {"required": required_body, "content": body}
     if params:
         op["parameters"] = params
     return op
@@ -21,10 +34,11 @@ def _json(props: dict, required: list[str] | None = None) -> dict:
     return {"application/json": {"schema": {"type": "object", "properties": props, "required": required or []}}}
 
 
-DOC_ID = [{"name": "document_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-QUERY = [{"name": n, "in": "query", "schema": {"type": t}} for n, t in
-         (("status", "string"), ("category", "string"), ("department", "string"), ("since", "string"),
-          ("until", "string"), ("page", "integer"), ("per_page", "integer"))]
+DOC_ID = [{"name": "document_id", "in": "path", "required": True, "schema": ID}]
+QUERY = [{"name": n, "in": "query", "schema": schema} for n, schema in
+         (("status", {"type": "string"}), ("category", {"type": "string"}), ("department", {"type": "string"}),
+          ("since", DAY), ("until", DAY), ("page", ID),
+          ("per_page", {"type": "integer", "minimum": 1, "maximum": 200}))]
 
 
 def spec() -> dict:
@@ -43,13 +57,13 @@ def spec() -> dict:
         "paths": {
             "/api/v1/login": {"post": _op("Log in (browser session); 429 account_locked after repeated wrong "
                                           "passwords", "anyone", body=_json(
-                {"username": s, "password": s}, ["username", "password"]), errors=(401, 429))},
+                {"username": s, "password": s}, ["username", "password"]), errors=(401, 403, 415, 422, 429))},
             "/api/v1/logout": {"post": _op("Log out", "anyone", errors=())},
             "/api/v1/account/password": {"post": _op(
                 "Change one's own password (knowing the current one); while the password is temporary "
                 "(must_change_password at login) every other staff call answers 403 password_change_required",
                 "signed-in staff", body=_json({"current_password": s, "new_password": s},
-                                              ["current_password", "new_password"]), errors=(401, 403, 422))},
+                                              ["current_password", "new_password"]), errors=(401, 403, 415, 422))},
             "/api/v1/me": {"get": _op("Who am I", "anyone", errors=())},
             "/api/v1/documents": {
                 "get": _op("List visible documents", "everyone (the public sees published ones)", params=QUERY,
@@ -68,39 +82,40 @@ def spec() -> dict:
             "/api/v1/documents/{document_id}/review": {"post": _op(
                 "confirm / correct (with category) / reject (with reason)", "reviewer, admin", params=DOC_ID,
                 body=_json({"action": {"enum": ["confirm", "correct", "reject"]}, "category": s, "reason": s},
-                           ["action"]), errors=(401, 403, 404, 409, 422))},
+                           ["action"]), errors=(401, 403, 404, 409, 415, 422))},
             "/api/v1/documents/{document_id}/acknowledge-pii": {"post": _op(
                 "Acknowledge personal information before publishing (audited)", "reviewer, admin", params=DOC_ID,
-                body=_json({"note": s}))},
+                body=_json({"note": s}), required_body=False, errors=(401, 403, 404, 409, 415, 422))},
             "/api/v1/documents/{document_id}/publish": {"post": _op(
                 "Publish into the public catalogue; refused for 密级 and unacknowledged PII", "reviewer, admin",
                 params=DOC_ID, errors=(401, 403, 404, 409))},
             "/api/v1/documents/{document_id}/withdraw": {"post": _op(
                 "Withdraw a published document", "reviewer, admin", params=DOC_ID,
-                body=_json({"reason": s}, ["reason"]), errors=(401, 403, 404, 409, 422))},
+                body=_json({"reason": s}, ["reason"]), errors=(401, 403, 404, 409, 415, 422))},
             "/api/v1/departments/{code}/tokens": {
                 "post": _op("Create a department API token (shown once)", "admin", ok=201,
                             params=[{"name": "code", "in": "path", "required": True, "schema": s}],
-                            body=_json({"label": s})),
+                            body=_json({"label": s}), required_body=False, errors=(401, 403, 404, 415, 422)),
                 "get": _op("List a department's API tokens (label, created, revoked; never the token)", "admin",
                            params=[{"name": "code", "in": "path", "required": True, "schema": s}])},
             "/api/v1/tokens/{token_id}/revoke": {"post": _op(
                 "Revoke an API token: it is refused from now on", "admin",
-                params=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+                params=[{"name": "token_id", "in": "path", "required": True, "schema": ID}])},
             "/api/v1/model-quality": {"get": _op(
                 "How each model version's suggestions fared on reviewed documents (coverage, precision, macro-F1, "
                 "intervals, goals, corrections); 'since' bounds the review day", "reviewer, admin",
-                params=[{"name": "since", "in": "query", "schema": s}], errors=(401, 403, 422))},
+                params=[{"name": "since", "in": "query", "schema": DAY}], errors=(401, 403, 422))},
             "/api/v1/report": {"get": _op(
                 "The year's disclosure statistics for the annual report (by category, department and month)",
-                "reviewer, admin", params=[{"name": "year", "in": "query", "schema": {"type": "integer"}}],
+                "reviewer, admin", params=[{"name": "year", "in": "query", "schema": YEAR}],
                 errors=(401, 403, 422))},
             "/api/v1/audit": {"get": _op(
                 "The audit log, newest first, a page at a time: filter by actor, kind ('user' is user.*, or one "
                 "action), document and Beijing days; 'before' (next_before of the last page) pages on", "admin",
                 params=[{"name": name, "in": "query", "schema": schema} for name, schema in (
-                    ("actor", s), ("kind", s), ("document", {"type": "integer"}), ("since", s), ("until", s),
-                    ("before", {"type": "integer"}), ("limit", {"type": "integer"}))],
+                    ("actor", s), ("kind", s), ("document", ID), ("since", DAY), ("until", DAY),
+                    ("before", {"type": "integer", "minimum": 1, "maximum": INT64_MAX}),
+                    ("limit", {"type": "integer", "minimum": 1, "maximum": INT64_MAX}))],
                 errors=(401, 403, 422))},
             "/api/v1/openapi.json": {"get": _op("This document", "anyone", errors=())},
         },

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from service import archive, config, progress
 from service.db import Department, Document, transaction
+from service.intake import display_filename
 from service.queue import NO_SHARED_REDIS_ZH, with_shared_redis
 from service.runtime import Runtime
 from service.states import STATE_NAMES_ZH
@@ -129,11 +130,19 @@ class _ChunkFeeder:
 
 
 def _settled(rt: Runtime, result: archive.ImportResult, ids: list[int]) -> dict[int, str]:
-    """Documents that reached a state the import will not change any more."""
+    """Documents that reached a state the import will not change any more.
+
+    The manifest outcomes are read before the states: a chunk job writes a document's outcome
+    after its last change, so a state read afterwards is that last one. (Read the other way
+    round, a job finishing between the two reads left its document counted in the state it
+    had before publishing: 'approved' instead of 'published'.) Only this import's outcomes
+    count: one from an earlier import of the same file does not mean this one is applied.
+    """
+    wishes = archive.manifest_wishes(rt, ids) if ids else set()
+    applied = archive.manifest_outcomes(rt, [i for i in ids if i in wishes], after_seq=result.audit_seq) \
+        if wishes else {}
     with transaction(rt.sessions, readonly=True) as s:
         rows = dict(s.execute(select(Document.id, Document.status).where(Document.id.in_(ids))).all()) if ids else {}
-    wishes = {i for i, e in result.manifest.items() if e.get("status")}
-    applied = archive.manifest_outcomes(rt, [i for i in ids if i in wishes]) if wishes else {}
     done = {}
     for doc_id, status in rows.items():
         if status in ("received", "processing"):
@@ -181,14 +190,17 @@ def _summary(rt: Runtime, result: archive.ImportResult, final: dict[int, str] | 
             rows = s.execute(select(Document.id, Document.filename, Document.status, Document.error_code,
                                     Document.error_message)
                              .where(Document.id.in_(ids))).all() if ids else []
+        states: Counter = Counter()
         for doc_id, filename, status, code, message in rows:
+            states[status] += 1          # as the documents are now, not as each was when first seen settled
             if status == "failed":
                 failed[code or "parser_failed"] += 1
-                failures.append({"path": filename, "document_id": doc_id, "code": code or "parser_failed",
+                failures.append({"path": display_filename(filename), "document_id": doc_id,
+                                 "code": code or "parser_failed",
                                  **({"message": message} if message else {})})
-        summary["states"] = dict(Counter(final.values()))
+        summary["states"] = dict(states)
         summary["unfinished"] = len(result.to_queue) - len(final)
-        outcomes = archive.manifest_outcomes(rt, list(result.manifest))
+        outcomes = archive.manifest_outcomes(rt, list(result.manifest), after_seq=result.audit_seq)
         summary["manifest"] = dict(Counter(o["outcome"] for o in outcomes.values()))
         summary["publish_refused"] = [{"document_id": i, "code": o.get("code")} for i, o in outcomes.items()
                                       if o["outcome"] == "publish_refused"]

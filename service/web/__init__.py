@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+import unicodedata
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
@@ -89,10 +91,25 @@ def root():
     return redirect(url_for(home_for(auth.current().role)))
 
 
+def same_site_path(target: str | None) -> str:
+    """``target`` when it is a path on this site, else "": every ``next`` goes through here.
+
+    Browsers (and werkzeug's ``redirect``) drop tabs and newlines from a URL and read a
+    backslash as a slash, so ``/\t/evil.example`` and ``/\\evil.example`` lead off-site just
+    as ``//evil.example`` does: a target with a control, format or space character or a
+    backslash is refused, and what is left must start with one slash and have no scheme or host.
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return ""
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in target):
+        return ""
+    parts = urlsplit(target)
+    return "" if parts.scheme or parts.netloc else target
+
+
 def _safe_next() -> str:
     """The ``next`` page to go on to: a path on this site only."""
-    target = request.args.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else ""
+    return same_site_path(request.args.get("next"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -124,11 +141,19 @@ def logout():
     return redirect(url_for("catalogue.index"))
 
 
+class PeopleOnly(Forbidden):
+    code = "people_only"
+    message_zh = "此页面只供登录的工作人员使用，接口令牌不能打开。"
+    message_en = "This page is for a signed-in person; an API token cannot open it."
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @page("uploader", "reviewer", "admin")
 def account():
     """The signed-in user's account: who they are, and a new password (other sessions end)."""
     who, error, done, target = auth.current(), None, False, _safe_next()
+    if who.kind != "user":   # a department token has no account of its own
+        raise PeopleOnly()
     if request.method == "POST":
         form = request.form
         try:
@@ -154,8 +179,8 @@ def account():
                            min_password=accounts.MIN_PASSWORD), (422 if error else 200)
 
 
-def error_page(status: int, title: str, message: str):
-    return render_template("error.html", status=status, title=title, message=message), status
+def error_page(status: int, title: str, message: str, headers: dict | None = None):
+    return render_template("error.html", status=status, title=title, message=message), status, headers or {}
 
 
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持的请求", 409: "操作被拒绝",
@@ -172,12 +197,12 @@ def _gongkai_error(exc: GongkaiError):
 
 
 def _http_error(exc: HTTPException):
-    from service.errors_http import HTTP_MESSAGES, error_response
+    from service.errors_http import HTTP_MESSAGES, error_response, http_headers
 
     code, message = HTTP_MESSAGES.get(exc.code or 500, ("http_error", "请求失败。"))
     if request.path.startswith("/api/"):
-        return error_response(code, message, exc.code or 500)
-    return error_page(exc.code or 500, TITLES.get(exc.code or 500, "出错了"), message)
+        return error_response(code, message, exc.code or 500, http_headers(exc))
+    return error_page(exc.code or 500, TITLES.get(exc.code or 500, "出错了"), message, http_headers(exc))
 
 
 def _internal_error(exc: Exception):

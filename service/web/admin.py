@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from service import accounts, audit, auth, quality, tokens
 from service.accounts import AccountInputError as AdminInputError
 from service.db import ROLES, Department, Document, User, transaction
+from service.intake import display_filename
 from service.modelcard import GOALS
 from service.web import error_pages, page, runtime
 
@@ -54,7 +55,7 @@ def index():
                   "must_change": accounts.password_change_due(u, runtime().settings.password_max_age_days)}
                  for u in s.execute(select(User).order_by(User.username)).scalars()]
         by_status = dict(s.execute(select(Document.status, func.count()).group_by(Document.status)).all())
-        failures = [{"id": d.id, "filename": d.filename, "department": d.department.name, "code": d.error_code,
+        failures = [{"id": d.id, "filename": display_filename(d.filename), "department": d.department.name, "code": d.error_code,
                      "message": d.error_message} for d in s.execute(
             select(Document).where(Document.status == "failed").order_by(Document.id.desc()).limit(10)).scalars()]
         taxonomy = current_app.extensions["gongkai.taxonomy"]
@@ -114,7 +115,7 @@ def create_token():
     return redirect(url_for("admin.index", _anchor="tokens"))
 
 
-@bp.post("/admin/tokens/<int:token_id>/revoke")
+@bp.post("/admin/tokens/<id:token_id>/revoke")
 @page("admin")
 def revoke_token(token_id: int):
     with transaction(runtime().sessions) as s:

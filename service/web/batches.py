@@ -15,7 +15,7 @@ reads for display.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
@@ -25,7 +25,9 @@ from service import auth, localtime
 from service import reclassify as R
 from service.db import STATES, Department, Document, ReclassBatch, ReclassItem, transaction
 from service.errors import GongkaiError
-from service.web import error_pages, page, runtime
+from service.inputs import parse_day, parse_int, query_int
+from service.intake import display_filename
+from service.web import error_pages, page, runtime, same_site_path
 
 bp = error_pages(Blueprint("batches", __name__))
 
@@ -132,7 +134,7 @@ _ITEM_COLUMNS = (ReclassItem.id, ReclassItem.document_id, Document.title, Docume
 
 
 def _item(row) -> dict[str, Any]:
-    return {"id": row.id, "document_id": row.document_id, "title": row.title or row.filename,
+    return {"id": row.id, "document_id": row.document_id, "title": row.title or display_filename(row.filename),
             "old": row.old_suggested_category, "old_confidence": row.old_confidence, "new": row.new_category,
             "new_confidence": row.new_confidence, "decision": row.decision, "outcome": row.outcome}
 
@@ -218,7 +220,7 @@ def progress():
     ids = None
     if request.args.get("ids"):
         try:
-            ids = [int(x) for x in request.args["ids"].split(",") if x.strip()][:LIST_LIMIT]
+            ids = [parse_int(x) for x in request.args["ids"].split(",") if x.strip()][:LIST_LIMIT]
         except ValueError:
             raise BatchInputError(what="ids 应为以逗号分隔的批次编号")
     rows = batch_rows(ids=ids)
@@ -256,7 +258,7 @@ def create():
     since = form.get("since", "").strip() or None
     if since is not None:
         try:
-            date.fromisoformat(since)
+            since = parse_day(since).isoformat()
         except ValueError:
             raise BatchInputError(what="起始日期格式应为 YYYY-MM-DD")
     batch_id = R.create_batch(runtime().sessions, store_from_settings(runtime().settings), auth.current().name,
@@ -269,7 +271,7 @@ def create():
 
 def _next_or(default: str) -> str:
     """The form's ``next`` when it is one of these pages (never another site)."""
-    target = request.form.get("next", "")
+    target = same_site_path(request.form.get("next"))
     return target if target.startswith("/admin/batches") else default
 
 
@@ -277,14 +279,14 @@ def _status(batch_id: int) -> str:
     return _batch_or_404(batch_id)["status"]
 
 
-@bp.post("/admin/batches/<int:batch_id>/cancel")
+@bp.post("/admin/batches/<id:batch_id>/cancel")
 @page("admin")
 def cancel(batch_id: int):
     R.cancel(runtime().sessions, batch_id, auth.current().name, reason="管理员在网页上取消")
     return redirect(_next_or(url_for("batches.index")))
 
 
-@bp.post("/admin/batches/<int:batch_id>/resume")
+@bp.post("/admin/batches/<id:batch_id>/resume")
 @page("admin")
 def resume(batch_id: int):
     if _status(batch_id) == "computing":  # its job is still queued or running: never compute it twice
@@ -294,7 +296,7 @@ def resume(batch_id: int):
     return redirect(_next_or(url_for("batches.index")))
 
 
-@bp.get("/admin/batches/<int:batch_id>")
+@bp.get("/admin/batches/<id:batch_id>")
 @page("admin")
 def show(batch_id: int):
     batch = _batch_or_404(batch_id)
@@ -305,12 +307,12 @@ def show(batch_id: int):
                            outcomes=OUTCOMES_ZH, decisions=DECISIONS_ZH, disagreement_limit=DISAGREEMENT_LIMIT)
 
 
-@bp.get("/admin/batches/<int:batch_id>/group")
+@bp.get("/admin/batches/<id:batch_id>/group")
 @page("admin")
 def show_group(batch_id: int):
     batch = _batch_or_404(batch_id)
     old, new = _category_arg(request.args.get("old")), _category_arg(request.args.get("new"))
-    page_no = max(request.args.get("page", 1, type=int) or 1, 1)
+    page_no = query_int("page", 1)
     items, total = group_items(runtime().sessions, batch_id, old, new, page_no, per_page=GROUP_PAGE)
     group = {"old": old, "new": new, "old_value": _category_value(old), "new_value": _category_value(new),
              "count": total, "items": items, "page": page_no, "pages": max(1, -(-total // GROUP_PAGE))}
@@ -320,12 +322,12 @@ def show_group(batch_id: int):
 
 
 def _back(batch_id: int) -> str:
-    target = request.form.get("next", "")
+    target = same_site_path(request.form.get("next"))
     prefix = url_for("batches.show", batch_id=batch_id)
     return target if target == prefix or target.startswith((prefix + "/", prefix + "?", prefix + "#")) else prefix
 
 
-@bp.post("/admin/batches/<int:batch_id>/decide")
+@bp.post("/admin/batches/<id:batch_id>/decide")
 @page("admin")
 def decide(batch_id: int):
     """``action`` accept|reject; ``scope`` all (with ``threshold`` in %), group (``old``, ``new``) or item (``item``)."""
@@ -346,7 +348,7 @@ def decide(batch_id: int):
         kwargs["group"] = (_category_arg(form.get("old")), _category_arg(form.get("new")))
     elif scope == "item":
         try:
-            kwargs["item_ids"] = [int(x) for x in form.getlist("item")]
+            kwargs["item_ids"] = [parse_int(x) for x in form.getlist("item")]
         except ValueError:
             raise BatchInputError(what="条目编号不对")
         if not kwargs["item_ids"]:
@@ -357,14 +359,14 @@ def decide(batch_id: int):
     return redirect(_back(batch_id))
 
 
-@bp.post("/admin/batches/<int:batch_id>/apply")
+@bp.post("/admin/batches/<id:batch_id>/apply")
 @page("admin")
 def apply(batch_id: int):
     R.apply_batch(runtime().sessions, batch_id, auth.current().name)
     return redirect(url_for("batches.show", batch_id=batch_id))
 
 
-@bp.post("/admin/batches/<int:batch_id>/rollback")
+@bp.post("/admin/batches/<id:batch_id>/rollback")
 @page("admin")
 def rollback(batch_id: int):
     R.rollback_batch(runtime().sessions, batch_id, auth.current().name)

@@ -11,26 +11,23 @@ from sqlalchemy import case, func, select
 
 from service import search
 from service.api import public_view
+from service.inputs import query_int
+from service.intake import display_filename
 from service.db import Document, transaction
 from service.localtime import beijing, year_bounds
 from service.web import error_pages, runtime
 
 bp = error_pages(Blueprint("catalogue", __name__))
 PER_PAGE = 20
-
-
-def _int_arg(name: str, default: int | None = None) -> int | None:
-    try:
-        return int(request.args[name])
-    except (KeyError, ValueError):
-        return default
+#: The years a catalogue (like an annual report, ``service.report.YEARS``) may be asked for.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 
 @bp.get("/catalogue")
 def index():
-    category, year = request.args.get("category") or None, _int_arg("year")
+    category, year = request.args.get("category") or None, query_int("year", minimum=FIRST_YEAR, maximum=LAST_YEAR)
     q = (request.args.get("q") or "").strip()
-    page_no = max(1, _int_arg("page", 1) or 1)
+    page_no = query_int("page", 1)
     published = Document.status == "published"
     with transaction(runtime().sessions, readonly=True) as s:
         categories = s.execute(select(Document.category, func.count()).where(published)
@@ -73,7 +70,7 @@ def _years(s, published) -> list[tuple[int, int]]:
     return [(y, n) for y, n in counts if n]
 
 
-@bp.get("/catalogue/<int:document_id>")
+@bp.get("/catalogue/<id:document_id>")
 def item(document_id: int):
     with transaction(runtime().sessions, readonly=True) as s:
         doc = s.get(Document, document_id)
@@ -83,11 +80,11 @@ def item(document_id: int):
     return render_template("catalogue_item.html", doc=view)
 
 
-@bp.get("/catalogue/<int:document_id>/download")
+@bp.get("/catalogue/<id:document_id>/download")
 def download(document_id: int):
     with transaction(runtime().sessions, readonly=True) as s:
         doc = s.get(Document, document_id)
         if doc is None or doc.status != "published":
             abort(404)
-        sha, name, media = doc.sha256, doc.filename, doc.media_type or "application/octet-stream"
+        sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
     return send_file(runtime().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)

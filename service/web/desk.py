@@ -11,6 +11,8 @@ from service import access, audit, auditlog, auth
 from service.api import full_view
 from service.db import AuditEntry, Department, Document, transaction
 from service.explanation import FIELD_LABELS_ZH, term_label
+from service.inputs import query_int
+from service.intake import display_filename
 from service.localtime import as_utc
 from service.review import load_for_change
 from service.web import error_pages, page, runtime
@@ -59,10 +61,7 @@ def upload():
 def submissions():
     who = auth.current()
     status = request.args.get("status") or None
-    try:
-        page_no = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page_no = 1
+    page_no = query_int("page", 1)
     query = select(Document).where(access.visible(who))
     if status:
         query = query.where(Document.status == status)
@@ -74,7 +73,7 @@ def submissions():
                            pages=max(1, math.ceil(total / PER_PAGE)))
 
 
-@bp.get("/documents/<int:document_id>")
+@bp.get("/documents/<id:document_id>")
 @page("uploader", "reviewer", "admin")
 def document(document_id: int):
     with transaction(runtime().sessions, readonly=True) as s:
@@ -86,13 +85,13 @@ def document(document_id: int):
     return render_template("document.html", doc=doc, events=events)
 
 
-@bp.get("/documents/<int:document_id>/original/view")
+@bp.get("/documents/<id:document_id>/original/view")
 @page("uploader", "reviewer", "admin")
 def original_inline(document_id: int):
     """The original shown in the page (PDF in a frame), with the same access check as the API."""
     with transaction(runtime().sessions, readonly=True) as s:
         doc = _load(s, document_id)
-        sha, name, media = doc.sha256, doc.filename, doc.media_type or "application/octet-stream"
+        sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
     inline = media == "application/pdf"
     response = send_file(runtime().storage.open(sha), mimetype=media, as_attachment=not inline, download_name=name)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -172,7 +171,7 @@ def highlight(text: str, findings: list[dict]) -> Markup:
     return Markup("").join(out)
 
 
-@bp.get("/review/<int:document_id>")
+@bp.get("/review/<id:document_id>")
 @page("reviewer", "admin")
 def review(document_id: int):
     filters = _queue_filters()
@@ -200,7 +199,7 @@ def review(document_id: int):
                            fields=EDITABLE_FIELDS)
 
 
-@bp.post("/review/<int:document_id>/fields")
+@bp.post("/review/<id:document_id>/fields")
 @page("reviewer", "admin")
 def edit_fields(document_id: int):
     """Correct the 公文 fields read from the document; every change is audited."""

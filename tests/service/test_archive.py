@@ -292,3 +292,91 @@ def test_wait_settles_a_manifest_document_only_once_its_outcome_is_recorded(rt, 
         review.publish(s, s.get(Document, doc_id), archive.MANIFEST_ACTOR)
     archive._outcome(rt, doc_id, "published")
     assert _settled(rt, result, [doc_id]) == {doc_id: "published"}
+
+
+def _one_wished_document(rt, tmp_path, wish: dict) -> tuple[archive.ImportResult, int]:
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    (src / "公开.txt").write_bytes(txt("公布年度政务公开工作要点"))
+    with transaction(rt.sessions, readonly=True) as s:
+        dept = s.execute(select(Department.id)).scalar_one()
+    result = archive.import_items(rt, archive.iter_folder(src), department_id=dept, uploaded_by="import:test",
+                                  manifest={"公开.txt": wish})
+    return result, result.to_queue[0]
+
+
+def test_wait_reads_outcomes_before_states_so_a_job_finishing_between_them_counts_as_published(rt, tmp_path,
+                                                                                                 monkeypatch):
+    """`gongkai import --wait` said 4,722 published of 4,730: it read a document's state ('approved',
+    between the manifest's confirm and publish), then the outcomes, which the job wrote meanwhile."""
+    from service import review
+    from service.commands import archive as command
+    from service.ingest import ingest
+    from service.taxonomy import from_settings
+
+    result, doc_id = _one_wished_document(rt, tmp_path, {"category": "工作动态", "status": "published"})
+    assert ingest(rt, doc_id) == "pending_review"
+    with transaction(rt.sessions) as s:                  # the chunk job's first step: confirm (→ approved)
+        review.confirm(s, s.get(Document, doc_id), archive.MANIFEST_ACTOR, from_settings(rt.settings), "工作动态")
+    real = archive.manifest_outcomes
+
+    def job_finishes_now(rt_, ids, *args, **kwargs):     # ... and it publishes while the import reads
+        if doc_id in ids and not real(rt_, [doc_id]):
+            with transaction(rt.sessions) as s:
+                review.publish(s, s.get(Document, doc_id), archive.MANIFEST_ACTOR)
+            archive._outcome(rt, doc_id, "published")
+        return real(rt_, ids, *args, **kwargs)
+
+    monkeypatch.setattr(archive, "manifest_outcomes", job_finishes_now)
+    assert command._settled(rt, result, [doc_id]) == {doc_id: "published"}
+
+
+def test_an_earlier_imports_outcome_does_not_settle_this_ones_document(rt, tmp_path):
+    from service.commands import archive as command
+    from service.ingest import ingest
+
+    first, doc_id = _one_wished_document(rt, tmp_path, {"category": "不存在的分类", "status": "published"})
+    assert ingest(rt, doc_id) == "pending_review"
+    assert archive.apply_manifest(rt, doc_id) == "not_confirmed"        # the first import's outcome
+    again, same = _one_wished_document(rt, tmp_path, {"category": "工作动态", "status": "published"})
+    assert same == doc_id and again.to_queue == [doc_id]              # pending_review with a wish: queued again
+    assert command._settled(rt, again, [doc_id]) == {}                # its new job has not run yet
+    assert archive.apply_manifest(rt, doc_id) == "published"
+    assert command._settled(rt, again, [doc_id]) == {doc_id: "published"}
+
+
+def test_the_summary_counts_states_as_they_are_at_the_end(rt, tmp_path):
+    from service.commands import archive as command
+
+    result, doc_id = _one_wished_document(rt, tmp_path, {"category": "工作动态", "status": "published"})
+    with transaction(rt.sessions) as s:
+        s.get(Document, doc_id).status = "published"
+    summary = command._summary(rt, result, {doc_id: "approved"}, [])   # seen settled while still moving
+    assert summary["states"] == {"published": 1}
+
+
+def test_a_real_import_wait_reports_what_the_database_holds(rt, tmp_path):
+    """30 files, all to be published by the manifest, two workers: the summary matches the documents."""
+    src = tmp_path / "src"
+    src.mkdir()
+    entries = []
+    for n in range(30):
+        (src / f"通知{n:02d}.txt").write_bytes(txt(f"第{n}次防汛检查工作安排"))
+        entries.append({"path": f"通知{n:02d}.txt", "category": "工作动态", "status": "published"})
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps(entries, ensure_ascii=False), encoding="utf-8")
+    workers = [subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=runtime_env(rt),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        rc, summary, stderr = gongkai_import(rt, str(src), "--manifest", str(manifest), "--wait", "--timeout", "300",
+                                             "--chunk-size", "2")
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
+    assert rc == 0, (summary, stderr)
+    with transaction(rt.sessions, readonly=True) as s:
+        held = dict(s.execute(select(Document.status, func.count()).group_by(Document.status)).all())
+    assert held == {"published": 30} and summary["states"] == held and summary["unfinished"] == 0, summary
+    assert summary["manifest"] == {"published": 30}

@@ -244,3 +244,23 @@ def test_a_name_that_is_no_account_answers_like_one_in_time_and_words(db_url, re
         assert client.post("/api/v1/login", json={"username": "nobody", "password": "x"}).status_code == 429
     finally:
         app.extensions["gongkai"].close()
+
+
+def test_the_api_login_takes_json_only_and_only_from_this_site(app):
+    """Login CSRF: a page on another site must not sign a visitor's browser in to someone's account."""
+    form = app.test_client().post("/api/v1/login", data={"username": "rev", "password": PASSWORD},
+                                  headers={"Origin": "http://evil.example"})
+    assert form.status_code == 403
+    assert form.get_json()["error"] == {"code": "foreign_origin", "message": "请求来自其他网站，已拒绝。请直接在本系统中操作。"}
+    plain_form = app.test_client().post("/api/v1/login", data={"username": "rev", "password": PASSWORD})
+    assert plain_form.status_code == 415 and plain_form.get_json()["error"]["code"] == "unsupported_media_type"
+    body = {"username": "rev", "password": PASSWORD}
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"}, {"Origin": "http://localhost.evil.example"},
+                    {"Referer": "http://evil.example/login"}, {"Origin": "http://evil.example", "Referer": "http://localhost/"},
+                    {"Referer": "http://localhost@evil.example/"}):
+        refused = app.test_client().post("/api/v1/login", json=body, headers=headers)
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "foreign_origin", headers
+    for headers in ({}, {"Origin": "http://localhost"}, {"Referer": "http://localhost/login?next=/review"}):
+        client = app.test_client()
+        assert client.post("/api/v1/login", json=body, headers=headers).status_code == 200, headers
+        assert client.get("/api/v1/me").get_json()["name"] == "rev"

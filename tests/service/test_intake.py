@@ -67,3 +67,21 @@ def test_filenames_lose_directories_and_control_characters():
     assert clean_filename("../../etc/passwd") == "passwd"
     assert clean_filename("a\x00b\n.pdf") == "ab.pdf"
     assert clean_filename("") == "未命名文件"
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_filenames_lose_bidi_overrides_and_isolates():
+    assert clean_filename("报告\u202excod.exe") == "报告xcod.exe"       # shown as 报告exe.docx otherwise
+    for ch in BIDI:
+        assert clean_filename(f"通知{ch}.pdf") == "通知.pdf", hex(ord(ch))
+    assert clean_filename(BIDI) == "未命名文件"
+    assert clean_filename("Ünïcode 文件（第2版）.pdf") == "Ünïcode 文件（第2版）.pdf"   # nothing else is touched
+
+
+def test_a_name_stored_before_is_shown_without_them():
+    from service.intake import display_filename
+
+    assert display_filename("旧\u202efdp.exe") == "旧fdp.exe" and display_filename(None) == "未命名文件"
+

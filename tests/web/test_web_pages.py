@@ -117,6 +117,42 @@ def test_unknown_pages_are_html_and_unknown_api_paths_json(app, world):
     assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
 
 
+def is_error_page(response, status: int) -> bool:
+    html = response.get_data(as_text=True)
+    return response.status_code == status and response.mimetype == "text/html" and "<!doctype html>" in html.lower() \
+        and "Traceback" not in html and "服务器内部错误" not in html
+
+
+def test_ids_and_numbers_out_of_range_get_the_error_page_never_a_server_error(app, world):
+    public, up_a, adm = app.test_client(), login(app, "up_a"), login(app, "adm")
+    for big in ("99999999999", "99999999999999999999", "2147483648"):
+        assert is_error_page(public.get(f"/catalogue/{big}"), 404)
+        assert is_error_page(public.get(f"/catalogue/{big}/download"), 404)
+        assert is_error_page(up_a.get(f"/documents/{big}"), 404)
+        assert is_error_page(up_a.get(f"/documents/{big}/original/view"), 404)
+        assert is_error_page(adm.get(f"/review/{big}"), 404)
+        assert is_error_page(adm.get(f"/admin/batches/{big}"), 404)
+    for query in ("page=1e30", "page=99999999999999999999", "page=0", "year=1e30", "year=99999999999", "year=0"):
+        response = public.get(f"/catalogue?{query}")
+        assert is_error_page(response, 422) and "请求有误" in response.get_data(as_text=True), query
+    assert is_error_page(up_a.get("/submissions?page=99999999999999999999"), 422)
+    assert is_error_page(adm.get("/admin/audit.csv?document=99999999999"), 422)
+    assert "文件编号超出范围" in adm.get("/admin/audit?document=99999999999").get_data(as_text=True)
+    assert adm.get("/admin/audit?since=0001-01-01&until=9999-12-31").status_code == 200
+    assert public.get("/catalogue?q=%00").status_code == 422
+
+
+def test_a_department_token_cannot_open_the_account_page(app, world):
+    from service.auth import new_api_token, token_digest
+    from service.db import ApiToken
+
+    token = new_api_token()
+    with transaction(world["sessions"]) as s:
+        s.add(ApiToken(department_id=1, token_sha256=token_digest(token), label="OA"))
+    response = app.test_client().get("/account", headers={"Authorization": f"Bearer {token}"})
+    assert is_error_page(response, 403) and "接口令牌不能打开" in response.get_data(as_text=True)
+
+
 def test_queue_puts_secrecy_then_pii_then_low_confidence_first(app, world):
     docs = world["docs"]
     html = login(app, "rev").get("/review").get_data(as_text=True)
@@ -405,3 +441,113 @@ def test_times_days_and_years_are_beijing_time_everywhere(app, world):
         return [d["id"] for d in rev.get(f"/api/v1/documents?{query}").get_json()["items"]]
     assert doc_id in listed("since=2026-01-01") and doc_id not in listed("until=2025-12-31")
     assert doc_id in listed("until=2026-01-01") and doc_id not in listed("since=2026-01-02")
+
+
+OFF_SITE = ("/%09/evil.example/", "/%5C%5Cevil.example", "/%5Cevil.example", "//evil", "/%09/evil", "/%0A/evil",
+            "https://evil", "https:evil", "%2F%2Fevil", "/%E2%80%AE/evil", "javascript:alert(1)", "/ /evil")
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_next_never_leads_to_another_site(app, world, target):
+    client = app.test_client()
+    page = client.get(f"/login?next={target}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    assert "evil" not in page.get_data(as_text=True)      # not carried into the form either
+    response = client.post(f"/login?next={target}", data={"username": "rev", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/review", response.headers["Location"]
+
+
+def test_same_site_paths_are_kept_and_the_rest_refused(app):
+    from service.web import same_site_path
+    from service.web.batches import _back, _next_or
+
+    for kept in ("/review", "/review?status=approved&department=a", "/admin/batches/3/group?old=-&new=%E5%B7%A5"):
+        assert same_site_path(kept) == kept
+    for refused in ("/\t/evil.example/", "/\\evil.example", "/\\\\evil.example", "//evil", "/\t/evil", "/\n/evil",
+                    "https://evil", "http:/evil", "evil", "", None, "/\u202e/evil", "/\x00/evil", " /evil"):
+        assert same_site_path(refused) == "", repr(refused)
+    with app.test_request_context("/admin/batches/3/cancel", method="POST", data={"next": "/admin/batches\t/x"}):
+        assert _next_or("/admin/batches") == "/admin/batches"
+    with app.test_request_context("/admin/batches/3/decide", method="POST", data={"next": "/admin/batches/3\\\\evil"}):
+        assert _back(3) == "/admin/batches/3"
+    with app.test_request_context("/admin/batches/3/decide", method="POST", data={"next": "/admin/batches/3?x=1#g"}):
+        assert _back(3) == "/admin/batches/3?x=1#g"
+
+
+def test_secure_cookies_mark_the_cookie_and_send_hsts_everywhere(app, world, db_url, redis_url, tmp_path):
+    plain = login(app, "rev")
+    assert "Strict-Transport-Security" not in plain.get("/review").headers
+    assert "Secure" not in app.test_client().post("/api/v1/login", json={"username": "rev", "password": PASSWORD}) \
+        .headers["Set-Cookie"]
+    secure = create_app({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
+                         "secret_key": "test-secret", "queue_name": unique_queue_name(), "secure_cookies": "1"})
+    try:
+        client = secure.test_client()
+        signed_in = client.post("/api/v1/login", json={"username": "rev", "password": PASSWORD})
+        assert "; Secure" in signed_in.headers["Set-Cookie"] and "HttpOnly" in signed_in.headers["Set-Cookie"]
+        for path in ("/catalogue", "/api/v1/openapi.json", "/static/web/app.css", "/no-such-page", "/login"):
+            response = secure.test_client().get(path)
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000", path
+    finally:
+        secure.extensions["gongkai"].close()
+
+
+def test_what_a_signed_in_person_sees_is_never_cached_and_the_public_catalogue_is(app, world):
+    from service.auth import new_api_token, token_digest
+    from service.db import ApiToken
+
+    with transaction(world["sessions"]) as s:
+        review.publish(s, s.get(Document, world["docs"]["b_approved"]), "rev")
+    public = app.test_client()
+    for path in ("/catalogue", f"/catalogue/{world['docs']['b_approved']}", "/static/web/app.css",
+                 "/api/v1/documents", "/api/v1/openapi.json"):
+        assert "no-store" not in public.get(path).headers.get("Cache-Control", ""), path
+    rev, up_a = login(app, "rev"), login(app, "up_a")
+    for client, path in ((rev, "/review"), (rev, f"/review/{world['docs']['a_pii']}"), (rev, "/catalogue"),
+                         (rev, "/api/v1/documents"), (rev, "/api/v1/me"), (rev, f"/api/v1/documents/{world['docs']['a_pii']}"),
+                         (up_a, "/submissions"), (up_a, "/account"), (rev, "/no-such-page"), (rev, "/report.csv")):
+        assert client.get(path).headers.get("Cache-Control") == "no-store", path
+    signed_in = app.test_client().post("/api/v1/login", json={"username": "rev", "password": PASSWORD})
+    assert signed_in.headers["Cache-Control"] == "no-store"     # its body holds the session's CSRF token
+    token = new_api_token()
+    with transaction(world["sessions"]) as s:
+        s.add(ApiToken(department_id=1, token_sha256=token_digest(token), label="OA"))
+    system = app.test_client().get("/api/v1/documents", headers={"Authorization": f"Bearer {token}"})
+    assert system.status_code == 200 and system.headers["Cache-Control"] == "no-store"
+
+
+def test_unsupported_methods_answer_405_with_allow_on_every_route(app, world):
+    """TRACE and the other methods a route does not take: 405 with Allow (RFC 9110), as a page or as JSON."""
+    client = login(app, "adm")
+    paths: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<id:\w+>", "1", rule.rule)
+        path = re.sub(r"<(?:path:)?\w+>", "a", path)
+        paths.setdefault(path, set()).update(rule.methods)
+    assert len(paths) > 40
+    for path, methods in paths.items():
+        for method in sorted({"TRACE", "PUT", "DELETE", "PATCH"} - methods):
+            response = client.open(path, method=method)
+            assert response.status_code == 405, (method, path, response.status_code)
+            assert set(response.headers["Allow"].split(", ")) == methods, (method, path)
+            if path.startswith("/api/"):
+                assert response.get_json()["error"]["code"] == "method_not_allowed"
+            else:
+                assert "不支持的请求" in response.get_data(as_text=True)
+
+
+
+def test_pages_show_stored_file_names_without_bidi_characters(app, world):
+    with transaction(world["sessions"]) as s:
+        doc = s.get(Document, world["docs"]["b_approved"])
+        doc.filename, doc.title = "年报\u202efdp.exe", None
+        review.publish(s, doc, "rev")
+    app.extensions["gongkai"].storage.local_path(doc.sha256).parent.mkdir(parents=True, exist_ok=True)
+    app.extensions["gongkai"].storage.local_path(doc.sha256).write_bytes(b"x")
+    public, adm = app.test_client(), login(app, "adm")
+    for client, path in ((public, "/catalogue"), (public, f"/catalogue/{doc.id}"), (adm, f"/documents/{doc.id}"),
+                         (adm, "/submissions")):
+        html = client.get(path).get_data(as_text=True)
+        assert "年报fdp.exe" in html and "\u202e" not in html, path
+    download = public.get(f"/catalogue/{doc.id}/download")
+    assert download.status_code == 200 and "%E2%80%AE" not in download.headers["Content-Disposition"].upper()
