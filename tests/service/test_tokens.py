@@ -32,8 +32,9 @@ def test_tokens_are_created_listed_and_revoked_without_their_secret_kept(departm
         tokens.create(s, "nope", "", "adm")
     with pytest.raises(AccountInputError), transaction(departments) as s:
         tokens.create(s, "oa", "长" * 101, "adm")
-    with pytest.raises(tokens.TokenNotFound), transaction(departments) as s:
-        tokens.revoke(s, 99999, "adm")
+    for no_such in (99999, 99999999999, 0, -1):       # beyond the column's range too (the CLI passes any int)
+        with pytest.raises(tokens.TokenNotFound), transaction(departments) as s:
+            tokens.revoke(s, no_such, "adm")
 
     with transaction(departments) as s:
         tokens.revoke(s, first_id, "adm")
