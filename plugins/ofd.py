@@ -56,6 +56,7 @@ MAX_TEXT_OBJECTS = 2_000_000
 GLYPH_CODES_MIN = 20
 GLYPH_CODES_SHARE = 0.02
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010fffd]")
+_DRAWN = ("{*}TextObject", "{*}ImageObject", "{*}CompositeObject")
 #: How deep composite graphic units may draw each other.
 MAX_COMPOSITE_DEPTH = 4
 
@@ -95,7 +96,7 @@ class _PageReader:
 
     def _collect(self, content: etree._Element | None, area: float, into: PageContent,
                  outer: Matrix = IDENTITY, depth: int = 0) -> None:
-        for obj in () if content is None else content.iter():
+        for obj in () if content is None else content.iter(*_DRAWN):
             name = local(obj)
             if name == "TextObject":
                 self._budget -= 1

@@ -50,7 +50,7 @@ def children(el: etree._Element | None, name: str) -> Iterator[etree._Element]:
 def descendants(el: etree._Element | None, name: str) -> Iterator[etree._Element]:
     if el is None:
         return iter(())
-    return (sub for sub in el.iter() if local(sub) == name)
+    return el.iter(f"{{*}}{name}")  # any namespace, or none
 
 
 def text_of(el: etree._Element | None, name: str | None = None) -> str:
