@@ -23,8 +23,9 @@ from lxml import etree
 from plugins import ofd_hidden
 from plugins.ofd_document import OfdDocument, PageRef, open_document
 from plugins.ofd_package import OfdPackage, child, children, local, numbers, text_of
-from plugins.ofd_text import IDENTITY, Matrix, Run, lines, object_matrix, text_object_runs
+from plugins.ofd_text import IDENTITY, Line, Matrix, Run, lines, object_matrix, text_object_runs
 from service.parsers import (
+    CorruptFile,
     HiddenText,
     Paragraph,
     ParseContext,
@@ -49,8 +50,9 @@ class PageContent:
     objects: dict[str, str] = field(default_factory=dict)
 
 
-#: Most TextObjects (composite units counted each time they are drawn) read from one file.
-MAX_TEXT_OBJECTS = 2_000_000
+#: Most text, image and composite objects (a composite unit's counted each time it is drawn)
+#: read from one file.
+MAX_OBJECTS = 2_000_000
 #: Private-use codes of embedded fonts that make a text layer garbled: at least this many,
 #: and more than this share of all characters (a few symbols from a Wingdings-like font are not).
 GLYPH_CODES_MIN = 20
@@ -67,14 +69,14 @@ class _PageReader:
     def __init__(self, pkg: OfdPackage, doc: OfdDocument) -> None:
         self.pkg, self.doc = pkg, doc
         self._templates: dict[str, PageContent] = {}
-        self._budget = MAX_TEXT_OBJECTS
+        self._budget = MAX_OBJECTS
         #: Characters read, and those that are private-use codes drawn by an embedded font.
         self.chars = self.glyph_codes = 0
 
     def read(self, ref: PageRef) -> PageContent:
         root = self.pkg.xml(ref.entry) if ref.entry else None
         if root is None:
-            return PageContent()
+            raise CorruptFile(f"page {ref.number} (ID {ref.page_id}): its content is not in the package")
         area = _area(numbers(text_of(child(root, "Area"), "PhysicalBox")) or self.doc.page_box)
         page = PageContent()
         for tpl_id in dict.fromkeys(t.get("TemplateID") or "" for t in children(root, "Template")):
@@ -98,10 +100,10 @@ class _PageReader:
                  outer: Matrix = IDENTITY, depth: int = 0) -> None:
         for obj in () if content is None else content.iter(*_DRAWN):
             name = local(obj)
+            self._budget -= 1
+            if self._budget < 0:
+                raise ResourceLimit(f"more than {MAX_OBJECTS} objects drawn", what="页面对象数量")
             if name == "TextObject":
-                self._budget -= 1
-                if self._budget < 0:
-                    raise ResourceLimit(f"more than {MAX_TEXT_OBJECTS} text objects", what="文字对象数量")
                 runs = text_object_runs(obj, outer)
                 into.runs.extend(runs)
                 self._count(obj, runs)
@@ -179,25 +181,32 @@ class OfdParser:
         with OfdPackage(path, context.limits) as pkg:
             doc = open_document(pkg, context.limits.max_pages)
             reader = _PageReader(pkg, doc)
-            blocks, objects = _read_pages(reader, context.limits)
+            blocks, objects, first_lines = _read_pages(reader, context.limits)
             hidden = (ofd_hidden.annotations(pkg, doc) + ofd_hidden.attachments(pkg, doc)
                       + ofd_hidden.custom_tags(pkg, doc, objects) + ofd_hidden.signatures(pkg, doc))
-        return _document(doc, blocks, hidden, garbled=reader.garbled())
+        return _document(doc, blocks, hidden, garbled=reader.garbled(),
+                         title=_title(doc.info) or title_from_lines(first_lines))
 
 
-def _read_pages(reader: _PageReader, limits: ParseLimits) -> tuple[list[Paragraph], dict[str, str]]:
+def _read_pages(reader: _PageReader, limits: ParseLimits) -> tuple[list[Paragraph], dict[str, str], list[Line]]:
+    """The lines of every page as paragraphs, the text of each TextObject by ID, and the
+    first page's lines (with their font sizes, for the title)."""
+    first_page: list[Line] | None = None
     blocks: list[Paragraph] = []
     objects: dict[str, str] = {}
     text_bytes = 0
     for ref in reader.doc.pages:
         page = reader.read(ref)
         objects.update(page.objects)
-        for line in lines(page.runs):
-            blocks.append(Paragraph(text=line, page=ref.number))
-            text_bytes += len(line.encode("utf-8"))
+        page_lines = lines(page.runs)
+        if first_page is None and page_lines:
+            first_page = page_lines
+        for line in page_lines:
+            blocks.append(Paragraph(text=line.text, page=ref.number))
+            text_bytes += len(line.text.encode("utf-8"))
         if text_bytes > limits.max_text_bytes:
             raise ResourceLimit(f"{text_bytes} bytes", what="文字量超过上限")
-    return blocks, objects
+    return blocks, objects, first_page or []
 
 
 def _title(info: dict[str, str]) -> str | None:
@@ -208,7 +217,34 @@ def _title(info: dict[str, str]) -> str | None:
     return title
 
 
-def _document(doc: OfdDocument, blocks: list[Paragraph], hidden: list[HiddenText], *, garbled: bool) -> ParsedDocument:
+#: Lines of the first page searched for a title, and how much larger than the page's usual
+#: font its font must be.
+TITLE_LINES = 12
+TITLE_SCALE = 1.2
+
+
+def title_from_lines(first_page: list[Line]) -> str | None:
+    """The first run of lines set in the largest font near the top of the first page (a
+    title may wrap), if that font is clearly larger than the page's usual one."""
+    if len(first_page) < 2:
+        return None
+    usual = sorted(line.size for line in first_page)[len(first_page) // 2]
+    top = first_page[:TITLE_LINES]
+    biggest = max(line.size for line in top)
+    if biggest < TITLE_SCALE * usual:
+        return None
+    picked: list[str] = []
+    for line in top:
+        if line.size >= 0.95 * biggest:
+            picked.append(line.text)
+        elif picked:
+            break
+    title = "".join(picked[:3]).strip()
+    return title if 2 <= len(title) <= 80 else None
+
+
+def _document(doc: OfdDocument, blocks: list[Paragraph], hidden: list[HiddenText], *, garbled: bool,
+              title: str | None) -> ParsedDocument:
     properties = dict(doc.info)
     properties.update({f"custom:{k}": v for k, v in doc.custom.items()})
     properties["pages"] = str(len(doc.pages))
@@ -217,5 +253,5 @@ def _document(doc: OfdDocument, blocks: list[Paragraph], hidden: list[HiddenText
     warnings = [warning("hidden_text_present")] if any(h.kind == "annotation" for h in hidden) else []
     if garbled:
         warnings.append(warning("garbled_text_layer"))
-    return ParsedDocument(blocks=tuple(blocks), page_count=len(doc.pages), title=_title(doc.info),
+    return ParsedDocument(blocks=tuple(blocks), page_count=len(doc.pages), title=title,
                           properties=properties, hidden=tuple(hidden), warnings=tuple(warnings))

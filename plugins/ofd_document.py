@@ -96,6 +96,8 @@ def open_document(pkg: OfdPackage, max_pages: int) -> OfdDocument:
     page_elements = list(children(child(root, "Pages"), "Page"))
     if len(page_elements) > max_pages:
         raise ResourceLimit(f"{len(page_elements)} pages", what=f"页数超过 {max_pages} 页")
+    if not page_elements:
+        raise CorruptFile(f"{name} lists no pages")
     pages = [PageRef(i + 1, p.get("ID") or "", pkg.resolve(p.get("BaseLoc"), folder))
              for i, p in enumerate(page_elements)]
     templates = {t.get("ID") or "": entry for t in children(common, "TemplatePage")

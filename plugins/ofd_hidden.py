@@ -4,7 +4,8 @@
   watermarks included) → ``annotation``;
 - attachments' names → ``attachment``;
 - custom tags (semantic tags such as an e-invoice's ``BuyerTaxID``, whose values point at
-  text objects on the pages) and DocInfo's CustomDatas → ``property``;
+  text objects on the pages) → ``property`` (DocInfo's CustomDatas are file properties,
+  ``custom:<name>``, which the privacy scan reads as well);
 - signatures: provider, time and the names inside the seal (``Seal.esl``) and the signed
   value's certificates (DER UTF8String/BMPString with Chinese in them) → ``property``.
 """
@@ -66,7 +67,7 @@ def annotation_text(annot: etree._Element) -> str:
     parts += [(p.text or "").strip() for p in descendants(child(annot, "Parameters"), "Parameter")]
     appearance = child(annot, "Appearance")
     runs = [r for obj in descendants(appearance, "TextObject") for r in text_object_runs(obj)]
-    parts += lines(runs)
+    parts += [line.text for line in lines(runs)]
     return _clip(" ".join(p for p in parts if p))
 
 
@@ -87,8 +88,7 @@ def attachments(pkg: OfdPackage, doc: OfdDocument) -> list[HiddenText]:
 def custom_tags(pkg: OfdPackage, doc: OfdDocument, object_text: dict[str, str]) -> list[HiddenText]:
     """Custom tags as "Tag: value" (values that point at text objects are resolved)."""
     found = _xml(pkg, doc.part("CustomTags"), doc.folder)
-    hidden: list[HiddenText] = [HiddenText("property", _clip(f"{k}：{v}"), "自定义元数据")
-                                for k, v in list(doc.custom.items())[:_MAX_ITEMS]]
+    hidden: list[HiddenText] = []
     if found is None:
         return hidden
     name, root = found

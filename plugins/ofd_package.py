@@ -13,6 +13,7 @@ resolution, DTD loading and network access off). This module adds what OFD needs
 """
 from __future__ import annotations
 
+import math
 import posixpath
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,9 +65,11 @@ def numbers(value: str | None) -> list[float]:
     found = []
     for item in (value or "").replace(",", " ").split():
         try:
-            found.append(float(item))
+            number = float(item)
         except ValueError:
             continue
+        if math.isfinite(number):
+            found.append(number)
     return found
 
 

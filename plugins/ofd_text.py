@@ -62,22 +62,23 @@ def apply(m: Matrix, x: float, y: float) -> tuple[float, float]:
     return a * x + c * y + e, b * x + d * y + f
 
 
-def deltas(value: str | None) -> list[float]:
-    """``DeltaX``/``DeltaY`` expanded: "g 3 2.5 1" → [2.5, 2.5, 2.5, 1]."""
+def deltas(value: str | None, needed: int) -> list[float]:
+    """``DeltaX``/``DeltaY`` expanded, at most ``needed`` values: "g 3 2.5 1" → [2.5, 2.5, 2.5, 1]."""
     items = (value or "").split()
     found: list[float] = []
     i = 0
-    while i < len(items) and len(found) < 1_000_000:
+    while i < len(items) and len(found) < needed:
         if items[i] == "g" and i + 2 < len(items):
             try:
                 count, step = int(float(items[i + 1])), float(items[i + 2])
-            except ValueError:
+            except (ValueError, OverflowError):
                 count, step = 0, 0.0
-            found.extend([step] * max(0, min(count, 100_000)))
+            found.extend([step if math.isfinite(step) else 0.0] * max(0, min(count, needed - len(found))))
             i += 3
             continue
         try:
-            found.append(float(items[i]))
+            step = float(items[i])
+            found.append(step if math.isfinite(step) else 0.0)
         except ValueError:
             pass
         i += 1
@@ -113,7 +114,7 @@ def text_object_runs(obj: etree._Element, outer: Matrix = IDENTITY) -> list[Run]
         xs, ys = numbers(code.get("X")), numbers(code.get("Y"))
         x = xs[0] if xs else x
         y = ys[0] if ys else y
-        dx, dy = deltas(code.get("DeltaX")), deltas(code.get("DeltaY"))
+        dx, dy = deltas(code.get("DeltaX"), len(text)), deltas(code.get("DeltaY"), len(text))
         chars: list[str] = []
         start = apply(m, x, y)
         last = start
@@ -134,7 +135,14 @@ def text_object_runs(obj: etree._Element, outer: Matrix = IDENTITY) -> list[Run]
     return runs
 
 
-def lines(runs: Iterable[Run]) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Line:
+    text: str
+    #: the largest font size on the line (page units)
+    size: float
+
+
+def lines(runs: Iterable[Run]) -> list[Line]:
     """Runs grouped into lines by baseline, top to bottom, each left to right."""
     ordered = sorted((r for r in runs if r.text.strip()), key=lambda r: (r.y, r.x))
     grouped: list[list[Run]] = []
@@ -145,7 +153,8 @@ def lines(runs: Iterable[Run]) -> list[str]:
         else:
             grouped.append([run])
             base = run.y
-    return [t for t in (_join(g) for g in grouped) if t]
+    found = (Line(_join(g), max(r.size for r in g)) for g in grouped)
+    return [line for line in found if line.text]
 
 
 def _join(group: list[Run]) -> str:

@@ -51,7 +51,8 @@ class HiddenText:
     """Text a reader of the body does not see but a privacy scan must.
 
     ``kind`` is one of: header, footer, comment, insertion, deletion, textbox,
-    footnote, property, annotation, form_field, alt_text. ``where`` says where it was found.
+    footnote, property, annotation, form_field, alt_text, attachment (an attached file's
+    name). ``where`` says where it was found.
     """
 
     kind: str

@@ -80,13 +80,17 @@ _OFD_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?OFD\b[^>]*?xmlns(?::[A-Za-z_][\
 
 
 def _is_ofd(path: Path, names: list[str]) -> bool:
-    """True if the zip's root holds an OFD.xml whose root element is in the OFD namespace."""
+    """True if the zip's root holds an OFD.xml whose root element is in the OFD namespace
+    (or an encrypted OFD.xml: the OFD parser then says ``encrypted``)."""
     entry = next((n for n in names if n.lower() == "ofd.xml"), None)
     if entry is None:
         return False
     try:
-        with zipfile.ZipFile(path) as zf, zf.open(entry) as fh:
-            head = fh.read(4096)
+        with zipfile.ZipFile(path) as zf:
+            if zf.getinfo(entry).flag_bits & 0x1:
+                return True
+            with zf.open(entry) as fh:
+                head = fh.read(4096)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError, zlib.error):
         return False
     return _OFD_ROOT.search(head) is not None

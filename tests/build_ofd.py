@@ -15,7 +15,7 @@ OFD_XML = f"""<?xml version="1.0" encoding="UTF-8"?>
 DOCUMENT_XML = f"""<?xml version="1.0" encoding="UTF-8"?>
 <ofd:Document xmlns:ofd="{NS}"><ofd:CommonData><ofd:MaxUnitID>9</ofd:MaxUnitID>
 <ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea>{{common}}</ofd:CommonData>
-<ofd:Pages>{{pages}}</ofd:Pages></ofd:Document>"""
+<ofd:Pages>{{pages}}</ofd:Pages>{{after_pages}}</ofd:Document>"""
 
 
 def text_object(obj_id: int, x: float, y: float, text: str, size: float = 4.0) -> str:
@@ -30,12 +30,13 @@ def page_xml(objects: str, prologue: str = "") -> str:
 
 def build_ofd(path: Path, pages: list[str], *, title: str = "测试文件", doc_root: str = "Doc_0/Document.xml",
               extra: dict[str, bytes | str] | None = None, skip: tuple[str, ...] = (),
-              common: str = "") -> Path:
+              common: str = "", after_pages: str = "") -> Path:
     """An OFD with one Content.xml per entry of ``pages`` (each the objects of a layer);
-    ``common`` is added to the Document's CommonData (resources, templates)."""
+    ``common`` is added to the Document's CommonData (resources, templates), ``after_pages``
+    after its Pages (Annotations, Attachments, CustomTags)."""
     parts: dict[str, bytes | str] = {
         "OFD.xml": OFD_XML.format(title=title, doc_root=doc_root),
-        "Doc_0/Document.xml": DOCUMENT_XML.format(common=common, pages="".join(
+        "Doc_0/Document.xml": DOCUMENT_XML.format(common=common, after_pages=after_pages, pages="".join(
             f'<ofd:Page ID="{100 + i}" BaseLoc="Pages/Page_{i}/Content.xml"/>' for i in range(len(pages)))),
     }
     for i, objects in enumerate(pages):

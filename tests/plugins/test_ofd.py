@@ -80,7 +80,7 @@ def test_annotations_attachments_custom_data_and_seals_are_hidden_text():
     hidden = parse(OFD / "converter-1.ofd").hidden
     kinds = {(h.kind, h.text) for h in hidden}
     assert ("attachment", "original_invoice.xml") in kinds
-    assert ("property", "购买方纳税人识别号：91320115MA202UKD7X") in kinds
+    assert parse(OFD / "converter-1.ofd").properties["custom:购买方纳税人识别号"] == "91320115MA202UKD7X"
     assert any(h.kind == "property" and "国家税务总局浙江省税务局" in h.text and h.where == "第 1 页签章"
                for h in hidden)
     seal = [h for h in parse(OFD / "converter-n.ofd").hidden if "签章" in h.where]
@@ -99,6 +99,12 @@ def test_title_from_docinfo(tmp_path):
     assert doc.title == "关于做好春耕工作的通知"
     assert doc.properties["Author"] == "县政府办公室"
     assert parse(OFD / "converter-z.ofd").title == "11.4 字型变换"
+
+
+def test_without_docinfo_title_the_largest_lines_at_the_top_are_the_title():
+    assert parse(OFD / "converter-1.ofd").title == "浙江增值税电子普通发票"
+    assert parse(OFD / "converter-testPathClip.ofd").title == "采矿许可证"
+    assert parse(OFD / "reader-helloworld.ofd").title is None  # one line, nothing stands out
 
 
 def test_image_only_files_say_no_text_layer_and_give_their_images():
@@ -193,10 +199,12 @@ def test_truncated_file_is_corrupt(tmp_path):
     assert exc.value.code == "corrupt_file"
 
 
-def test_missing_document_or_entry_file_is_corrupt(tmp_path):
+def test_missing_document_entry_file_or_page_is_corrupt(tmp_path):
     for path in (build_ofd(tmp_path / "nodoc.ofd", ["x"], skip=("Doc_0/Document.xml",)),
                  build_ofd(tmp_path / "elsewhere.ofd", ["x"], doc_root="Doc_9/Document.xml"),
-                 build_ofd(tmp_path / "noentry.ofd", ["x"], skip=("OFD.xml",))):
+                 build_ofd(tmp_path / "noentry.ofd", ["x"], skip=("OFD.xml",)),
+                 build_ofd(tmp_path / "nopage.ofd", ["x", "y"], skip=("Doc_0/Pages/Page_1/Content.xml",)),
+                 build_ofd(tmp_path / "nopages.ofd", [])):
         with pytest.raises(ParseError) as exc:
             parse(path)
         assert exc.value.code == "corrupt_file", path.name
@@ -224,3 +232,44 @@ def test_page_with_100000_text_objects_is_time_bounded(tmp_path):
     doc = parse(path)
     assert time.perf_counter() - started < 20
     assert doc.page_count == 1 and doc.paragraphs
+
+
+def test_odd_numbers_and_self_drawing_composites_stay_bounded(tmp_path):
+    odd = ('<ofd:TextObject ID="3" Boundary="nan inf 1e999 5" CTM="1 0 0 1 0 0" Font="1" Size="-inf">'
+           '<ofd:TextCode X="inf" Y="nan" DeltaX="g 1e400 2 g 99999999999 3 nan">全角文字</ofd:TextCode></ofd:TextObject>')
+    assert "全角文字" in parse(build_ofd(tmp_path / "odd.ofd", [odd])).body_text()
+    # A composite unit that draws itself 50 times per level.
+    unit = "".join(f'<ofd:CompositeObject ID="{i}" Boundary="0 0 10 10" ResourceID="9"/>' for i in range(50))
+    res = ('<?xml version="1.0" encoding="UTF-8"?><ofd:Res xmlns:ofd="http://www.ofdspec.org/2016">'
+           f'<ofd:CompositeGraphicUnits><ofd:CompositeGraphicUnit ID="9" Width="10" Height="10"><ofd:Content>'
+           f'{text_object(1, 0, 0, "字")}{unit}</ofd:Content></ofd:CompositeGraphicUnit></ofd:CompositeGraphicUnits></ofd:Res>')
+    path = build_ofd(tmp_path / "composite.ofd", [unit], extra={"Doc_0/PublicRes.xml": res},
+                     common="<ofd:PublicRes>PublicRes.xml</ofd:PublicRes>")
+    started = time.perf_counter()
+    with pytest.raises(ParseError) as exc:
+        parse(path)
+    assert exc.value.code == "resource_limit" and time.perf_counter() - started < 20
+
+
+def test_privacy_scan_reads_annotations_and_attachment_names(tmp_path):
+    from service.privacy import scan_document
+
+    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    annots = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Annotations {ns}><ofd:Page PageID="100">'
+              '<ofd:FileLoc>Page_0.xml</ofd:FileLoc></ofd:Page></ofd:Annotations>')
+    page_annot = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:PageAnnot {ns}><ofd:Annot Type="Highlight" Creator="王科员">'
+                  '<ofd:Remark>联系人手机 13912345678</ofd:Remark></ofd:Annot></ofd:PageAnnot>')
+    attachments = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Attachments {ns}>'
+                   '<ofd:Attachment ID="5" Name="张三身份证110101199003074514" Format="jpg">'
+                   '<ofd:FileLoc>a.jpg</ofd:FileLoc></ofd:Attachment></ofd:Attachments>')
+    path = build_ofd(tmp_path / "private.ofd", [text_object(3, 20, 20, "关于公开招聘工作人员的公告")], extra={
+        "Doc_0/Annots/Annotations.xml": annots, "Doc_0/Annots/Page_0.xml": page_annot,
+        "Doc_0/Attachs/Attachments.xml": attachments},
+        after_pages="<ofd:Annotations>Annots/Annotations.xml</ofd:Annotations>"
+                    "<ofd:Attachments>Attachs/Attachments.xml</ofd:Attachments>")
+    doc = clean(parse(path))
+    found = {(f.source, f.kind) for f in scan_document(doc)}
+    assert ("annotation", "mobile") in found and ("attachment", "resident_id") in found
+    annotation = next(h for h in doc.hidden if h.kind == "annotation")
+    assert annotation.where == "第 1 页批注（Highlight），王科员"
+    assert "hidden_text_present" in codes(doc)

@@ -130,3 +130,13 @@ def test_ofd_named_docx_and_docx_named_ofd_are_type_mismatch(data_dir, tmp_path)
 def test_truncated_ofd_goes_to_the_ofd_parser(data_dir, tmp_path):
     data = (data_dir / "ofd" / "converter-n.ofd").read_bytes()
     assert s.sniff(write(tmp_path, "cut.ofd", data[: len(data) // 2])).media_type == s.OFD
+
+
+def test_ofd_with_encrypted_entries_goes_to_the_ofd_parser(data_dir, tmp_path):
+    data = bytearray((data_dir / "ofd" / "converter-helloworld.ofd").read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # set the "encrypted" flag
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            data[start + offset] |= 0x01
+            start += 4
+    assert s.sniff(write(tmp_path, "locked.ofd", bytes(data))).media_type == s.OFD
