@@ -159,7 +159,7 @@ class FileTooLarge(ParseError):
 
 class UnsupportedType(ParseError):
     code = "unsupported_type"
-    message_zh = "不支持的文件格式（{media_type}），请上传 Word（.docx）、PDF 或文本文件。"
+    message_zh = "不支持的文件格式（{media_type}），请上传 Word（.docx）、PDF、OFD 或文本文件。"
     message_en = "Unsupported file format ({media_type})."
 
 
