@@ -1,31 +1,27 @@
 """OFD (GB/T 33190, 版式文档): text per page in reading order, properties, hidden text.
 
 The package is checked like a .docx before any part is parsed (``plugins.ofd_package``);
-``plugins.ofd_document`` finds the pages, templates and resources; ``plugins.ofd_text``
-turns each page's TextObjects — the templates it draws on first, each once — into lines;
-``plugins.ofd_hidden`` collects annotations, attachments, custom tags and signatures.
+``plugins.ofd_document`` finds the pages, templates and resources; ``plugins.ofd_pages``
+reads a page's objects (its templates first, each once, and composite units) and
+``plugins.ofd_text`` turns their text into lines; ``plugins.ofd_hidden`` collects
+annotations, attachments, custom tags and signatures.
 
-Pages without text come out empty, and the cleaning step judges the text layer as for
-PDFs: ``no_text_layer`` / ``partial_text_layer`` for pages that are only images (scans),
-``garbled_text_layer`` for text made of private-use glyph codes that an embedded font
-draws without a mapping back to Unicode (the characters are kept as found, so the
-judgement is the cleaning step's, one rule for every format). :func:`page_images` gives
-the images of such pages, for OCR.
+Pages without text come out empty and the cleaning step says ``no_text_layer`` /
+``partial_text_layer`` as for PDFs; :func:`page_images` gives those pages' images for OCR.
+Text the cleaning step's character rule would pass but the file's structure shows to be
+glyph codes (private-use code points of embedded fonts, kept as found) gets
+``garbled_text_layer`` here; the cleaning step keeps a parser's garbled warning.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from lxml import etree
-
 from plugins import ofd_hidden
-from plugins.ofd_document import OfdDocument, PageRef, open_document
-from plugins.ofd_package import OfdPackage, child, children, local, numbers, text_of
-from plugins.ofd_text import IDENTITY, Line, Matrix, Run, lines, object_matrix, text_object_runs
+from plugins.ofd_document import OfdDocument, open_document
+from plugins.ofd_package import OfdPackage
+from plugins.ofd_pages import PageReader
+from plugins.ofd_text import Line, lines
 from service.parsers import (
-    CorruptFile,
     HiddenText,
     Paragraph,
     ParseContext,
@@ -39,100 +35,6 @@ MEDIA_TYPE = "application/ofd"
 _IMAGE_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"), (b"GIF8", "image/gif"),
                 (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"), (b"BM", "image/bmp"),
                 (b"\x97JB2", "image/x-jbig2"))
-
-
-@dataclass
-class PageContent:
-    runs: list[Run] = field(default_factory=list)
-    #: (MultiMedia resource ID, share of the page's area the image covers)
-    images: list[tuple[str, float]] = field(default_factory=list)
-    #: TextObject ID → its text (custom tags point at objects by ID)
-    objects: dict[str, str] = field(default_factory=dict)
-
-
-#: Most text, image and composite objects (a composite unit's counted each time it is drawn)
-#: read from one file.
-MAX_OBJECTS = 2_000_000
-#: Private-use codes of embedded fonts that make a text layer garbled: at least this many,
-#: and more than this share of all characters (a few symbols from a Wingdings-like font are not).
-GLYPH_CODES_MIN = 20
-GLYPH_CODES_SHARE = 0.02
-_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010fffd]")
-_DRAWN = ("{*}TextObject", "{*}ImageObject", "{*}CompositeObject")
-#: How deep composite graphic units may draw each other.
-MAX_COMPOSITE_DEPTH = 4
-
-
-class _PageReader:
-    """Reads pages one at a time; a template's content is read once per document."""
-
-    def __init__(self, pkg: OfdPackage, doc: OfdDocument) -> None:
-        self.pkg, self.doc = pkg, doc
-        self._templates: dict[str, PageContent] = {}
-        self._budget = MAX_OBJECTS
-        #: Characters read, and those that are private-use codes drawn by an embedded font.
-        self.chars = self.glyph_codes = 0
-
-    def read(self, ref: PageRef) -> PageContent:
-        root = self.pkg.xml(ref.entry) if ref.entry else None
-        if root is None:
-            raise CorruptFile(f"page {ref.number} (ID {ref.page_id}): its content is not in the package")
-        area = _area(numbers(text_of(child(root, "Area"), "PhysicalBox")) or self.doc.page_box)
-        page = PageContent()
-        for tpl_id in dict.fromkeys(t.get("TemplateID") or "" for t in children(root, "Template")):
-            tpl = self._template(tpl_id, area)
-            page.runs.extend(tpl.runs)
-            page.images.extend(tpl.images)
-            page.objects.update(tpl.objects)
-        self._collect(child(root, "Content"), area, page)
-        return page
-
-    def _template(self, tpl_id: str, area: float) -> PageContent:
-        if tpl_id not in self._templates:
-            content = PageContent()
-            entry = self.doc.templates.get(tpl_id)
-            root = self.pkg.xml(entry) if entry else None
-            self._collect(child(root, "Content"), area, content)
-            self._templates[tpl_id] = content
-        return self._templates[tpl_id]
-
-    def _collect(self, content: etree._Element | None, area: float, into: PageContent,
-                 outer: Matrix = IDENTITY, depth: int = 0) -> None:
-        for obj in () if content is None else content.iter(*_DRAWN):
-            name = local(obj)
-            self._budget -= 1
-            if self._budget < 0:
-                raise ResourceLimit(f"more than {MAX_OBJECTS} objects drawn", what="页面对象数量")
-            if name == "TextObject":
-                runs = text_object_runs(obj, outer)
-                into.runs.extend(runs)
-                self._count(obj, runs)
-                if obj.get("ID"):
-                    into.objects[obj.get("ID")] = "".join(r.text for r in runs)
-            elif name == "ImageObject" and obj.get("ResourceID"):
-                box = numbers(obj.get("Boundary"))
-                share = box[2] * box[3] / area if len(box) >= 4 and depth == 0 else 0.0
-                into.images.append((obj.get("ResourceID"), share))
-            elif name == "CompositeObject" and depth < MAX_COMPOSITE_DEPTH:
-                unit = self.doc.composites.get(obj.get("ResourceID") or "")
-                if unit is not None:
-                    self._collect(unit, area, into, object_matrix(obj, outer), depth + 1)
-
-
-    def _count(self, obj: etree._Element, runs: list[Run]) -> None:
-        for run in runs:
-            self.chars += len(run.text)
-            if obj.get("Font") in self.doc.embedded_fonts:
-                self.glyph_codes += len(_PRIVATE_USE.findall(run.text))
-
-    def garbled(self) -> bool:
-        """True if enough of the text is private-use codes of embedded fonts: glyph numbers
-        with no mapping back to Unicode (a CGTransform maps codes to glyphs, not to text)."""
-        return self.glyph_codes >= GLYPH_CODES_MIN and self.glyph_codes > GLYPH_CODES_SHARE * self.chars
-
-
-def _area(box: list[float]) -> float:
-    return box[2] * box[3] if len(box) >= 4 and box[2] > 0 and box[3] > 0 else 210.0 * 297.0
 
 
 def _media_type(data: bytes) -> str:
@@ -155,7 +57,7 @@ def page_images(path: Path | str, page_numbers: list[int] | None = None,
     found: list[tuple[int, bytes, str]] = []
     with OfdPackage(path, limits) as pkg:
         doc = open_document(pkg, limits.max_pages)
-        reader = _PageReader(pkg, doc)
+        reader = PageReader(pkg, doc)
         for ref in doc.pages:
             if wanted is not None and ref.number not in wanted:
                 continue
@@ -180,7 +82,7 @@ class OfdParser:
     def parse(self, path: Path, context: ParseContext) -> ParsedDocument:
         with OfdPackage(path, context.limits) as pkg:
             doc = open_document(pkg, context.limits.max_pages)
-            reader = _PageReader(pkg, doc)
+            reader = PageReader(pkg, doc)
             blocks, objects, first_lines = _read_pages(reader, context.limits)
             hidden = (ofd_hidden.annotations(pkg, doc) + ofd_hidden.attachments(pkg, doc)
                       + ofd_hidden.custom_tags(pkg, doc, objects) + ofd_hidden.signatures(pkg, doc))
@@ -188,7 +90,7 @@ class OfdParser:
                          title=_title(doc.info) or title_from_lines(first_lines))
 
 
-def _read_pages(reader: _PageReader, limits: ParseLimits) -> tuple[list[Paragraph], dict[str, str], list[Line]]:
+def _read_pages(reader: PageReader, limits: ParseLimits) -> tuple[list[Paragraph], dict[str, str], list[Line]]:
     """The lines of every page as paragraphs, the text of each TextObject by ID, and the
     first page's lines (with their font sizes, for the title)."""
     first_page: list[Line] | None = None

@@ -1,7 +1,6 @@
 """OFD plugin: real files from ofdrw's test suite (tests/data/ofd, Apache-2.0) and hostile
 packages built here."""
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
