@@ -25,6 +25,9 @@ _MAX_ITEMS = 500
 _MAX_TEXT = 10_000
 _MAX_DER = 4 * 1024 * 1024
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+#: GB/T 33190's annotation types, as a clerk reads them.
+_ANNOT_TYPES = {"Link": "链接", "Path": "图形批注", "Highlight": "高亮批注", "Stamp": "签章",
+                "Watermark": "水印"}
 
 
 def _clip(text: str) -> str:
@@ -55,7 +58,7 @@ def annotations(pkg: OfdPackage, doc: OfdDocument) -> list[HiddenText]:
             text = annotation_text(annot)
             if text and len(hidden) < _MAX_ITEMS:
                 kind = annot.get("Type") or ""
-                label = "水印" if kind == "Watermark" else f"批注（{kind}）" if kind else "批注"
+                label = _ANNOT_TYPES.get(kind, f"批注（{kind}）" if kind else "批注")
                 where = f"第 {number} 页{label}" if number else label
                 creator = (annot.get("Creator") or "").strip()
                 hidden.append(HiddenText("annotation", text, where + (f"，{creator}" if creator else "")))

@@ -270,5 +270,15 @@ def test_privacy_scan_reads_annotations_and_attachment_names(tmp_path):
     found = {(f.source, f.kind) for f in scan_document(doc)}
     assert ("annotation", "mobile") in found and ("attachment", "resident_id") in found
     annotation = next(h for h in doc.hidden if h.kind == "annotation")
-    assert annotation.where == "第 1 页批注（Highlight），王科员"
+    assert annotation.where == "第 1 页高亮批注，王科员"
     assert "hidden_text_present" in codes(doc)
+
+
+def test_the_ofd_modules_import_only_the_contract_from_the_service():
+    import ast
+
+    for module in (OFD.parents[2] / "plugins").glob("ofd*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert {m for m in imported if m and m.startswith("service")} <= {"service.parsers"}, module.name
