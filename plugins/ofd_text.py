@@ -120,8 +120,9 @@ def text_object_runs(obj: etree._Element, outer: Matrix = IDENTITY) -> list[Run]
         last = start
         for i, ch in enumerate(text):
             if i:
-                step_x = dx[i - 1] if i - 1 < len(dx) else _advance(text[i - 1], size)
                 step_y = dy[i - 1] if i - 1 < len(dy) else 0.0
+                # Without a DeltaX the font's advance applies, unless the text runs downwards.
+                step_x = dx[i - 1] if i - 1 < len(dx) else 0.0 if dy and not dx else _advance(text[i - 1], size)
                 x, y = x + step_x, y + step_y
                 here = apply(m, x, y)
                 if abs(here[1] - last[1]) > LINE_TOLERANCE * page_size and here[0] < last[0]:

@@ -71,7 +71,7 @@ def test_template_text_once_merged_into_its_page():
 
 def test_one_textcode_holding_several_lines_is_split():
     text = body("converter-1.ofd")  # the cipher block: one TextCode, four lines via DeltaX/DeltaY
-    assert "密码区0062477>548-1109>61*9-52160+" in text
+    assert "密码区 0062477>548-1109>61*9-52160+" in text  # 密码区 is set vertically
     assert "纳税人识别号：91320115MA202UKD7X 2>+<79<931-426-8*+38+412394<" in text
 
 
@@ -282,3 +282,13 @@ def test_the_ofd_modules_import_only_the_contract_from_the_service():
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert {m for m in imported if m and m.startswith("service")} <= {"service.parsers"}, module.name
+
+
+def test_vertical_text_stays_one_run_and_lines_keep_their_order(tmp_path):
+    vertical = ('<ofd:TextObject ID="3" Boundary="180 20 10 100" Font="1" Size="5">'
+                '<ofd:TextCode X="0" Y="5" DeltaY="g 3 5">县人民政府</ofd:TextCode></ofd:TextObject>')
+    rows = [text_object(4, 60, 40, "第二行右"), text_object(5, 20, 40.5, "第二行左"), text_object(6, 20, 30, "第一行")]
+    doc = parse(build_ofd(tmp_path / "v.ofd", [vertical + "".join(rows)]))
+    texts = [p.text for p in doc.paragraphs]
+    assert "县人民政府" in texts
+    assert texts.index("第一行") < texts.index("第二行左 第二行右")
