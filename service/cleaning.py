@@ -279,9 +279,14 @@ def clean(doc: ParsedDocument) -> ParsedDocument:
 
     if inline_found:
         hidden.append(HiddenText(kind="header", text=inline_found[0].strip(), where=f"正文中重复 {len(inline_found)} 次的页眉"))
-    warnings = [w for w in doc.warnings if w.code not in ("no_text_layer", "garbled_text_layer")]
+    # no_text_layer is judged here from what is left; a parser's garbled_text_layer stands
+    # (it may know from the file's structure that the text is glyph codes: OFD's embedded
+    # fonts), unless nothing is left to be garbled.
     body = ParsedDocument(blocks=tuple(cleaned), page_count=doc.page_count).body_text()
-    warnings.extend(text_quality_warnings(body))
+    quality = text_quality_warnings(body)
+    dropped = ("no_text_layer", "garbled_text_layer") if not "".join(body.split()) else ("no_text_layer",)
+    warnings = [w for w in doc.warnings if w.code not in dropped]
+    warnings.extend(quality)
     pages_with_text = {b.page for b in cleaned if b.page is not None}
     if pages_with_text and doc.page_count > 1:
         empty = [n for n in range(1, doc.page_count + 1) if n not in pages_with_text]

@@ -51,7 +51,8 @@ class HiddenText:
     """Text a reader of the body does not see but a privacy scan must.
 
     ``kind`` is one of: header, footer, comment, insertion, deletion, textbox,
-    footnote, property, annotation, form_field, alt_text. ``where`` says where it was found.
+    footnote, property, annotation, form_field, alt_text, attachment (an attached file's
+    name). ``where`` says where it was found.
     """
 
     kind: str
@@ -158,7 +159,7 @@ class FileTooLarge(ParseError):
 
 class UnsupportedType(ParseError):
     code = "unsupported_type"
-    message_zh = "不支持的文件格式（{media_type}），请上传 Word（.docx）、PDF 或文本文件。"
+    message_zh = "不支持的文件格式（{media_type}），请上传 Word（.docx）、PDF、OFD 或文本文件。"
     message_en = "Unsupported file format ({media_type})."
 
 

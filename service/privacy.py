@@ -106,6 +106,7 @@ SOURCE_LABELS = {
     "alt_text": "图片说明",
     "hidden_run": "隐藏文字",
     "watermark": "水印",
+    "attachment": "附件",
 }
 
 _PROPERTY_LABELS = {

@@ -6,7 +6,9 @@ Rules, in order:
    Office file → ``encrypted``; anything else is legacy Word/WPS → ``legacy_office_format``.
 3. ``%PDF-`` in the first 1 KiB *and* a readable zip directory → ``ambiguous_type``
    (a polyglot); otherwise PDF.
-4. A zip: ``word/document.xml`` → DOCX; other zips are reported by what they are.
+4. A zip: ``OFD.xml`` at the root in the OFD namespace → OFD; ``word/document.xml`` → DOCX;
+   other zips are reported by what they are. A damaged zip named .docx/.ofd goes to that
+   format's parser (which says ``corrupt_file``).
 5. Text: no NUL bytes in the head and decodable as UTF-8 / UTF-16 (BOM) / GB18030.
 6. Anything else → ``unsupported_type``.
 Then the extension: a known extension that names a different type → ``type_mismatch``.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,17 +39,20 @@ ODT = "application/vnd.oasis.opendocument.text"
 ZIP = "application/zip"
 TEXT = "text/plain"
 OLE2 = "application/x-ole-storage"
+OFD = "application/ofd"
 
 #: Human names used in messages.
 TYPE_NAMES = {
     PDF: "PDF", DOCX: "Word（.docx）", XLSX: "Excel（.xlsx）", PPTX: "PowerPoint（.pptx）",
     ODT: "OpenDocument 文本（.odt）", ZIP: "ZIP 压缩包", TEXT: "纯文本", OLE2: "旧版 Office 文件",
+    OFD: "OFD 版式文档（.ofd）",
 }
 
 #: What a known extension promises.
 EXTENSION_TYPES = {
     ".pdf": PDF, ".docx": DOCX, ".txt": TEXT, ".text": TEXT, ".xlsx": XLSX, ".pptx": PPTX,
     ".odt": ODT, ".zip": ZIP, ".doc": OLE2, ".wps": OLE2, ".xls": OLE2, ".ppt": OLE2,
+    ".ofd": OFD,
 }
 
 _PDF_SYNTAX = re.compile(rb"\d+ \d+ obj|startxref|/Type\s*/")
@@ -68,8 +74,32 @@ def _zip_names(path: Path) -> list[str] | None:
         return None
 
 
-def _zip_type(names: list[str]) -> str:
+#: OFD.xml's root element in the OFD namespace (GB/T 33190 says http://www.ofdspec.org/2016;
+#: some writers leave out the year).
+_OFD_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?OFD\b[^>]*?xmlns(?::[A-Za-z_][\w.-]*)?\s*=\s*[\"']http://www\.ofdspec\.org(?:/2016)?/?[\"']")
+
+
+def _is_ofd(path: Path, names: list[str]) -> bool:
+    """True if the zip's root holds an OFD.xml whose root element is in the OFD namespace
+    (or an encrypted OFD.xml: the OFD parser then says ``encrypted``)."""
+    entry = next((n for n in names if n.lower() == "ofd.xml"), None)
+    if entry is None:
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if zf.getinfo(entry).flag_bits & 0x1:
+                return True
+            with zf.open(entry) as fh:
+                head = fh.read(4096)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError, zlib.error):
+        return False
+    return _OFD_ROOT.search(head) is not None
+
+
+def _zip_type(names: list[str], path: Path | None = None) -> str:
     lowered = {n.lower() for n in names}
+    if path is not None and "ofd.xml" in lowered and _is_ofd(path, names):
+        return OFD
     if "word/document.xml" in lowered or any(n.startswith("word/") and n.endswith(".xml") for n in lowered) \
             and "[content_types].xml" in lowered:
         return DOCX
@@ -125,11 +155,11 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
     if is_pdf:
         media_type = PDF
     elif zip_names is not None:
-        media_type = _zip_type(zip_names)
+        media_type = _zip_type(zip_names, path)
     elif head.startswith(b"PK"):
         media_type = ZIP  # a damaged zip: let the extension or the parser say more
-        if EXTENSION_TYPES.get(extension) == DOCX:
-            media_type = DOCX
+        if EXTENSION_TYPES.get(extension) in (DOCX, OFD):
+            media_type = EXTENSION_TYPES[extension]
     elif _looks_like_text(head):
         media_type = TEXT
     else:

@@ -128,3 +128,15 @@ def test_tables_survive_cleaning_with_tidy_cells():
 def test_existing_hidden_text_is_kept():
     doc = ParsedDocument(blocks=(Paragraph("正文内容"),), page_count=1, hidden=(HiddenText("comment", "批注"),))
     assert clean(doc).hidden[0].text == "批注"
+
+
+def test_a_parsers_garbled_warning_stands_unless_nothing_is_left():
+    # The OFD plugin knows from the file's structure (private-use glyph codes of an embedded
+    # font) what the character rule misses when most of a garbled page is dot leaders.
+    from service.parsers import warning
+
+    lines = tuple(Paragraph(f"1.{i} \ue0ba\ue03e {'.' * 80} {i}", page=1) for i in range(20))
+    doc = ParsedDocument(blocks=lines, page_count=1, warnings=(warning("garbled_text_layer"),))
+    assert [w.code for w in clean(doc).warnings] == ["garbled_text_layer"]
+    empty = ParsedDocument(blocks=(), page_count=1, warnings=(warning("garbled_text_layer"),))
+    assert [w.code for w in clean(empty).warnings] == ["no_text_layer"]

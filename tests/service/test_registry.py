@@ -21,6 +21,7 @@ def test_installed_builtins_register_through_entry_points():
     assert all(e.builtin for e in registry if e.name in {"pdf", "word", "text"})
     assert registry.select("application/pdf").name == "pdf"
     assert registry.select("text/plain").name == "text"
+    assert registry.select("application/ofd").name == "ofd" and registry.select("application/ofd").builtin
 
 
 def test_third_party_beats_builtin_on_equal_priority():

@@ -94,3 +94,49 @@ def test_pdf_with_damaged_header_still_goes_to_the_pdf_parser(data_dir):
 def test_unknown_extension_trusts_the_bytes(data_dir, tmp_path):
     path = write(tmp_path, "scan.dat", (data_dir / "pdf" / "samples__simple1.pdf").read_bytes())
     assert s.sniff(path).media_type == s.PDF
+
+
+# --- OFD (GB/T 33190): a zip judged by its OFD.xml ---------------------------------------
+
+def test_real_ofd_is_ofd_by_its_entry_file(data_dir, tmp_path):
+    assert s.sniff(data_dir / "ofd" / "converter-n.ofd").media_type == s.OFD
+    # The year-less namespace some writers use; and no extension at all.
+    assert s.sniff(data_dir / "ofd" / "sign-namespace_no_std.ofd").media_type == s.OFD
+    path = write(tmp_path, "upload", (data_dir / "ofd" / "converter-1.ofd").read_bytes())
+    assert s.sniff(path).media_type == s.OFD
+
+
+def test_zip_with_an_ofd_xml_outside_the_ofd_namespace_is_just_a_zip(tmp_path):
+    import zipfile
+
+    path = tmp_path / "fake.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("OFD.xml", '<?xml version="1.0"?><OFD xmlns="http://example.com/ofd"/>')
+    assert s.sniff(path).media_type == s.ZIP
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("sub/OFD.xml", '<ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016"/>')
+    assert s.sniff(path).media_type == s.ZIP
+
+
+def test_ofd_named_docx_and_docx_named_ofd_are_type_mismatch(data_dir, tmp_path):
+    path = write(tmp_path, "通知.docx", (data_dir / "ofd" / "converter-n.ofd").read_bytes())
+    with pytest.raises(TypeMismatch) as exc:
+        s.sniff(path)
+    assert "OFD" in exc.value.message
+    with pytest.raises(TypeMismatch):
+        s.sniff(make_docx(tmp_path / "通知.ofd"))
+
+
+def test_truncated_ofd_goes_to_the_ofd_parser(data_dir, tmp_path):
+    data = (data_dir / "ofd" / "converter-n.ofd").read_bytes()
+    assert s.sniff(write(tmp_path, "cut.ofd", data[: len(data) // 2])).media_type == s.OFD
+
+
+def test_ofd_with_encrypted_entries_goes_to_the_ofd_parser(data_dir, tmp_path):
+    data = bytearray((data_dir / "ofd" / "converter-helloworld.ofd").read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # set the "encrypted" flag
+        start = 0
+        while (start := data.find(signature, start)) != -1:
+            data[start + offset] |= 0x01
+            start += 4
+    assert s.sniff(write(tmp_path, "locked.ofd", bytes(data))).media_type == s.OFD

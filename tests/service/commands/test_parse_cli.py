@@ -89,3 +89,17 @@ def test_every_real_and_hostile_file_ends_parsed_or_coded_without_traceback():
     assert by_name["xxe.docx"]["error"]["code"] == "unsafe_content"
     peak_kb = int(result.stderr.rsplit("PEAK_RSS_KB=", 1)[1].split()[0])
     assert peak_kb < 300 * 1024, f"parent peak RSS {peak_kb} KB; stderr: {result.stderr[-3000:]}"
+
+
+def test_every_ofd_parses_or_is_coded_through_the_sandbox():
+    files = sorted((DATA / "ofd").glob("*.ofd"))
+    result = gongkai("parse", "--json", *map(str, files))
+    assert "Traceback" not in result.stdout + result.stderr
+    out = {Path(r["path"]).name: r for r in records(result.stdout)}
+    assert len(out) == 47
+    assert {r["error"]["code"] for r in out.values() if "error" in r} == {"empty_file"}  # the 0-byte one
+    gongwen = out["converter-n.ofd"]
+    assert gongwen["media_type"] == "application/ofd" and gongwen["plugin"] == "ofd/1"
+    assert gongwen["title"] == "关于同意张阿三同志辞职的批复"
+    assert gongwen["metadata"]["doc_number"]["value"] == "路卫发〔2011〕76号"
+    assert [w["code"] for w in out["converter-containsJPEG.ofd"]["warnings"]] == ["no_text_layer"]
