@@ -58,6 +58,18 @@ def test_exit_status_one_when_any_file_fails_and_errors_are_coded(tmp_path, data
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_doc_wps_and_rtf_parse_from_the_command_line(libreoffice):
+    legacy = DATA / "legacy"
+    files = [legacy / "030.doc", legacy / "030.wps", legacy / "030.rtf", legacy / "encrypted.doc"]
+    result = gongkai("parse", "--json", *map(str, files))
+    out = {Path(r["path"]).name: r for r in records(result.stdout)}
+    for name in ("030.doc", "030.wps", "030.rtf"):
+        assert out[name]["plugin"] == "legacy_word/1" and "临时救助" in out[name]["text"]
+    assert out["030.rtf"]["media_type"] == "application/rtf"
+    assert out["encrypted.doc"]["error"]["code"] == "encrypted"
+    assert result.returncode == 1
+
+
 def test_readable_summary_without_json(tmp_path):
     good = tmp_path / "a.txt"
     good.write_text("关于开展安全生产检查的通知\n各乡镇人民政府：", encoding="gbk")

@@ -1,0 +1,172 @@
+"""Legacy Word (.doc, .wps, .rtf) through a warm LibreOffice, on real files (no mocks).
+
+tests/data/legacy/: NNN.docx/.doc/.wps from /work/shared/scans (the .doc is LibreOffice's
+Word 97 save of the .docx; the .wps the same binary under WPS's name) with their
+truth.jsonl lines; 030.rtf is 030.docx saved as RTF by LibreOffice; tracked.doc is
+tests/build_docx.py's 公文 (tracked insertion and deletion, a comment, a hidden run, a
+text box, a footnote) saved as .doc by ``soffice --convert-to doc``; encrypted.doc is
+000.docx stored through UNO with ``FilterName="MS Word 97", Password="secret"`` (the FIB's
+fEncrypted is set; ``--convert-to``'s JSON options wrote an unencrypted file in 7.4).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from plugins.converter import Converter, work_dir
+from plugins.legacy_word import LegacyWordParser
+from plugins.word import WordParser
+from service.parsers import ConverterFailed, ConverterMissing, ParseContext
+from service.pipeline import extract
+
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:
+    sys.path.append(str(TESTS))
+from build_docx import build_long_docx  # noqa: E402
+from text_recall import char_recall  # noqa: E402
+
+LEGACY = TESTS / "data" / "legacy"
+MSWORD, RTF = "application/msword", "application/rtf"
+TRUTH = {row["file"]: row for row in map(json.loads, (LEGACY / "truth.jsonl").read_text("utf-8").splitlines())}
+
+pytestmark = pytest.mark.usefixtures("libreoffice")
+
+
+def parse(path: Path, media_type: str = MSWORD):
+    return LegacyWordParser().parse(path, ParseContext(media_type=media_type, filename=path.name))
+
+
+@pytest.mark.parametrize("name", ["000.doc", "000.wps", "030.doc", "030.wps", "031.doc", "030.rtf"])
+def test_doc_wps_and_rtf_read_like_the_docx_they_were_saved_from(name):
+    path = LEGACY / name
+    doc = parse(path, RTF if name.endswith(".rtf") else MSWORD)
+    stem = path.stem
+    assert char_recall(TRUTH[stem]["text"], doc.body_text()) >= 0.98
+    docx = WordParser().parse(LEGACY / f"{stem}.docx", ParseContext(media_type="docx"))
+    assert doc.body_text() == docx.body_text()
+    assert doc.properties["converted_from"] == ("rtf" if name.endswith(".rtf") else "msword")
+
+
+def test_rtf_is_text_not_markup():
+    text = parse(LEGACY / "030.rtf", RTF).body_text()
+    assert "{\\rtf" not in text and "\\par" not in text
+
+
+def test_tracked_changes_comments_and_hidden_text_of_a_doc_reach_hidden():
+    doc = parse(LEGACY / "tracked.doc")
+    hidden = {(h.kind, h.text) for h in doc.hidden}
+    assert ("insertion", "11010519491231002X") in hidden
+    assert ("deletion", "13812345678") in hidden
+    assert ("comment", "请核对身份证号") in hidden
+    assert ("hidden_run", "（内部备注：经办人住址为XX县XX路1号）") in hidden
+    assert ("textbox", "内部审核意见：同意印发，注意隐去个人信息") in hidden
+    assert any(h.kind == "footnote" for h in doc.hidden)
+    assert "hidden_text_present" in {w.code for w in doc.warnings}
+    assert "13812345678" not in doc.body_text()  # deleted: not in the final view
+
+
+def test_through_the_sandbox_the_parse_server_owns_the_converter(tmp_path):
+    # extract() runs the plugin in a limited child of the parse server; prepare() has
+    # started the warm converter in the server, outside the child's limits.
+    result = extract(LEGACY / "030.wps", filename="救助公示.wps")
+    assert result.media_type == MSWORD and result.plugin == "legacy_word/1"
+    assert char_recall(TRUTH["030"]["text"], result.text) >= 0.98
+
+
+@pytest.mark.parametrize("name,code", [("encrypted.doc", "encrypted"), ("truncated.doc", "corrupt_file")])
+def test_encrypted_and_truncated_doc_end_coded(tmp_path, name, code):
+    path = LEGACY / name
+    if name == "truncated.doc":
+        path = tmp_path / name
+        path.write_bytes((LEGACY / "030.doc").read_bytes()[:7000])
+    started = time.monotonic()
+    with pytest.raises(Exception) as info:
+        extract(path)
+    assert getattr(info.value, "code", None) == code
+    assert time.monotonic() - started < 10
+
+
+def test_a_missing_converter_is_converter_missing(tmp_path):
+    missing = Converter(soffice="/nonexistent/soffice", name="-missing")
+    with pytest.raises(ConverterMissing) as info:
+        missing.to_docx(LEGACY / "000.doc", tmp_path, ".doc")
+    assert "管理员" in info.value.message
+
+
+@pytest.fixture(scope="module")
+def long_doc(tmp_path_factory):
+    """A 300-page .doc, made with the warm converter from tests/build_docx.py's long .docx."""
+    folder = tmp_path_factory.mktemp("long")
+    docx = build_long_docx(folder / "long.docx", pages=300)
+    from plugins.converter import converter
+
+    converter().convert(docx, folder / "long.doc", "MS Word 97")
+    return folder / "long.doc"
+
+
+def _soffice_of(conv: Converter) -> list[int]:
+    """Pids of the soffice processes started for ``conv`` (their command line names its profile)."""
+    found, marker = [], f"-env:UserInstallation=file://{conv.profile}".encode()
+    for entry in os.listdir("/proc"):
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if entry.isdigit() and marker in cmdline.split(b"\0"):
+            found.append(int(entry))
+    return found
+
+
+def test_a_conversion_past_its_deadline_is_killed_and_the_next_file_converts(tmp_path, long_doc):
+    quick = Converter(timeout=0.05, name="-deadline")
+    try:
+        started = time.monotonic()
+        with pytest.raises(ConverterFailed) as info:
+            quick.to_docx(long_doc, tmp_path, ".doc")
+        assert "timeout" in info.value.detail
+        assert time.monotonic() - started < 15
+        quick.timeout = 30.0
+        out = tmp_path / "again"
+        out.mkdir()
+        assert quick.to_docx(LEGACY / "000.doc", out, ".doc").is_file()  # soffice restarted
+    finally:
+        quick.stop()
+    assert not quick.socket.exists()
+
+
+def test_a_crashed_soffice_is_restarted_for_the_next_file(tmp_path):
+    conv = Converter(name="-crash")
+    try:
+        conv.start()
+        pids = _soffice_of(conv)
+        assert pids
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        out = tmp_path / "next"
+        out.mkdir()
+        assert conv.to_docx(LEGACY / "000.doc", out, ".doc").is_file()
+        assert _soffice_of(conv) and not set(_soffice_of(conv)) & set(pids)
+    finally:
+        conv.stop()
+    assert _soffice_of(conv) == []
+
+
+def test_the_converter_goes_when_its_owner_goes():
+    code = ("from pathlib import Path; from plugins.legacy_word import LegacyWordParser;"
+            "from service.parsers import ParseContext;"
+            f"LegacyWordParser().parse(Path({str(LEGACY / '000.doc')!r}), ParseContext(media_type={MSWORD!r}));"
+            "import os; print(os.getpid())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    owner = int(done.stdout.strip())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (work_dir() / f"profile-{owner}").exists():
+        time.sleep(0.2)
+    assert not (work_dir() / f"profile-{owner}").exists()
+    assert not (work_dir() / f"bridge-{owner}.sock").exists()
