@@ -31,12 +31,14 @@ Outside a parse server (tests, benchmarks, a direct fork) the process that parse
 the owner and starts its own bridge on first use.
 
 Each soffice has its own user profile (``-env:UserInstallation``) under the temp dir,
-``gongkai-office-<uid>/``, removed with its bridge.
+``gongkai-office-<uid>/profile-<owner pid>``, removed with its bridge; what a dead owner
+left (a cold converter's profile, a bridge killed by SIGKILL) is swept by the next owner.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -82,6 +84,27 @@ def work_dir() -> Path:
     return path
 
 
+_OWNED = re.compile(r"^(?:profile|bridge)-(\d+)")
+
+
+def sweep_stale(folder: Path) -> None:
+    """Remove profiles and sockets whose owner process is gone (a cold converter's profile,
+    a bridge killed before it could clean up)."""
+    for entry in folder.iterdir():
+        match = _OWNED.match(entry.name)
+        if match is None:
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -104,6 +127,8 @@ class Converter:
         # Derived from the owner alone: a parse child finds its server's bridge by it.
         self.socket = work_dir() / f"bridge-{self.owner}{name}.sock"
         self.profile = work_dir() / f"profile-{self.owner}{name}"
+        if self.owner == os.getpid():
+            sweep_stale(work_dir())
         self._bridge: subprocess.Popen | None = None
         self._lock = threading.Lock()
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.converter import Converter, work_dir
+from plugins.converter import Converter, sweep_stale, work_dir
 from plugins.legacy_word import LegacyWordParser
 from plugins.word import WordParser
 from service.parsers import ConverterFailed, ConverterMissing, ParseContext
@@ -170,3 +170,13 @@ def test_the_converter_goes_when_its_owner_goes():
         time.sleep(0.2)
     assert not (work_dir() / f"profile-{owner}").exists()
     assert not (work_dir() / f"bridge-{owner}.sock").exists()
+
+
+def test_what_a_dead_owner_left_is_swept(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / f"profile-{gone.pid}").mkdir()
+    (tmp_path / f"bridge-{gone.pid}.sock").write_bytes(b"")
+    (tmp_path / f"profile-{os.getpid()}").mkdir()
+    sweep_stale(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"profile-{os.getpid()}"]
