@@ -12,7 +12,8 @@ Rules, in order:
 3. ``%PDF-`` in the first 1 KiB *and* a readable zip directory → ``ambiguous_type``
    (a polyglot); otherwise PDF.
 4. A zip: ``word/document.xml`` → DOCX; other zips are reported by what they are.
-5. ``{\\rtf`` at the start → RTF (before the text rule: RTF is 7-bit text).
+5. ``{\\rtf`` at the start → RTF (before the text rule: RTF is 7-bit text), also under a
+   .doc/.wps name (Word and WPS open those without a word; many "Word files" are RTF).
 6. Text: no NUL bytes in the head and decodable as UTF-8 / UTF-16 (BOM) / GB18030.
 7. Anything else → ``unsupported_type``.
 Then the extension: a known extension that names a different type → ``type_mismatch``.
@@ -137,6 +138,8 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
             media_type = DOCX
     elif head.startswith(b"{\\rtf"):
         media_type = RTF
+        if EXTENSION_TYPES.get(extension) == MSWORD:  # Word and WPS open RTF saved as .doc; so do we
+            return Sniffed(media_type=RTF, extension=extension)
     elif _looks_like_text(head):
         media_type = TEXT
     else:

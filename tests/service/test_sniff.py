@@ -130,6 +130,11 @@ def test_rtf_is_rtf_not_text(tmp_path, data_dir):
         s.sniff(write(tmp_path, "通知.txt", (data_dir / "legacy" / "030.rtf").read_bytes()))
 
 
+@pytest.mark.parametrize("name", ["通知.doc", "通知.wps"])
+def test_rtf_saved_as_doc_or_wps_is_read_as_rtf(tmp_path, data_dir, name):
+    assert s.sniff(write(tmp_path, name, (data_dir / "legacy" / "030.rtf").read_bytes())).media_type == s.RTF
+
+
 def test_empty_file(tmp_path):
     with pytest.raises(EmptyFile):
         s.sniff(write(tmp_path, "a.pdf", b""))
