@@ -84,12 +84,23 @@ def work_dir() -> Path:
     return path
 
 
+def _kill_by_profile(profile: Path) -> None:
+    """SIGKILL the process groups of the soffice started with ``profile`` (ours alone use it)."""
+    marker = f"-env:UserInstallation=file://{profile}".encode()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker in Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0"):
+                os.killpg(os.getpgid(int(entry)), signal.SIGKILL)
+        except OSError:
+            continue
+
+
 _OWNED = re.compile(r"^(?:profile|bridge)-(\d+)")
 
 
 def sweep_stale(folder: Path) -> None:
     """Remove profiles and sockets whose owner process is gone (a cold converter's profile,
-    a bridge killed before it could clean up)."""
+    a bridge killed before it could clean up), and any soffice still running on them."""
     for entry in folder.iterdir():
         match = _OWNED.match(entry.name)
         if match is None:
@@ -98,6 +109,7 @@ def sweep_stale(folder: Path) -> None:
             os.kill(int(match.group(1)), 0)
         except ProcessLookupError:
             if entry.is_dir():
+                _kill_by_profile(entry)  # a soffice whose bridge was killed outright
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
@@ -160,8 +172,9 @@ class Converter:
             bridge.terminate()
             try:
                 bridge.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # stuck: soffice has its own session, kill it too
                 _kill_group(bridge)
+                _kill_by_profile(self.profile)
             bridge.stdout.close()
 
     # -- any process's side ---------------------------------------------------

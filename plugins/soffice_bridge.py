@@ -37,6 +37,7 @@ RESTART_AFTER = 200
 MAX_RSS = 600 * 1024 * 1024
 MAX_AS = 4 * 1024 * 1024 * 1024
 START_SECONDS = 60.0
+PROBE_SECONDS = 5.0
 
 
 def _props(**values):
@@ -115,14 +116,13 @@ class Office:
             raise RuntimeError(f"no import filter for type {type_name}")
         return found["PreferredFilter"]
 
-    def alive(self) -> bool:
-        """The process group is there and soffice answers over UNO (one round trip)."""
+    def responds(self) -> bool:
+        """soffice answers one UNO round trip within ``PROBE_SECONDS`` (a stopped or dying
+        soffice may block the call: it runs under a deadline like everything sent to it)."""
         if self.proc.poll() is not None:
             return False
-        try:
-            return self.ctx.ServiceManager is not None
-        except Exception:  # noqa: BLE001 - DisposedException and friends: soffice is gone
-            return False
+        done, outcome = _within(PROBE_SECONDS, lambda: self.ctx.ServiceManager is not None)
+        return done and outcome is True
 
     def worn_out(self) -> bool:
         return self.converted >= RESTART_AFTER or _group_rss(self.proc.pid) > MAX_RSS
@@ -150,24 +150,21 @@ class Office:
         self.converted += 1
 
 
-def _convert_with_deadline(office: Office, request: dict) -> dict:
-    result: dict = {"ok": False, "code": "timeout", "detail": f"no answer in {request['timeout']} s"}
+def _within(seconds: float, call):
+    """Run ``call`` in a thread: (True, its result or exception) if it ended in time, else
+    (False, None) and the thread is left to end when soffice is killed."""
+    box: list = []
 
     def work() -> None:
         try:
-            office.convert(request["src"], request["dst"], request["filter"])
-            result.update(ok=True, code=None, detail=None)
+            box.append(call())
         except Exception as exc:  # noqa: BLE001 - UNO raises its own exception types
-            result.update(code="failed", detail=f"{type(exc).__name__}: {exc}"[:300])
+            box.append(exc)
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
-    thread.join(float(request["timeout"]))
-    if thread.is_alive():  # hung: kill soffice, which also ends the UNO call
-        office.kill()
-        thread.join(5)
-        result.update(ok=False, code="timeout", detail=f"no answer in {request['timeout']} s")
-    return result
+    thread.join(seconds)
+    return (not thread.is_alive(), box[0] if box else None)
 
 
 class Bridge:
@@ -176,18 +173,30 @@ class Bridge:
         self.office: Office | None = None
 
     def handle(self, request: dict) -> dict:
-        if self.office is not None and (not self.office.alive() or self.office.worn_out()):
-            self.office.kill()
-            self.office = None
+        office = self.office
+        if office is not None and (office.worn_out() or not office.responds()):
+            self._drop()
         if self.office is None:
             try:
                 self.office = Office(self.soffice, self.profile)
             except Exception as exc:  # noqa: BLE001
                 return {"ok": False, "code": "failed", "detail": f"start: {exc}"[:300]}
-        result = _convert_with_deadline(self.office, request)
-        if not result["ok"] and not self.office.alive():
+        timeout = float(request["timeout"])
+        done, outcome = _within(timeout, lambda: self.office.convert(request["src"], request["dst"],
+                                                                    request["filter"]))
+        if not done:  # hung: kill soffice (which also ends the UNO call); a new one next time
+            self._drop()
+            return {"ok": False, "code": "timeout", "detail": f"no answer in {timeout} s"}
+        if isinstance(outcome, Exception):
+            if not self.office.responds():
+                self._drop()
+            return {"ok": False, "code": "failed", "detail": f"{type(outcome).__name__}: {outcome}"[:300]}
+        return {"ok": True}
+
+    def _drop(self) -> None:
+        if self.office is not None:
+            self.office.kill()
             self.office = None
-        return result
 
     def close(self) -> None:
         if self.office is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.converter import Converter, sweep_stale, work_dir
+from plugins.converter import Converter, converter, sweep_stale, work_dir
 from plugins.legacy_word import LegacyWordParser
 from plugins.word import WordParser
 from service.parsers import ConverterFailed, ConverterMissing, ParseContext
@@ -30,6 +30,7 @@ TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.append(str(TESTS))
 from build_docx import build_long_docx  # noqa: E402
+from build_ole2 import build_ole2  # noqa: E402
 from text_recall import char_recall  # noqa: E402
 
 LEGACY = TESTS / "data" / "legacy"
@@ -80,12 +81,16 @@ def test_through_the_sandbox_the_parse_server_owns_the_converter(tmp_path):
     assert char_recall(TRUTH["030"]["text"], result.text) >= 0.98
 
 
-@pytest.mark.parametrize("name,code", [("encrypted.doc", "encrypted"), ("truncated.doc", "corrupt_file")])
-def test_encrypted_and_truncated_doc_end_coded(tmp_path, name, code):
+@pytest.mark.parametrize("name,code", [("encrypted.doc", "encrypted"), ("truncated.doc", "corrupt_file"),
+                                       ("excel.doc", "type_mismatch"), ("powerpoint.doc", "type_mismatch")])
+def test_encrypted_truncated_and_renamed_files_end_coded(tmp_path, name, code):
     path = LEGACY / name
     if name == "truncated.doc":
         path = tmp_path / name
         path.write_bytes((LEGACY / "030.doc").read_bytes()[:7000])
+    elif name in ("excel.doc", "powerpoint.doc"):  # an .xls / .ppt renamed .doc
+        stream = "Workbook" if name == "excel.doc" else "PowerPoint Document"
+        path = build_ole2(tmp_path / name, {stream: b"", "SummaryInformation": b""})
     started = time.monotonic()
     with pytest.raises(Exception) as info:
         extract(path)
@@ -98,17 +103,6 @@ def test_a_missing_converter_is_converter_missing(tmp_path):
     with pytest.raises(ConverterMissing) as info:
         missing.to_docx(LEGACY / "000.doc", tmp_path, ".doc")
     assert "管理员" in info.value.message
-
-
-@pytest.fixture(scope="module")
-def long_doc(tmp_path_factory):
-    """A 300-page .doc, made with the warm converter from tests/build_docx.py's long .docx."""
-    folder = tmp_path_factory.mktemp("long")
-    docx = build_long_docx(folder / "long.docx", pages=300)
-    from plugins.converter import converter
-
-    converter().convert(docx, folder / "long.doc", "MS Word 97")
-    return folder / "long.doc"
 
 
 def _soffice_of(conv: Converter) -> list[int]:
@@ -124,21 +118,63 @@ def _soffice_of(conv: Converter) -> list[int]:
     return found
 
 
+@pytest.fixture(scope="module")
+def long_doc(tmp_path_factory):
+    """A 300-page .doc (~0.5 s to convert warm), made with the warm converter from
+    tests/build_docx.py's long .docx."""
+    folder = tmp_path_factory.mktemp("long")
+    docx = build_long_docx(folder / "long.docx", pages=300)
+    converter().convert(docx, folder / "long.doc", "MS Word 97")
+    return folder / "long.doc"
+
+
+def _gone(conv: Converter, pids: list[int], seconds: float = 5.0) -> bool:
+    """None of ``pids`` is among ``conv``'s soffice processes any more (a process killed
+    with SIGKILL takes a moment to leave /proc)."""
+    deadline = time.monotonic() + seconds
+    while set(_soffice_of(conv)) & set(pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_a_conversion_past_its_deadline_is_killed_and_the_next_file_converts(tmp_path, long_doc):
     quick = Converter(timeout=0.05, name="-deadline")
     try:
+        quick.start()
+        before = _soffice_of(quick)
         started = time.monotonic()
         with pytest.raises(ConverterFailed) as info:
             quick.to_docx(long_doc, tmp_path, ".doc")
-        assert "timeout" in info.value.detail
-        assert time.monotonic() - started < 15
+        assert info.value.code == "converter_failed" and "timeout" in info.value.detail
+        assert "原件已保存" in info.value.message
+        assert time.monotonic() - started < 10
+        assert _gone(quick, before)  # killed
         quick.timeout = 30.0
         out = tmp_path / "again"
         out.mkdir()
-        assert quick.to_docx(LEGACY / "000.doc", out, ".doc").is_file()  # soffice restarted
+        assert quick.to_docx(LEGACY / "000.doc", out, ".doc").is_file()  # a new soffice
     finally:
         quick.stop()
     assert not quick.socket.exists()
+
+
+def test_a_stopped_soffice_is_replaced_before_the_next_file(tmp_path):
+    # SIGSTOP: soffice no longer answers (as when it loops on a document); the bridge's
+    # probe, itself under a deadline, notices and starts a new one.
+    conv = Converter(timeout=30.0, name="-hang")
+    try:
+        conv.start()
+        stopped = _soffice_of(conv)
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        started = time.monotonic()
+        assert conv.to_docx(LEGACY / "000.doc", tmp_path, ".doc").is_file()
+        assert time.monotonic() - started < 20
+        assert _soffice_of(conv) and _gone(conv, stopped)
+    finally:
+        conv.stop()
 
 
 def test_a_crashed_soffice_is_restarted_for_the_next_file(tmp_path):
@@ -152,10 +188,10 @@ def test_a_crashed_soffice_is_restarted_for_the_next_file(tmp_path):
         out = tmp_path / "next"
         out.mkdir()
         assert conv.to_docx(LEGACY / "000.doc", out, ".doc").is_file()
-        assert _soffice_of(conv) and not set(_soffice_of(conv)) & set(pids)
+        assert _soffice_of(conv) and _gone(conv, pids)
     finally:
         conv.stop()
-    assert _soffice_of(conv) == []
+    assert _gone(conv, pids + _soffice_of(conv)) and _soffice_of(conv) == []
 
 
 def test_the_converter_goes_when_its_owner_goes():
@@ -180,3 +216,21 @@ def test_what_a_dead_owner_left_is_swept(tmp_path):
     (tmp_path / f"profile-{os.getpid()}").mkdir()
     sweep_stale(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"profile-{os.getpid()}"]
+
+
+def test_a_soffice_orphaned_by_killed_owner_and_bridge_is_killed_by_the_next_owner():
+    code = ("from pathlib import Path; from plugins.legacy_word import LegacyWordParser;"
+            "from plugins.converter import converter; from service.parsers import ParseContext;"
+            f"LegacyWordParser().parse(Path({str(LEGACY / '000.doc')!r}), ParseContext(media_type={MSWORD!r}));"
+            "import os, time; print(os.getpid(), converter()._bridge.pid, flush=True); time.sleep(60)")
+    owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    owner_pid, bridge_pid = map(int, owner.stdout.readline().split())
+    orphan = Converter(name="")  # the same profile path as the owner's, for _soffice_of
+    orphan.profile = work_dir() / f"profile-{owner_pid}"
+    assert _soffice_of(orphan)
+    os.kill(bridge_pid, signal.SIGKILL)  # as the OOM killer would
+    owner.kill()
+    owner.wait()
+    assert _soffice_of(orphan)  # nobody left to stop it
+    sweep_stale(work_dir())
+    assert _gone(orphan, _soffice_of(orphan)) and not orphan.profile.exists()
