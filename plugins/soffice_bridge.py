@@ -12,12 +12,14 @@ on the Unix socket ``SOCKET``, one at a time: a JSON line ``{"src", "dst", "filt
 (``code``: ``failed`` or ``timeout``). Only the standard library and ``uno``: this file
 imports nothing from gongkai.
 
-Bounds: a conversion that has not finished by its ``timeout`` gets soffice's whole
-process group killed (SIGKILL) and the answer ``timeout``; soffice is restarted before
-the next request when it died, after ``RESTART_AFTER`` conversions, or when its resident
-memory exceeds ``MAX_RSS``; its address space is capped at ``MAX_AS``. Documents load
-hidden, read-only, with macros never executed and links never updated. The bridge exits
-(and kills soffice) on SIGTERM and when the process that started it is gone.
+Bounds: every call into soffice runs under a deadline. A conversion that has not
+finished by its ``timeout`` gets soffice's whole process group killed (SIGKILL) and the
+answer ``timeout``. Before each request soffice is probed (one UNO round trip, 5 s);
+it is replaced when it died or stopped answering, after ``RESTART_AFTER`` conversions,
+or when its resident memory exceeds ``MAX_RSS``; its address space is capped at
+``MAX_AS``. Documents load as a bare model (no frame, no view, no layout), read-only,
+macros never executed, links never updated. The bridge exits (and kills soffice) on
+SIGTERM and when the process that started it is gone.
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ def _props(**values):
 
 
 def _cap_memory() -> None:
+    """This process's limits, inherited by every soffice it starts."""
     resource.setrlimit(resource.RLIMIT_AS, (MAX_AS, MAX_AS))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -82,7 +85,7 @@ class Office:
              "--nolockcheck", "--nofirststartwizard", f"-env:UserInstallation=file://{profile}",
              f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_cap_memory)
+            start_new_session=True)
         self.converted = 0
         self.ctx = self._connect()
         self.detection = self._service("com.sun.star.document.TypeDetection")
@@ -217,6 +220,7 @@ def _serve_one(conn: socket.socket, bridge: Bridge) -> None:
 
 
 def main(sock_path: str, profile: str, soffice: str, parent: int) -> None:
+    _cap_memory()  # here, before any thread, rather than preexec_fn: soffice inherits it
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     bridge = Bridge(soffice, profile)
