@@ -79,6 +79,12 @@ def test_through_the_sandbox_the_parse_server_owns_the_converter(tmp_path):
     result = extract(LEGACY / "030.wps", filename="救助公示.wps")
     assert result.media_type == MSWORD and result.plugin == "legacy_word/1"
     assert char_recall(TRUTH["030"]["text"], result.text) >= 0.98
+    from service import zygote
+
+    server = zygote._client.proc.pid
+    bridges = [pid for pid in _pids_with(f"bridge-{server}.sock") if _pids_with("soffice_bridge.py", [pid])]
+    assert len(bridges) == 1
+    assert _ppid(bridges[0]) == server  # a sibling of the parse children, not one's helper
 
 
 @pytest.mark.parametrize("name,code", [("encrypted.doc", "encrypted"), ("truncated.doc", "corrupt_file"),
@@ -103,6 +109,23 @@ def test_a_missing_converter_is_converter_missing(tmp_path):
     with pytest.raises(ConverterMissing) as info:
         missing.to_docx(LEGACY / "000.doc", tmp_path, ".doc")
     assert "管理员" in info.value.message
+
+
+def _pids_with(argument: str, among: list[int] | None = None) -> list[int]:
+    """Processes with ``argument`` in their command line (as a substring of one argument)."""
+    found = []
+    for pid in among if among is not None else [int(e) for e in os.listdir("/proc") if e.isdigit()]:
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(argument.encode() in arg for arg in args):
+            found.append(pid)
+    return found
+
+
+def _ppid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _soffice_of(conv: Converter) -> list[int]:
