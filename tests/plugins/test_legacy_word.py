@@ -257,3 +257,12 @@ def test_a_soffice_orphaned_by_killed_owner_and_bridge_is_killed_by_the_next_own
     assert _soffice_of(orphan)  # nobody left to stop it
     sweep_stale(work_dir())
     assert _gone(orphan, _soffice_of(orphan)) and not orphan.profile.exists()
+
+
+def test_without_uno_a_cold_conversion_reads_the_same(tmp_path):
+    cold = Converter(warm=False, name="-cold")
+    assert not cold.warm
+    docx = cold.to_docx(LEGACY / "030.doc", tmp_path, ".doc")
+    text = WordParser().parse(docx, ParseContext(media_type="docx")).body_text()
+    assert text == parse(LEGACY / "030.doc").body_text()
+    assert _soffice_of(cold) == []  # nothing of it lingers
