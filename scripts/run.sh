@@ -10,6 +10,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+# LibreOffice reads .doc/.wps/.rtf (installed when run as root with apt-get).
+bash scripts/install_libreoffice.sh || true
 if [ $# -eq 0 ]; then
   set -- serve
 fi

@@ -29,6 +29,9 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   fi
 fi
 
+# LibreOffice for the .doc/.wps/.rtf tests (they skip without it, and fail under CI).
+bash scripts/install_libreoffice.sh || true
+
 # Services the tests talk to. On a laptop without them those tests skip and say so;
 # under CI (CI=true) they must be there, so start them if they are installed but down.
 if [ "${CI:-}" = "true" ]; then

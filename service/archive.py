@@ -86,6 +86,7 @@ CODE_NAMES_ZH = {
     "file_too_large": "文件过大", "empty_file": "空文件", "corrupt_file": "文件损坏", "encrypted": "已加密",
     "unsupported_type": "不支持的格式", "type_mismatch": "内容与扩展名不符", "ambiguous_type": "多重格式",
     "legacy_office_format": "旧版 Word/WPS 格式", "unsafe_content": "不安全的内容",
+    "converter_missing": "缺少格式转换程序", "converter_failed": "格式转换失败",
     "unknown_encoding": "无法识别编码", "parser_failed": "解析程序出错", "read_error": "读取失败",
 }
 

@@ -6,6 +6,12 @@ entry-point group (see ``service.registry`` for how one is chosen). ``parse`` ru
 child process with resource limits; it should raise a ``ParseError`` subclass for any
 problem it recognises. Any other exception is turned into ``parser_failed``.
 
+Optional: ``prepare() -> None``. The parse server calls it before each parse it hands to
+a child, in its own process, outside the child's limits: the place to start (or restart)
+a long-lived helper the children talk to, such as the warm LibreOffice of
+``plugins/legacy_word.py``. It must be quick when there is nothing to do; an exception
+is logged and the parse goes on.
+
 Everything here is plain data: no database, no Flask, no analysis.
 """
 from __future__ import annotations
@@ -209,6 +215,18 @@ class UnknownEncoding(ParseError):
     code = "unknown_encoding"
     message_zh = "无法识别文本文件的编码，请另存为 UTF-8 后再上传。"
     message_en = "The text file's encoding could not be recognised."
+
+
+class ConverterMissing(ParseError):
+    code = "converter_missing"
+    message_zh = "服务器上没有安装转换这种格式所需的程序（LibreOffice），暂时无法读取此文件，原件已保存。请联系系统管理员安装。"
+    message_en = "The converter this format needs (LibreOffice) is not installed on the server."
+
+
+class ConverterFailed(ParseError):
+    code = "converter_failed"
+    message_zh = "格式转换程序未能转换此文件（文件可能已损坏，或转换超时），原件已保存。请用 Word 或 WPS 打开后另存为 .docx 再上传，或联系管理员。"
+    message_en = "The format converter failed on this file (crash or timeout)."
 
 
 class ParserFailed(ParseError):

@@ -2,15 +2,22 @@
 
 Rules, in order:
 1. Empty file → ``empty_file``.
-2. OLE2 compound file (D0 CF 11 E0): an ``EncryptedPackage`` stream means an encrypted
-   Office file → ``encrypted``; anything else is legacy Word/WPS → ``legacy_office_format``.
+2. OLE2 compound file (D0 CF 11 E0), judged by its streams (``service/ole2.py``): an
+   ``EncryptedPackage`` stream (encrypted OOXML) or a Word binary whose FIB says encrypted
+   or obfuscated → ``encrypted``; a ``WordDocument`` stream → Word binary (.doc, and .wps:
+   WPS Office saves the same binary); ``Workbook``/``Book`` → Excel 97–2003 (.xls/.et) and
+   ``PowerPoint Document`` → PowerPoint 97–2003 (.ppt/.dps): named as such (another
+   extension → ``type_mismatch``, their own → ``unsupported_type``); an unreadable
+   directory → ``corrupt_file``; other containers → ``unsupported_type``.
 3. ``%PDF-`` in the first 1 KiB *and* a readable zip directory → ``ambiguous_type``
    (a polyglot); otherwise PDF.
 4. A zip: ``OFD.xml`` at the root in the OFD namespace → OFD; ``word/document.xml`` → DOCX;
    other zips are reported by what they are. A damaged zip named .docx/.ofd goes to that
    format's parser (which says ``corrupt_file``).
-5. Text: no NUL bytes in the head and decodable as UTF-8 / UTF-16 (BOM) / GB18030.
-6. Anything else → ``unsupported_type``.
+5. ``{\\rtf`` at the start → RTF (before the text rule: RTF is 7-bit text), also under a
+   .doc/.wps name (Word and WPS open those without a word; many "Word files" are RTF).
+6. Text: no NUL bytes in the head and decodable as UTF-8 / UTF-16 (BOM) / GB18030.
+7. Anything else → ``unsupported_type``.
 Then the extension: a known extension that names a different type → ``type_mismatch``.
 An unknown or missing extension is not an error: the bytes decide.
 """
@@ -22,11 +29,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.ole2 import MSWORD, PPT, XLS, ole2_type
 from service.parsers import (
     AmbiguousType,
     EmptyFile,
-    Encrypted,
-    LegacyOfficeFormat,
     TypeMismatch,
     UnsupportedType,
 )
@@ -40,19 +46,22 @@ ZIP = "application/zip"
 TEXT = "text/plain"
 OLE2 = "application/x-ole-storage"
 OFD = "application/ofd"
+RTF = "application/rtf"
 
 #: Human names used in messages.
 TYPE_NAMES = {
     PDF: "PDF", DOCX: "Word（.docx）", XLSX: "Excel（.xlsx）", PPTX: "PowerPoint（.pptx）",
     ODT: "OpenDocument 文本（.odt）", ZIP: "ZIP 压缩包", TEXT: "纯文本", OLE2: "旧版 Office 文件",
     OFD: "OFD 版式文档（.ofd）",
+    MSWORD: "Word 97-2003（.doc/.wps）", XLS: "Excel 97-2003 工作簿（.xls/.et）",
+    PPT: "PowerPoint 97-2003 演示文稿（.ppt/.dps）", RTF: "RTF 文档（.rtf）",
 }
 
 #: What a known extension promises.
 EXTENSION_TYPES = {
     ".pdf": PDF, ".docx": DOCX, ".txt": TEXT, ".text": TEXT, ".xlsx": XLSX, ".pptx": PPTX,
-    ".odt": ODT, ".zip": ZIP, ".doc": OLE2, ".wps": OLE2, ".xls": OLE2, ".ppt": OLE2,
-    ".ofd": OFD,
+    ".odt": ODT, ".zip": ZIP, ".doc": MSWORD, ".wps": MSWORD, ".dot": MSWORD, ".wpt": MSWORD,
+    ".rtf": RTF, ".xls": XLS, ".et": XLS, ".ppt": PPT, ".dps": PPT, ".ofd": OFD,
 }
 
 _PDF_SYNTAX = re.compile(rb"\d+ \d+ obj|startxref|/Type\s*/")
@@ -139,11 +148,7 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
         raise EmptyFile()
 
     if head.startswith(_OLE2_MAGIC):
-        with open(path, "rb") as fh:
-            content = fh.read(4 * 1024 * 1024)
-        if "EncryptedPackage".encode("utf-16-le") in content:
-            raise Encrypted("encrypted OOXML package")
-        raise LegacyOfficeFormat()
+        return _checked(ole2_type(path), extension)
 
     is_pdf = b"%PDF-" in head[:1024] or (
         # A damaged header: named .pdf and full of PDF syntax. The PDF parser will judge it.
@@ -160,6 +165,10 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
         media_type = ZIP  # a damaged zip: let the extension or the parser say more
         if EXTENSION_TYPES.get(extension) in (DOCX, OFD):
             media_type = EXTENSION_TYPES[extension]
+    elif head.startswith(b"{\\rtf"):
+        media_type = RTF
+        if EXTENSION_TYPES.get(extension) == MSWORD:  # Word and WPS open RTF saved as .doc; so do we
+            return Sniffed(media_type=RTF, extension=extension)
     elif _looks_like_text(head):
         media_type = TEXT
     else:
@@ -168,6 +177,16 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
     expected = EXTENSION_TYPES.get(extension)
     if expected is not None and expected != media_type:
         raise TypeMismatch(extension=extension, actual=TYPE_NAMES.get(media_type, media_type))
+    return Sniffed(media_type=media_type, extension=extension)
+
+
+def _checked(media_type: str, extension: str) -> Sniffed:
+    """An OLE2 kind against the extension; Excel/PowerPoint binaries have no parser."""
+    expected = EXTENSION_TYPES.get(extension)
+    if expected is not None and expected != media_type:
+        raise TypeMismatch(extension=extension, actual=TYPE_NAMES[media_type])
+    if media_type != MSWORD:
+        raise UnsupportedType(media_type=TYPE_NAMES[media_type])
     return Sniffed(media_type=media_type, extension=extension)
 
 

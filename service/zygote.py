@@ -79,6 +79,25 @@ def _warm_up() -> None:
         pass
 
 
+#: Tells a parse child which process is its server (``plugins/converter.py`` finds the
+#: server's warm converter by it).
+SERVER_PID_VARIABLE = "GONGKAI_PARSE_SERVER_PID"
+
+
+def _prepare(target: str, prepared: dict) -> None:
+    """Run the plugin's optional ``prepare()`` here, outside the child's limits (see
+    ``service.parsers``): long-lived helpers belong to the server, not to a child."""
+    from service.registry import instantiate
+
+    try:
+        if target not in prepared:
+            prepared[target] = getattr(instantiate(target), "prepare", None)
+        if prepared[target] is not None:
+            prepared[target]()
+    except Exception:  # noqa: BLE001 - the child will report what is missing
+        log.exception("prepare() of %s failed", target)
+
+
 def serve() -> None:
     proto_in = os.fdopen(os.dup(0), "rb")
     proto_out = os.fdopen(os.dup(1), "wb")
@@ -87,6 +106,7 @@ def serve() -> None:
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the protocol
     logging.lastResort = None  # errors travel back to the caller as coded answers and are logged there
     logging.getLogger().addHandler(logging.NullHandler())
+    os.environ[SERVER_PID_VARIABLE] = str(os.getpid())
     from service.pipeline import default_registry
     from service.sandbox import ParseChild
 
@@ -99,6 +119,7 @@ def serve() -> None:
     _warm_up()
     gc.freeze()  # what the server built stays out of children's collections: fewer copy-on-write faults
     child: ParseChild | None = None
+    prepared: dict = {}
     own_fds = (proto_in.fileno(), proto_out.fileno())
     while True:
         request = read_message(proto_in)
@@ -107,6 +128,7 @@ def serve() -> None:
                 child.close()
             return
         target, path, context, limits = request
+        _prepare(target, prepared)
         if child is not None and (not child.alive or child.limits != limits):
             child.close()
             child = None

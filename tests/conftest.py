@@ -136,6 +136,22 @@ def redis_url():
     return REDIS_URL
 
 
+def _libreoffice_missing() -> str | None:
+    from plugins.converter import find_soffice, find_uno_python
+
+    if find_soffice() is None:
+        return "soffice not installed (apt-get install libreoffice-writer-nogui)"
+    if find_uno_python() is None:
+        return "no Python with LibreOffice's uno (apt-get install python3-uno)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def libreoffice():
+    """LibreOffice with its UNO bridge, for .doc/.wps/.rtf (scripts/test.sh installs it)."""
+    require_service("LibreOffice", _libreoffice_missing())
+
+
 def runtime_env(rt) -> dict:
     """The environment for a ``gongkai`` subprocess that should see exactly ``rt``'s settings."""
     from dataclasses import asdict

@@ -17,11 +17,13 @@ BUILTINS = [ep("pdf", "plugins.pdf:PdfParser"), ep("word", "plugins.word:WordPar
 def test_installed_builtins_register_through_entry_points():
     registry = load_registry()
     names = {e.name for e in registry}
-    assert {"pdf", "word", "text"} <= names
-    assert all(e.builtin for e in registry if e.name in {"pdf", "word", "text"})
+    assert {"pdf", "word", "text", "legacy_word", "ofd"} <= names
+    assert all(e.builtin for e in registry if e.name in {"pdf", "word", "text", "legacy_word", "ofd"})
     assert registry.select("application/pdf").name == "pdf"
     assert registry.select("text/plain").name == "text"
     assert registry.select("application/ofd").name == "ofd" and registry.select("application/ofd").builtin
+    assert registry.select("application/msword").name == "legacy_word"
+    assert registry.select("application/rtf").name == "legacy_word"
 
 
 def test_third_party_beats_builtin_on_equal_priority():

@@ -1,9 +1,15 @@
+import sys
 from pathlib import Path
 
 import pytest
 
 from service import sniff as s
-from service.parsers import AmbiguousType, EmptyFile, Encrypted, LegacyOfficeFormat, TypeMismatch, UnsupportedType
+from service.parsers import AmbiguousType, CorruptFile, EmptyFile, Encrypted, TypeMismatch, UnsupportedType
+
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:
+    sys.path.append(str(TESTS))
+from build_ole2 import build_ole2, word_fib  # noqa: E402
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -55,24 +61,78 @@ def test_pdf_that_is_also_a_zip_is_ambiguous(data_dir):
     assert info.value.code == "ambiguous_type"
 
 
-def test_ole2_is_legacy_office_not_corrupt(data_dir):
-    with pytest.raises(LegacyOfficeFormat) as info:
+def test_bare_ole2_header_is_corrupt_not_a_parse_attempt(data_dir):
+    # 512 bytes of OLE2 header and nothing behind it: no directory to read.
+    with pytest.raises(CorruptFile):
         s.sniff(data_dir / "hostile" / "ole2_header.docx")
-    assert info.value.code == "legacy_office_format"
 
 
-def test_legacy_doc_with_doc_extension_gets_its_own_code(tmp_path, data_dir):
-    path = write(tmp_path, "旧文件.doc", (data_dir / "hostile" / "ole2_header.docx").read_bytes())
-    with pytest.raises(LegacyOfficeFormat):
+@pytest.mark.parametrize("name", ["通知.doc", "通知.wps", "通知"])
+def test_word_binary_is_msword_as_doc_wps_or_without_extension(tmp_path, name):
+    path = build_ole2(tmp_path / name, {"WordDocument": word_fib(), "1Table": b""})
+    assert s.sniff(path).media_type == s.MSWORD
+
+
+def test_real_doc_and_wps_are_msword(data_dir):
+    assert s.sniff(data_dir / "legacy" / "000.doc").media_type == s.MSWORD
+    assert s.sniff(data_dir / "legacy" / "030.wps").media_type == s.MSWORD
+
+
+@pytest.mark.parametrize("stream,label", [("Workbook", "Excel"), ("Book", "Excel"),
+                                          ("PowerPoint Document", "PowerPoint")])
+def test_excel_or_powerpoint_named_doc_is_type_mismatch(tmp_path, stream, label):
+    path = build_ole2(tmp_path / "通知.doc", {stream: b""})
+    with pytest.raises(TypeMismatch) as info:
         s.sniff(path)
+    assert label in info.value.message and ".doc" in info.value.message
 
 
-def test_encrypted_office_file_is_encrypted(tmp_path):
+@pytest.mark.parametrize("name,stream", [("报表.xls", "Workbook"), ("报表.et", "Workbook"),
+                                         ("汇报.ppt", "PowerPoint Document")])
+def test_excel_and_powerpoint_binaries_are_unsupported_and_named(tmp_path, name, stream):
+    with pytest.raises(UnsupportedType) as info:
+        s.sniff(build_ole2(tmp_path / name, {stream: b""}))
+    assert "97-2003" in info.value.message
+
+
+@pytest.mark.parametrize("flags", [0x0100, 0x8000])  # fEncrypted, fObfuscated
+def test_word_binary_with_encryption_flag_is_encrypted(tmp_path, flags):
+    with pytest.raises(Encrypted):
+        s.sniff(build_ole2(tmp_path / "加密.doc", {"WordDocument": word_fib(flags)}))
+
+
+def test_real_password_protected_doc_is_encrypted(data_dir):
+    with pytest.raises(Encrypted):
+        s.sniff(data_dir / "legacy" / "encrypted.doc")
+
+
+def test_encrypted_ooxml_package_is_encrypted(tmp_path):
     # An encrypted .docx is an OLE2 container holding an "EncryptedPackage" stream.
-    body = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 64
-    path = write(tmp_path, "加密.docx", body)
+    path = build_ole2(tmp_path / "加密.docx", {"EncryptionInfo": b"\x04\x00", "EncryptedPackage": b"\x00" * 64})
     with pytest.raises(Encrypted):
         s.sniff(path)
+
+
+def test_truncated_doc_is_corrupt(tmp_path, data_dir):
+    path = write(tmp_path, "截断.doc", (data_dir / "legacy" / "030.doc").read_bytes()[:7000])
+    with pytest.raises(CorruptFile):
+        s.sniff(path)
+
+
+def test_other_ole2_containers_are_unsupported(tmp_path):
+    with pytest.raises(UnsupportedType):
+        s.sniff(build_ole2(tmp_path / "邮件.msg", {"__properties_version1.0": b""}))
+
+
+def test_rtf_is_rtf_not_text(tmp_path, data_dir):
+    assert s.sniff(data_dir / "legacy" / "030.rtf").media_type == s.RTF
+    with pytest.raises(TypeMismatch):
+        s.sniff(write(tmp_path, "通知.txt", (data_dir / "legacy" / "030.rtf").read_bytes()))
+
+
+@pytest.mark.parametrize("name", ["通知.doc", "通知.wps"])
+def test_rtf_saved_as_doc_or_wps_is_read_as_rtf(tmp_path, data_dir, name):
+    assert s.sniff(write(tmp_path, name, (data_dir / "legacy" / "030.rtf").read_bytes())).media_type == s.RTF
 
 
 def test_empty_file(tmp_path):

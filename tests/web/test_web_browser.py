@@ -184,8 +184,8 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     expect(statuses.nth(3)).to_contain_text("不支持的文件类型")  # refused before upload
     for i in range(3):
         expect(statuses.nth(i)).to_contain_text("待审核", timeout=120_000)
-    drop_file(clerk, "#dropzone", "旧版文件.doc")  # dragged in: refused in the browser, never sent
-    expect(statuses.nth(4)).to_contain_text("另存为 .docx")
+    drop_file(clerk, "#dropzone", "报表.xls")  # dragged in: refused in the browser, never sent
+    expect(statuses.nth(4)).to_contain_text("不支持的文件类型")
     clerk.set_input_files("#picker", str(HOSTILE / "pdf_renamed.docx"))  # the server says why, in plain words
     expect(statuses.nth(5)).to_contain_text("处理失败：", timeout=120_000)
     expect(statuses.nth(5)).to_contain_text("PDF")

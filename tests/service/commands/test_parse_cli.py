@@ -11,7 +11,7 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 # Every code a file may end with; anything else (or a traceback) is a failure.
 KNOWN_CODES = {"empty_file", "file_too_large", "unsupported_type", "type_mismatch", "ambiguous_type",
                "legacy_office_format", "encrypted", "corrupt_file", "unsafe_content", "resource_limit",
-               "unknown_encoding", "parser_failed"}
+               "unknown_encoding", "parser_failed", "converter_missing", "converter_failed"}
 RECORD_KEYS = {"path", "sha256", "media_type", "plugin", "title", "text", "pages", "tables", "metadata",
                "hidden_text", "warnings"}
 
@@ -58,6 +58,18 @@ def test_exit_status_one_when_any_file_fails_and_errors_are_coded(tmp_path, data
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_doc_wps_and_rtf_parse_from_the_command_line(libreoffice):
+    legacy = DATA / "legacy"
+    files = [legacy / "030.doc", legacy / "030.wps", legacy / "030.rtf", legacy / "encrypted.doc"]
+    result = gongkai("parse", "--json", *map(str, files))
+    out = {Path(r["path"]).name: r for r in records(result.stdout)}
+    for name in ("030.doc", "030.wps", "030.rtf"):
+        assert out[name]["plugin"] == "legacy_word/1" and "临时救助" in out[name]["text"]
+    assert out["030.rtf"]["media_type"] == "application/rtf"
+    assert out["encrypted.doc"]["error"]["code"] == "encrypted"
+    assert result.returncode == 1
+
+
 def test_readable_summary_without_json(tmp_path):
     good = tmp_path / "a.txt"
     good.write_text("关于开展安全生产检查的通知\n各乡镇人民政府：", encoding="gbk")
@@ -83,7 +95,7 @@ def test_every_real_and_hostile_file_ends_parsed_or_coded_without_traceback():
     by_name = {Path(r["path"]).name: r for r in out if "hostile" in r["path"]}
     assert by_name["polyglot_pdf_docx.pdf"]["error"]["code"] == "ambiguous_type"
     assert by_name["pdf_renamed.docx"]["error"]["code"] == "type_mismatch"
-    assert by_name["ole2_header.docx"]["error"]["code"] == "legacy_office_format"
+    assert by_name["ole2_header.docx"]["error"]["code"] == "corrupt_file"  # a bare OLE2 header
     assert by_name["pdfminer__rc4-40.pdf"]["error"]["code"] == "encrypted"
     assert by_name["zipbomb_300MB.docx"]["error"]["code"] == "resource_limit"
     assert by_name["xxe.docx"]["error"]["code"] == "unsafe_content"
