@@ -305,6 +305,19 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     assert report_csv.value.suggested_filename.startswith("gongkai-report-")
     assert "合计" in Path(report_csv.value.path()).read_text(encoding="utf-8-sig")
 
+    # A published document is withdrawn from its review page (撤回, with a reason); it offers no
+    # confirm/reject any more, and the public catalogue no longer lists it.
+    rev.goto(f"{base}/review/{ids['pdf']}")
+    expect(rev.locator("#confirm")).to_have_count(0)
+    expect(rev.locator("#reject")).to_have_count(0)
+    rev.click("#withdraw")
+    rev.fill("#withdraw-reason", "附件有误，更正后重新发布")
+    rev.click("#withdraw-ok")
+    expect(rev.locator("#status")).to_have_text("已撤回")
+    expect(rev.locator("#publish")).to_have_text("重新发布")
+    public.goto(f"{base}/catalogue")
+    expect(public.locator("table.catalogue tbody tr")).to_have_count(1)
+
     # The admin sees how the model's suggestions fared on the three documents reviewed above.
     admin = new_page(browser, server, guard)
     log_in(admin, base, "boss")

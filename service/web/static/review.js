@@ -44,28 +44,44 @@
   }
   function openReject() { reason.value = ""; dialog.showModal(); reason.focus(); }
 
+  // Which actions a document offers depends on its state: only those buttons are on the page.
+  function on(elementId, handler) {
+    const element = document.getElementById(elementId);
+    if (element) element.addEventListener("click", handler);
+    return element;
+  }
+  const confirmButton = document.getElementById("confirm");
   choices.forEach(function (b, i) { b.addEventListener("click", function () { choose(i); }); });
-  document.getElementById("confirm").addEventListener("click", confirmChoice);
-  document.getElementById("reject").addEventListener("click", openReject);
-  document.getElementById("reject-cancel").addEventListener("click", function () { dialog.close(); });
+  on("confirm", confirmChoice);
+  on("reject", openReject);
+  on("reject-cancel", function () { dialog.close(); });
   dialog.addEventListener("close", function () {
     if (dialog.returnValue === "ok" && reason.value.trim()) {
       act("/review", { action: "reject", reason: reason.value.trim() }, "已退回。");
     }
   });
-  document.getElementById("publish").addEventListener("click", function () {
-    act("/publish", undefined, "已发布。");
-  });
+  on("publish", function () { act("/publish", undefined, "已发布。"); });
+  const withdrawDialog = document.getElementById("withdraw-dialog");
+  if (withdrawDialog) {
+    const withdrawReason = document.getElementById("withdraw-reason");
+    on("withdraw", function () { withdrawReason.value = ""; withdrawDialog.showModal(); withdrawReason.focus(); });
+    on("withdraw-cancel", function () { withdrawDialog.close(); });
+    withdrawDialog.addEventListener("close", function () {
+      if (withdrawDialog.returnValue === "ok" && withdrawReason.value.trim()) {
+        act("/withdraw", { reason: withdrawReason.value.trim() }, "已撤回。");
+      }
+    });
+  }
   const ack = document.getElementById("ack-pii");
   if (ack) ack.addEventListener("click", function () { act("/acknowledge-pii", { note: "" }, "已确认个人信息已处理。"); });
 
   document.addEventListener("keydown", function (e) {
-    if (dialog.open || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (dialog.open || (withdrawDialog && withdrawDialog.open) || e.ctrlKey || e.metaKey || e.altKey) return;
     const tag = (e.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select") return;
     if (/^[1-9]$/.test(e.key)) { choose(Number(e.key) - 1); e.preventDefault(); }
-    else if (e.key === "Enter") { confirmChoice(); e.preventDefault(); }
-    else if (e.key === "r" || e.key === "R") { openReject(); e.preventDefault(); }
+    else if (e.key === "Enter" && confirmButton) { confirmChoice(); e.preventDefault(); }
+    else if ((e.key === "r" || e.key === "R") && confirmButton) { openReject(); e.preventDefault(); }
     else if ((e.key === "j" || e.key === "J") && root.dataset.next) { window.location.href = root.dataset.next; }
     else if ((e.key === "k" || e.key === "K") && root.dataset.prev) { window.location.href = root.dataset.prev; }
   });
