@@ -551,3 +551,18 @@ def test_pages_show_stored_file_names_without_bidi_characters(app, world):
         assert "年报fdp.exe" in html and "\u202e" not in html, path
     download = public.get(f"/catalogue/{doc.id}/download")
     assert download.status_code == 200 and "%E2%80%AE" not in download.headers["Content-Disposition"].upper()
+
+
+def test_review_page_says_what_the_parser_warned_about_and_offers_only_what_the_state_allows(app, world):
+    warned = [{"code": "partial_text_layer", "message": "部分页面没有可提取的文字（可能是扫描页）：第 2 页。"}]
+    with transaction(world["sessions"]) as s:
+        a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
+        scanned = add_doc(s, a, "pending_review", 73, warnings=warned)
+        published = add_doc(s, a, "published", 74, category="工作动态", index_number="a-2026-00007")
+    rev = login(app, "rev")
+    html = rev.get(f"/review/{scanned}").get_data(as_text=True)
+    assert '<li data-code="partial_text_layer">部分页面没有可提取的文字（可能是扫描页）：第 2 页。</li>' in html
+    assert 'id="confirm"' in html and 'id="reject"' in html and 'id="withdraw"' not in html
+    html = rev.get(f"/review/{published}").get_data(as_text=True)
+    assert 'id="withdraw"' in html and 'id="withdraw-dialog"' in html
+    assert 'id="confirm"' not in html and 'id="reject"' not in html and 'id="publish"' not in html
