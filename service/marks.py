@@ -101,7 +101,7 @@ _CLOSE = r"[)\]】〕」』〉》]"
 # What may follow a level: a star (strong alone; weak only with a period), or a period alone.
 _TAIL = (rf"(?:[ ]*(?:{_OPEN}[ ]*)?(?:[{_STRONG}][ ]*(?:{_PERIOD})?|[{_WEAK}][ ]*{_PERIOD}"
          rf"|{_PERIOD})(?:[ ]*{_CLOSE})?)")
-_STAR_TAIL = (rf"(?:[ ]*\n?[ ]*(?:{_OPEN}[ ]*)?(?:[{_STRONG}][ ]*(?:{_PERIOD})?|[{_WEAK}][ ]*{_PERIOD})"
+_STAR_TAIL = (rf"(?:(?:{_CLOSE})?[ ]*\n?[ ]*(?:{_OPEN}[ ]*)?(?:[{_STRONG}][ ]*(?:{_PERIOD})?|[{_WEAK}][ ]*{_PERIOD})"
               rf"(?:[ ]*{_CLOSE})?)")
 _LABEL = r"密[ ]?级[ ]*[:：][ ]*"
 _LINE_LABEL = r"密[ ]?级[ ]*(?:[:：][ ]*|[ ]+)?"
@@ -112,12 +112,13 @@ _INTERNAL = (r"(?:内部(?:资料性出版物|资料|文件|材料|刊物|参考
              r"(?:[ ,，、]*(?:注意保存|注意保管|妥善保管|注意保密|请勿外传|不得外传|严禁外传|用后收回"
              r"|阅后收回|请勿翻印|不得翻印))?")
 _LINE_MARK = (rf"(?:{_LINE_LABEL})?(?P<level>{_LEVEL})级?"
+              rf"(?(open)(?:(?P<lclose>{_CLOSE})(?=[ ]*[{_STRONG}{_WEAK}]))?)"
               rf"(?:[ ]*(?:{_OPEN}[ ]*)?(?:[{_STRONG}{_WEAK}][ ]*(?P<period>{_PERIOD})?|(?P<period2>{_PERIOD}))"
               rf"(?:[ ]*{_CLOSE})?)?")
 # One header token at a time, maybe in brackets; alternatives start with distinct text.
 _HEADER_TOKEN = re.compile(
     rf"(?P<open>{_OPEN}[ ]*)?(?:(?P<mark>{_LINE_MARK})|(?P<termtok>{_TERM})|(?P<urg>{_URGENCY})"
-    rf"|(?P<internal>{_INTERNAL})|(?P<copy>{_COPY}))(?(open)[ ]*{_CLOSE})")
+    rf"|(?P<internal>{_INTERNAL})|(?P<copy>{_COPY}))(?(open)(?(lclose)|[ ]*{_CLOSE}))")
 _HEADER_SEP = re.compile(r"[ ,，、;；\n]*")
 _LINE = re.compile(rf"[^\n]{{1,{MAX_LINE}}}(?=\n|$)|[^\n]+")
 
@@ -255,8 +256,8 @@ def find(text: str, *, in_table: bool = False, folded: str | None = None) -> lis
     Offsets are into ``text``. ``in_table`` says the text is one table cell: a bare "内部"
     there is a value (内部/外部), not a mark. ``folded`` is ``fold(text)`` if already known.
     """
-    if not text:
-        return []
+    if not text or ("密" not in text and "内" not in text and "內" not in text):
+        return []  # every 密级 and 内部 mark holds one of these (no fold makes either)
     folded = fold(text) if folded is None else folded
     spans: list[tuple[str, int, int]] = []
     bare: dict[tuple[str, int, int], str] = {}
