@@ -17,6 +17,9 @@ signature) and never at numbers or dates cited inside body sentences.
 Values are in analysis form (`service.normalize.analysis_form`: half-width ASCII, simplified
 characters); 文号 are normalised to the 〔〕 form and dates to ISO `YYYY-MM-DD`. Pure functions,
 no I/O; odd input gives `{}`, never an exception.
+
+密级, 保密期限 and 紧急程度 are read with `service.marks`, the grammar the privacy gate blocks
+publishing with, so a header line gongwen reads as a 密级 is always a blocking finding.
 """
 from __future__ import annotations
 

@@ -90,6 +90,8 @@ def fold(text: str) -> str:
 # The grammar
 # ---------------------------------------------------------------------------
 
+# Spaces between the parts of a mark: a few, never an unbounded run (keeps every regex linear).
+_SP = "[ ]{0,6}"
 _LEVEL = r"[绝机秘](?:[ ]{1,2}|\n)?密"
 _STRONG = "★☆⭐✩✪✫✬✭✮✯✰✱✲✳✴✵✶✷✸✹✺✻✼✽"
 _WEAK = r"*※·•・‧∙⋅" + LOST_STAR
@@ -99,26 +101,26 @@ _PERIOD = (rf"(?:{_NUM}[ ]?(?:年|个月|月)|长期|启用前|考试结束前|�
 _OPEN = r"[(\[【〔「『〈《]"
 _CLOSE = r"[)\]】〕」』〉》]"
 # What may follow a level: a star (strong alone; weak only with a period), or a period alone.
-_TAIL = (rf"(?:[ ]*(?:{_OPEN}[ ]*)?(?:[{_STRONG}][ ]*(?:{_PERIOD})?|[{_WEAK}][ ]*{_PERIOD}"
-         rf"|{_PERIOD})(?:[ ]*{_CLOSE})?)")
-_STAR_TAIL = (rf"(?:(?:{_CLOSE})?[ ]*\n?[ ]*(?:{_OPEN}[ ]*)?(?:[{_STRONG}][ ]*(?:{_PERIOD})?|[{_WEAK}][ ]*{_PERIOD})"
-              rf"(?:[ ]*{_CLOSE})?)")
-_LABEL = r"密[ ]?级[ ]*[:：][ ]*"
-_LINE_LABEL = r"密[ ]?级[ ]*(?:[:：][ ]*|[ ]+)?"
-_TERM = rf"保密期限[ ]*[:：]?[ ]*(?:{_OPEN}[ ]*)?(?P<term>{_PERIOD})(?:[ ]*{_CLOSE})?"
-_URGENCY = r"(?:紧急程度[ ]*[:：]?[ ]*)?(?P<urgency>特急|加急|特提|平急|急件)"
-_COPY = r"(?:(?:份号[ ]*[:：]?[ ]*|No\.?[ ]?)?(?<![0-9])[0-9]{1,6}(?![0-9]))"
+_TAIL = (rf"(?:{_SP}(?:{_OPEN}{_SP})?(?:[{_STRONG}]{_SP}(?:{_PERIOD})?|[{_WEAK}]{_SP}{_PERIOD}"
+         rf"|{_PERIOD})(?:{_SP}{_CLOSE})?)")
+_STAR_TAIL = (rf"(?:(?:{_CLOSE})?{_SP}(?:\n{_SP})?(?:{_OPEN}{_SP})?(?:[{_STRONG}]{_SP}(?:{_PERIOD})?|[{_WEAK}]{_SP}{_PERIOD})"
+              rf"(?:{_SP}{_CLOSE})?)")
+_LABEL = rf"密[ ]?级{_SP}[:：]{_SP}"
+_LINE_LABEL = rf"密[ ]?级{_SP}(?:[:：]{_SP}|[ ]{{1,6}})?"
+_TERM = rf"保密期限{_SP}[:：]?{_SP}(?:{_OPEN}{_SP})?(?P<term>{_PERIOD})(?:{_SP}{_CLOSE})?"
+_URGENCY = rf"(?:紧急程度{_SP}[:：]?{_SP})?(?P<urgency>特急|加急|特提|平急|急件)"
+_COPY = rf"(?:(?:份号{_SP}[:：]?{_SP}|No\.?[ ]?)?(?<![0-9])[0-9]{{1,6}}(?![0-9]))"
 _INTERNAL = (r"(?:内部(?:资料性出版物|资料|文件|材料|刊物|参考|参阅|使用|传阅|明电|发行)?|工作秘密)"
              r"(?:[ ,，、]*(?:注意保存|注意保管|妥善保管|注意保密|请勿外传|不得外传|严禁外传|用后收回"
              r"|阅后收回|请勿翻印|不得翻印))?")
 _LINE_MARK = (rf"(?:{_LINE_LABEL})?(?P<level>{_LEVEL})级?"
-              rf"(?(open)(?:(?P<lclose>{_CLOSE})(?=[ ]*[{_STRONG}{_WEAK}]))?)"
-              rf"(?:[ ]*(?:{_OPEN}[ ]*)?(?:[{_STRONG}{_WEAK}][ ]*(?P<period>{_PERIOD})?|(?P<period2>{_PERIOD}))"
-              rf"(?:[ ]*{_CLOSE})?)?")
+              rf"(?(open)(?:(?P<lclose>{_CLOSE})(?={_SP}[{_STRONG}{_WEAK}]))?)"
+              rf"(?:{_SP}(?:{_OPEN}{_SP})?(?:[{_STRONG}{_WEAK}]{_SP}(?P<period>{_PERIOD})?|(?P<period2>{_PERIOD}))"
+              rf"(?:{_SP}{_CLOSE})?)?")
 # One header token at a time, maybe in brackets; alternatives start with distinct text.
 _HEADER_TOKEN = re.compile(
-    rf"(?P<open>{_OPEN}[ ]*)?(?:(?P<mark>{_LINE_MARK})|(?P<termtok>{_TERM})|(?P<urg>{_URGENCY})"
-    rf"|(?P<internal>{_INTERNAL})|(?P<copy>{_COPY}))(?(open)(?(lclose)|[ ]*{_CLOSE}))")
+    rf"(?P<open>{_OPEN}{_SP})?(?:(?P<mark>{_LINE_MARK})|(?P<termtok>{_TERM})|(?P<urg>{_URGENCY})"
+    rf"|(?P<internal>{_INTERNAL})|(?P<copy>{_COPY}))(?(open)(?(lclose)|{_SP}{_CLOSE}))")
 _HEADER_SEP = re.compile(r"[ ,，、;；\n]*")
 _LINE = re.compile(rf"[^\n]{{1,{MAX_LINE}}}(?=\n|$)|[^\n]+")
 
@@ -127,17 +129,17 @@ _COMPOUND_BEFORE = ("商业", "工作", "国家", "军事", "技术", "经营", 
                     "收养", "动员", "党的", "保守", "泄露", "泄漏", "窃取", "刺探")
 _QUOTES = frozenset("“‘\"'『《〈「")
 _STAR_CORE = re.compile(rf"(?P<level>{_LEVEL})级?(?={_STAR_TAIL})")
-_PERIOD_CORE = re.compile(rf"(?P<level>{_LEVEL})(?=[ ]*(?:{_OPEN}[ ]*)?{_PERIOD})")
-_LABELLED_CORE = re.compile(rf"{_LABEL}(?:{_OPEN}[ ]*)?(?P<level>{_LEVEL})")
-_LABEL_BEFORE = re.compile(rf"{_LABEL}(?:{_OPEN}[ ]*)?$")
+_PERIOD_CORE = re.compile(rf"(?P<level>{_LEVEL})(?={_SP}(?:{_OPEN}{_SP})?{_PERIOD})")
+_LABELLED_CORE = re.compile(rf"{_LABEL}(?:{_OPEN}{_SP})?(?P<level>{_LEVEL})")
+_LABEL_BEFORE = re.compile(rf"{_LABEL}(?:{_OPEN}{_SP})?$")
 _TAIL_AFTER = re.compile(rf"级?{_TAIL}")
 _STAR_TAIL_AFTER = re.compile(rf"级?{_STAR_TAIL}")
-_PERIOD_TAIL_AFTER = re.compile(rf"[ ]*(?:{_OPEN}[ ]*)?{_PERIOD}(?:[ ]*{_CLOSE})?")
-_LIST_OF_LEVELS = re.compile(rf"级?[ ]*[、/|或和及与][ ]*{_LEVEL}")
+_PERIOD_TAIL_AFTER = re.compile(rf"{_SP}(?:{_OPEN}{_SP})?{_PERIOD}(?:{_SP}{_CLOSE})?")
+_LIST_OF_LEVELS = re.compile(rf"级?{_SP}[、/|或和及与]{_SP}{_LEVEL}")
 _OWN_LEVEL = re.compile(
-    rf"(?:本文件|本文|本件|此件|该件|此文件|本通知|本材料|本资料|本报告|本表|本页|本册)[ ]*(?:的密级)?[ ]*"
-    rf"(?:为|属于|属|系|定为|列为|是|密级为)[ ]*(?:{_OPEN}[ ]*)?(?P<level>{_LEVEL})级?(?:[ ]*{_CLOSE})?"
-    r"(?:文件|材料|资料)?(?=[ ]*(?:$|[,，。;；!！、)）\n]|请|注意|不得|严禁|妥善|阅后|用后))")
+    rf"(?:本文件|本文|本件|此件|该件|此文件|本通知|本材料|本资料|本报告|本表|本页|本册){_SP}(?:的密级)?{_SP}"
+    rf"(?:为|属于|属|系|定为|列为|是|密级为){_SP}(?:{_OPEN}{_SP})?(?P<level>{_LEVEL})级?(?:{_SP}{_CLOSE})?"
+    rf"(?:文件|材料|资料)?(?={_SP}(?:$|[,，。;；!！、)）\n]|请|注意|不得|严禁|妥善|阅后|用后))")
 _PERIOD_OK_BEFORE = frozenset("为属系是")
 BARE_LEVELS = frozenset({"绝密", "机密", "秘密"})
 _INTERNAL_ANYWHERE = re.compile(r"内部资料[ ,，、]*注意保存")
@@ -163,7 +165,7 @@ class HeaderToken:
     urgency: str | None = None
 
 
-_OUTER = re.compile(rf"[ ]*{_OPEN}(?P<inner>.*){_CLOSE}[ ]*")
+_OUTER = re.compile(rf"{_SP}{_OPEN}(?P<inner>.*){_CLOSE}{_SP}")
 
 
 def parse_header_line(folded: str, start: int = 0, end: int | None = None) -> list[HeaderToken] | None:

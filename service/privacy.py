@@ -24,23 +24,27 @@ What is found (``Finding.kind``):
   printed); a grouped card is a whole run of groups (a row of 4-digit figures that goes
   on is not a card). An 18-digit number shaped like an ID number (province and birth date
   valid, check character wrong) is never called a card.
-- ``secrecy`` (blocking): 密级 marks 绝密/机密/秘密 used as a marking:
-  a line (at most ``_MAX_MARK_LINE`` characters) of nothing but header tokens: 份号,
-  密级 with optional ★/☆/* and 保密期限, "密级：…", "保密期限：10年", 紧急程度 — e.g.
-  "机密★1年", "000123 秘密★6个月 特急", "（机密）", "密级：机密";
-  the ★ form ("机密★1年") anywhere, unless quoted ("标注“机密★1年”");
-  "密级：机密" anywhere, unless the levels are being listed ("密级：秘密、机密").
-  The words in prose are not marks: 商业秘密, 秘密投票, 机密性, 国家秘密, 保守秘密,
-  秘密地, 工作秘密, "秘密文件应当……" are never reported as secrecy. Bare level words
-  naming two or more levels (line by line in one text, or in the cells of one table) are
-  a list of the levels, not a marking. A single table cell "机密" (a 发文稿纸's 密级
-  field) is a marking.
+- ``secrecy`` (blocking): 密级 marks 绝密/机密/秘密 used as a marking, found by the grammar
+  ``service.gongwen`` reads its 版头 fields with (``service.marks``: see there for every
+  rule). The text is folded first (full-width forms, spaces, traditional characters, a ★
+  lost in extraction as a private-use glyph or U+FFFD), then a marking is: a short line of
+  nothing but header tokens (份号, "机密★1年", "「机密」", "密级：机密", "保密期限：10年",
+  紧急程度); a level with a star anywhere ("本件属机密★3年"), or with a stand-in star and a
+  period ("本文件为机密*1年请妥善保管", "绝密·长期"), or directly with a period ("机密 1年"),
+  the star or period maybe in brackets ("机密（★1年）"); "密级：机密" anywhere; a sentence
+  stating the document's own level ("此件为秘密级"). Quoted in a sentence ("标注“机密★1年”"),
+  listed ("密级：秘密、机密"), or part of prose (商业秘密, 秘密投票, 机密性, 国家秘密, 保守秘密,
+  秘密地, 泄露机密, "秘密文件应当……") it is not. Bare level words naming two or more levels
+  (line by line in one text, or in the cells of one table) are a list of the levels, not a
+  marking. A single table cell "机密" (a 发文稿纸's 密级 field) is a marking.
+  tests/data/secrecy_marks.jsonl measures the grammar (recall on markings, false positives
+  on prose from real documents).
 - ``internal`` (not blocking): 内部 markings. They are not a 密级 under the Law on
   Guarding State Secrets, but show the document was not written to be published, so like
   PII they need the reviewer's acknowledgment: a line that is only "内部资料 注意保存",
   "内部文件", "（内部资料）", "内部", or "工作秘密" (the marking of the 2024 law's
   工作秘密), and "内部资料…注意保存" anywhere. A bare "内部" in a table cell is a value
-  (内部/外部), not a marking.
+  (内部/外部), not a marking. Same grammar (``service.marks``).
 
 Numbers are matched on a width-folded copy of the text (full-width digits, Ｘ, full-width
 spaces and hyphens, zero-width characters fold to ASCII one character for one, so offsets
@@ -59,7 +63,7 @@ it) is left out of ``repr``.
 
 Everything is linear: every regex is compiled once, separators are atomic and
 repetitions bounded; numbers are found as regex shapes over runs of digits and checked in
-Python only where the shape fits; the line rule only reads short lines.
+Python only where the shape fits; the marks' line rule only reads short lines.
 """
 from __future__ import annotations
 
@@ -467,9 +471,8 @@ def _scan_numbers(folded: str, today: dt.date) -> list[tuple[str, str, int, int]
 # 密级 and 内部 marks
 # ---------------------------------------------------------------------------
 
-# The grammar of 密级, 保密期限, 紧急程度 and 内部 marks is shared with service.gongwen: see
-# service.marks. Only the level words are needed here (a table listing the levels).
-_BARE_LEVELS = marks.BARE_LEVELS
+# The grammar of 密级, 保密期限, 紧急程度 and 内部 marks is shared with service.gongwen:
+# service.marks finds them (marks.find, in ``_scan`` below).
 
 
 # ---------------------------------------------------------------------------

@@ -118,3 +118,23 @@ def test_no_mark_in_the_shared_corpus():
             and any(kind in (privacy.SECRECY, privacy.INTERNAL) for kind, *_ in found)]
     print(f"\ncorpus lines: {len(lines)}, with a secrecy or internal finding: {len(hits)}")
     assert not hits, hits[:5]
+
+
+def test_hostile_inputs_stay_linear():
+    """Long runs around the parts of a mark (spaces, levels, stars, labels) stay fast."""
+    import time
+
+    texts = [
+        "机密" + " " * 20_000 + "x",
+        "密级" + " " * 20_000 + "：机密",
+        "此件为" + " " * 20_000 + "秘密",
+        "机密" + "\u3000" * 20_000 + "★1年",
+        "秘密★" * 50_000,
+        "机密\n" * 30_000,
+        "（机密 " * 30_000,
+        "機密" * 50_000,
+    ]
+    start = time.perf_counter()
+    for text in texts:
+        privacy.scan_text(text)
+    assert time.perf_counter() - start < 5
