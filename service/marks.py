@@ -93,13 +93,13 @@ def fold(text: str) -> str:
 # Spaces between the parts of a mark: a few, never an unbounded run (keeps every regex linear).
 _SP = "[ ]{0,6}"
 _LEVEL = r"[绝机秘](?:[ ]{1,2}|\n)?密"
-_STRONG = "★☆⭐✩✪✫✬✭✮✯✰✱✲✳✴✵✶✷✸✹✺✻✼✽"
-_WEAK = r"*※·•・‧∙⋅" + LOST_STAR
+_STRONG = "★☆⭐⭑✩✪✫✬✭✮✯✰✱✲✳✴✵✶✷✸✹✺✻✼✽"
+_WEAK = r"*※·•・‧∙⋅⋆✦✧" + LOST_STAR
 _NUM = r"(?:[0-9]{1,3}|[〇零一二三四五六七八九十两壹贰叁肆伍陆柒捌玖拾]{1,4}|半)"
 _PERIOD = (rf"(?:{_NUM}[ ]?(?:年|个月|月)|长期|启用前|考试结束前|考试开始前|公布前|解密前"
            r"|至[0-9]{4}年(?:[0-9]{1,2}月(?:[0-9]{1,2}日)?)?)")
-_OPEN = r"[(\[【〔「『〈《]"
-_CLOSE = r"[)\]】〕」』〉》]"
+_OPEN = r"[(\[【〔〖「『〈《]"
+_CLOSE = r"[)\]】〕〗」』〉》]"
 # What may follow a level: a star (strong alone; weak only with a period), or a period alone.
 _TAIL = (rf"(?:{_SP}(?:{_OPEN}{_SP})?(?:[{_STRONG}]{_SP}(?:{_PERIOD})?|[{_WEAK}]{_SP}{_PERIOD}"
          rf"|{_PERIOD})(?:{_SP}{_CLOSE})?)")
@@ -107,7 +107,9 @@ _STAR_TAIL = (rf"(?:(?:{_CLOSE})?{_SP}(?:\n{_SP})?(?:{_OPEN}{_SP})?(?:[{_STRONG}
               rf"(?:{_SP}{_CLOSE})?)")
 _LABEL = rf"密[ ]?级{_SP}[:：]{_SP}"
 _LINE_LABEL = rf"密[ ]?级{_SP}(?:[:：]{_SP}|[ ]{{1,6}})?"
-_TERM = rf"保密期限{_SP}[:：]?{_SP}(?:{_OPEN}{_SP})?(?P<term>{_PERIOD})(?:{_SP}{_CLOSE})?"
+# 保密期限 labelled, or a star and a period on a line of their own (the level above it).
+_TERM = (rf"(?:保密期限{_SP}[:：]?{_SP}(?:{_OPEN}{_SP})?|[{_STRONG}]{_SP}|[{_WEAK}]{_SP}(?={_PERIOD}))"
+         rf"(?P<term>{_PERIOD})(?:{_SP}{_CLOSE})?")
 _URGENCY = rf"(?:紧急程度{_SP}[:：]?{_SP})?(?P<urgency>特急|加急|特提|平急|急件)"
 _COPY = rf"(?:(?:份号{_SP}[:：]?{_SP}|No\.?[ ]?)?(?<![0-9])[0-9]{{1,6}}(?![0-9]))"
 _INTERNAL = (r"(?:内部(?:资料性出版物|资料|文件|材料|刊物|参考|参阅|使用|传阅|明电|发行)?|工作秘密)"
@@ -247,6 +249,15 @@ def _quoted_in_sentence(folded: str, start: int) -> bool:
     return bool(before) and before[-1] not in "\n"
 
 
+_EXAMPLE_BEFORE = re.compile(r"(?:如|例如|比如|例|示例|样式|标注|标明|标为|标示|格式为|形式为|写明|注明)[:：,，]?$")
+
+
+def _example(folded: str, start: int) -> bool:
+    """The mark is an example of the format in a sentence: 标注密级和保密期限，如机密★10年."""
+    before = folded[max(0, start - 8):start].rstrip(" (（“‘\"'「『")
+    return bool(_EXAMPLE_BEFORE.search(before))
+
+
 def _with_label(folded: str, start: int) -> int:
     label = _LABEL_BEFORE.search(folded, max(0, start - 14), start)
     return label.start() if label else start
@@ -285,7 +296,7 @@ def find(text: str, *, in_table: bool = False, folded: str | None = None) -> lis
                 spans.append((INTERNAL, t.start, t.end))
     for m in _STAR_CORE.finditer(folded):
         start = _with_label(folded, m.start())
-        if _compound(folded, m.start()) or _quoted_in_sentence(folded, start):
+        if _compound(folded, m.start()) or _quoted_in_sentence(folded, start) or _example(folded, start):
             continue
         tail = _STAR_TAIL_AFTER.match(folded, m.end())
         spans.append((SECRECY, start, tail.end() if tail else m.end()))
@@ -295,7 +306,7 @@ def find(text: str, *, in_table: bool = False, folded: str | None = None) -> lis
             before = folded[start - 1] if start else "\n"
             if _is_cjk(before) and before not in _PERIOD_OK_BEFORE:
                 continue
-            if _compound(folded, start) or _quoted_in_sentence(folded, start):
+            if _compound(folded, start) or _quoted_in_sentence(folded, start) or _example(folded, start):
                 continue
         tail = _PERIOD_TAIL_AFTER.match(folded, m.end())
         spans.append((SECRECY, start, tail.end() if tail else m.end()))

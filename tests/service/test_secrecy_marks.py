@@ -90,6 +90,12 @@ def test_gongwen_reads_the_same_grammar(line, expected):
     assert got == (expected or {})
 
 
+def test_gongwen_reads_a_period_on_the_line_below_the_level():
+    hits = gongwen.extract_gongwen(["000012", "机密", "★1年", "特急", "XX县人民政府关于做好有关工作的通知"])
+    got = {k: hits[k].value for k in ("secrecy", "secrecy_period", "urgency") if hits.get(k)}
+    assert got == {"secrecy": "机密", "secrecy_period": "1年", "urgency": "特急"}
+
+
 def test_privacy_and_gongwen_agree_on_every_header_line_of_the_set():
     """A one-line marking gongwen reads as a 密级 field is always a blocking finding."""
     for r in RECORDS:
