@@ -108,7 +108,7 @@ _STAR_TAIL = (rf"(?:(?:{_CLOSE})?{_SP}(?:\n{_SP})?(?:{_OPEN}{_SP})?(?:[{_STRONG}
 _LABEL = rf"密[ ]?级{_SP}[:：]{_SP}"
 _LINE_LABEL = rf"密[ ]?级{_SP}(?:[:：]{_SP}|[ ]{{1,6}})?"
 # 保密期限 labelled, or a star and a period on a line of their own (the level above it).
-_TERM = (rf"(?:保密期限{_SP}[:：]?{_SP}(?:{_OPEN}{_SP})?|[{_STRONG}]{_SP}|[{_WEAK}]{_SP}(?={_PERIOD}))"
+_TERM = (rf"(?:(?P<termlabel>保密期限){_SP}[:：]?{_SP}(?:{_OPEN}{_SP})?|[{_STRONG}]{_SP}|[{_WEAK}]{_SP}(?={_PERIOD}))"
          rf"(?P<term>{_PERIOD})(?:{_SP}{_CLOSE})?")
 _URGENCY = rf"(?:紧急程度{_SP}[:：]?{_SP})?(?P<urgency>特急|加急|特提|平急|急件)"
 _COPY = rf"(?:(?:份号{_SP}[:：]?{_SP}|No\.?[ ]?)?(?<![0-9])[0-9]{{1,6}}(?![0-9]))"
@@ -159,7 +159,7 @@ def _level_word(text: str) -> str:
 class HeaderToken:
     """One token of a header line: its kind and where it is, with the field it gives."""
 
-    kind: str  # "secrecy", "term", "urgency", "internal", "copy"
+    kind: str  # "secrecy", "term" (保密期限：…), "star_term" (★1年 alone), "urgency", "internal", "copy"
     start: int
     end: int
     level: str | None = None
@@ -195,8 +195,9 @@ def _header_tokens(folded: str, start: int, end: int) -> list[HeaderToken] | Non
             period = m["period"] or m["period2"]
             tokens.append(HeaderToken(SECRECY, s, e, level=_level_word(m["level"]),
                                       period=period.replace(" ", "") if period else None))
-        elif m["termtok"]:
-            tokens.append(HeaderToken("term", s, e, period=m["term"].replace(" ", "")))
+        elif m["termtok"]:  # "保密期限：1年" is a 密级 mark; "★1年" alone only completes one
+            tokens.append(HeaderToken("term" if m["termlabel"] else "star_term", s, e,
+                                      period=m["term"].replace(" ", "")))
         elif m["urg"]:
             tokens.append(HeaderToken("urgency", s, e, urgency=m["urgency"]))
         elif m["internal"]:
@@ -230,7 +231,7 @@ def header_fields(text: str) -> dict[str, str] | None:
             fields["secrecy"] = t.level
             if t.period:
                 fields["secrecy_period"] = t.period
-        elif t.kind == "term":
+        elif t.kind in ("term", "star_term"):
             fields["secrecy_period"] = t.period
         elif t.kind == "urgency":
             fields["urgency"] = t.urgency

@@ -144,3 +144,15 @@ def test_hostile_inputs_stay_linear():
     for text in texts:
         privacy.scan_text(text)
     assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("工作秘密", ["internal"]),
+    ("工作秘密★1年", ["internal"]),          # 工作秘密 with a period is still not a 密级
+    ("内部资料 注意保存", ["internal"]),
+    ("（内部资料）", ["internal"]),
+    ("★1年", []),                          # a period alone: the level line above it is the mark
+    ("工作秘密不得公开。", []),
+])
+def test_work_secrets_stay_internal(text, kinds):
+    assert [k for k, *_ in privacy.scan_text(text)] == kinds
