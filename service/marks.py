@@ -35,7 +35,8 @@ Where a mark is found (``find``):
 4. ``密级：机密`` anywhere, unless the levels are being listed (``密级：秘密、机密``);
 5. a short sentence stating the document's own level: ``此件为秘密级``, ``本文件属机密``.
 
-Lists of levels are not markings: a header line naming two levels, and bare level lines
+Lists of levels are not markings: levels listed together (``绝密★、机密★、秘密★``,
+``密级：秘密、机密``), a header line naming two levels, and bare level lines
 naming two or more levels in one text (``绝密\\n机密\\n秘密``), are dropped. Prose is never a
 mark: 商业秘密, 秘密投票, 国家秘密, 保守秘密, 秘密地, 泄露机密, 机密性, 绝密档案.
 工作秘密 alone on a line is the 内部 mark of the 2024 law's 工作秘密 (``internal``).
@@ -143,6 +144,9 @@ _OWN_LEVEL = re.compile(
     rf"(?:为|属于|属|系|定为|列为|是|密级为){_SP}(?:{_OPEN}{_SP})?(?P<level>{_LEVEL})级?(?:{_SP}{_CLOSE})?"
     rf"(?:文件|材料|资料)?(?={_SP}(?:$|[,，。;；!！、)）\n]|请|注意|不得|严禁|妥善|阅后|用后))")
 _PERIOD_OK_BEFORE = frozenset("为属系是")
+# Levels listed one after another ("绝密★、机密★、秘密★"; "机密、秘密★"): the format, not a marking.
+_LISTED_AFTER = re.compile(rf"{_SP}[、/|或和及与]{_SP}{_LEVEL}")
+_LISTED_BEFORE = re.compile(rf"{_LEVEL}级?[^\n]{{0,8}}?[、/|或和及与]{_SP}$")
 BARE_LEVELS = frozenset({"绝密", "机密", "秘密"})
 _INTERNAL_ANYWHERE = re.compile(r"内部资料[ ,，、]*注意保存")
 
@@ -259,6 +263,11 @@ def _example(folded: str, start: int) -> bool:
     return bool(_EXAMPLE_BEFORE.search(before))
 
 
+def _listed(folded: str, start: int, end: int) -> bool:
+    """The mark is one of several levels listed together."""
+    return bool(_LISTED_AFTER.match(folded, end) or _LISTED_BEFORE.search(folded, max(0, start - 14), start))
+
+
 def _with_label(folded: str, start: int) -> int:
     label = _LABEL_BEFORE.search(folded, max(0, start - 14), start)
     return label.start() if label else start
@@ -300,7 +309,10 @@ def find(text: str, *, in_table: bool = False, folded: str | None = None) -> lis
         if _compound(folded, m.start()) or _quoted_in_sentence(folded, start) or _example(folded, start):
             continue
         tail = _STAR_TAIL_AFTER.match(folded, m.end())
-        spans.append((SECRECY, start, tail.end() if tail else m.end()))
+        end = tail.end() if tail else m.end()
+        if _listed(folded, start, end):
+            continue
+        spans.append((SECRECY, start, end))
     for m in _PERIOD_CORE.finditer(folded):
         start = _with_label(folded, m.start())
         if start == m.start():
@@ -310,7 +322,10 @@ def find(text: str, *, in_table: bool = False, folded: str | None = None) -> lis
             if _compound(folded, start) or _quoted_in_sentence(folded, start) or _example(folded, start):
                 continue
         tail = _PERIOD_TAIL_AFTER.match(folded, m.end())
-        spans.append((SECRECY, start, tail.end() if tail else m.end()))
+        end = tail.end() if tail else m.end()
+        if _listed(folded, start, end):
+            continue
+        spans.append((SECRECY, start, end))
     for m in _LABELLED_CORE.finditer(folded):
         if _LIST_OF_LEVELS.match(folded, m.end()):
             continue  # "密级：秘密、机密": the levels listed, not one marked
