@@ -36,8 +36,9 @@ Where a mark is found (``find``):
 5. a short sentence stating the document's own level: ``此件为秘密级``, ``本文件属机密``.
 
 Lists of levels are not markings: levels listed together (``绝密★、机密★、秘密★``,
-``密级：秘密、机密``), a header line naming two levels, and bare level lines
-naming two or more levels in one text (``绝密\\n机密\\n秘密``), are dropped. Prose is never a
+``密级：秘密、机密``), a header line naming two levels, and marks with neither a star nor a
+label naming two or more levels in one text (``绝密\\n机密\\n秘密``, ``绝密 30年\\n机密 20年``),
+are dropped. Prose is never a
 mark: 商业秘密, 秘密投票, 国家秘密, 保守秘密, 秘密地, 泄露机密, 机密性, 绝密档案.
 工作秘密 alone on a line is the 内部 mark of the 2024 law's 工作秘密 (``internal``).
 """
@@ -144,6 +145,7 @@ _OWN_LEVEL = re.compile(
     rf"(?:为|属于|属|系|定为|列为|是|密级为){_SP}(?:{_OPEN}{_SP})?(?P<level>{_LEVEL})级?(?:{_SP}{_CLOSE})?"
     rf"(?:文件|材料|资料)?(?={_SP}(?:$|[,，。;；!！、)）\n]|请|注意|不得|严禁|妥善|阅后|用后))")
 _PERIOD_OK_BEFORE = frozenset("为属系是")
+_STARRED_OR_LABELLED = re.compile(rf"[{_STRONG}{_WEAK}]|密[ ]?级{_SP}[:：]")
 # Levels listed one after another ("绝密★、机密★、秘密★"; "机密、秘密★"): the format, not a marking.
 _LISTED_AFTER = re.compile(rf"{_SP}[、/|或和及与]{_SP}{_LEVEL}")
 _LISTED_BEFORE = re.compile(rf"{_LEVEL}级?[^\n]{{0,8}}?[、/|或和及与]{_SP}$")
@@ -283,7 +285,9 @@ def find(text: str, *, in_table: bool = False, folded: str | None = None) -> lis
         return []  # every 密级 and 内部 mark holds one of these (no fold makes either)
     folded = fold(text) if folded is None else folded
     spans: list[tuple[str, int, int]] = []
-    bare: dict[tuple[str, int, int], str] = {}
+    # Marks with neither a star nor a 密级 label, by level: if one text has two levels of them
+    # ("绝密\n机密\n秘密", "绝密 30年\n机密 20年"), they list the levels and are dropped.
+    starless: dict[tuple[str, int, int], str] = {}
     for line in _LINE.finditer(folded):
         s, e = line.span()
         if e - s > MAX_LINE:
@@ -297,9 +301,9 @@ def find(text: str, *, in_table: bool = False, folded: str | None = None) -> lis
         if secret:
             span = (SECRECY, secret[0].start, secret[-1].end)
             spans.append(span)
-            word = folded[span[1]:span[2]].replace(" ", "").replace("\n", "").removesuffix("级")
-            if word in BARE_LEVELS:
-                bare[span] = word
+            levels = [t.level for t in secret if t.level]
+            if levels and not _STARRED_OR_LABELLED.search(folded, span[1], span[2]):
+                starless[span] = levels[0]
             continue
         for t in tokens:
             if t.kind == INTERNAL and not (in_table and folded[t.start:t.end] == "内部"):
@@ -326,6 +330,8 @@ def find(text: str, *, in_table: bool = False, folded: str | None = None) -> lis
         if _listed(folded, start, end):
             continue
         spans.append((SECRECY, start, end))
+        if start == m.start():
+            starless[(SECRECY, start, end)] = _level_word(m["level"])
     for m in _LABELLED_CORE.finditer(folded):
         if _LIST_OF_LEVELS.match(folded, m.end()):
             continue  # "密级：秘密、机密": the levels listed, not one marked
@@ -337,8 +343,8 @@ def find(text: str, *, in_table: bool = False, folded: str | None = None) -> lis
         tail = _TAIL_AFTER.match(folded, m.end("level"))
         spans.append((SECRECY, m.start("level"), max(m.end(), tail.end() if tail else 0)))
     spans.extend((INTERNAL, *m.span()) for m in _INTERNAL_ANYWHERE.finditer(folded))
-    if len(set(bare.values())) > 1:  # "绝密\n机密\n秘密" line by line: the levels listed
-        spans = [span for span in spans if span not in bare]
+    if len(set(starless.values())) > 1:
+        spans = [span for span in spans if span not in starless]
     return _merge(spans)
 
 
