@@ -17,6 +17,9 @@ signature) and never at numbers or dates cited inside body sentences.
 Values are in analysis form (`service.normalize.analysis_form`: half-width ASCII, simplified
 characters); 文号 are normalised to the 〔〕 form and dates to ISO `YYYY-MM-DD`. Pure functions,
 no I/O; odd input gives `{}`, never an exception.
+
+密级, 保密期限 and 紧急程度 are read with `service.marks`, the grammar the privacy gate blocks
+publishing with, so a header line gongwen reads as a 密级 is always a blocking finding.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service import marks
 from service.normalize import analysis_form
 
 MAX_LINE = 300        # characters of a paragraph that any pattern looks at
@@ -56,11 +60,6 @@ _DATE_LABELLED = re.compile(r"成文日期\s*[:：|]?\s*\|?\s*(?P<rest>.{8,14})"
 _ISO_DATE = re.compile(r"^(?P<y>(?:19|20)\d\d)-(?P<m>\d\d)-(?P<d>\d\d)")
 _IMPRINT = re.compile(rf"^(?P<org>[^，,。：:；;《》()（）]{{2,40}}?)\s*(?:{_ARABIC_DATE}|{_CN_DATE})\s*印\s*发$")
 
-_SECRECY = re.compile(r"^(?:密级[:：])?(?P<level>绝密|机密|秘密)(?:★(?P<period>\d{1,2}(?:年|个月)|长期"
-                      r"|[一二三四五六七八九十]{1,3}(?:年|个月))?)?$")
-_PERIOD_LABELLED = re.compile(r"^保密期限[:：](?P<period>\S{1,8})$")
-_URGENCY = re.compile(r"^(?:紧急程度[:：])?(?P<level>特急|加急|特提|平急)$")
-_COPY_NUMBER = re.compile(r"^\d{1,6}$")
 
 _ORG_END = re.compile(
     r"(?:政府|人大|政协|委员会|办公室|办公厅|办事处|管委会|委|局|厅|部|院|署|会|处|室|办|司|中心|站|所|队|社"
@@ -219,24 +218,11 @@ def _header_marks(lines: list[_Line]) -> list[tuple[str, FieldHit | None]]:
     """密级, 保密期限 and 紧急程度: standalone tokens in the first paragraphs, never inside sentences."""
     found: dict[str, FieldHit] = {}
     for line in lines[:6]:
-        tokens = re.sub(r"\s*★\s*", "★", line.text).split()
-        if not tokens or len(line.text) > 30:
+        if not line.text.strip() or len(line.text) > 30:
             continue
-        marks = {}
-        for token in tokens:
-            if m := _SECRECY.match(token):
-                marks["secrecy"] = m["level"]
-                if m["period"]:
-                    marks["secrecy_period"] = m["period"]
-            elif m := _PERIOD_LABELLED.match(token):
-                marks["secrecy_period"] = m["period"]
-            elif m := _URGENCY.match(token):
-                marks["urgency"] = m["level"]
-            elif not _COPY_NUMBER.match(token):
-                break
-        else:
-            for name, value in marks.items():
-                found.setdefault(name, FieldHit(value, line.index, "版头"))
+        # The same grammar as the privacy gate (service.marks): they cannot disagree.
+        for name, value in (marks.header_fields(line.text) or {}).items():
+            found.setdefault(name, FieldHit(value, line.index, "版头"))
     return list(found.items())
 
 

@@ -24,23 +24,27 @@ What is found (``Finding.kind``):
   printed); a grouped card is a whole run of groups (a row of 4-digit figures that goes
   on is not a card). An 18-digit number shaped like an ID number (province and birth date
   valid, check character wrong) is never called a card.
-- ``secrecy`` (blocking): 密级 marks 绝密/机密/秘密 used as a marking:
-  a line (at most ``_MAX_MARK_LINE`` characters) of nothing but header tokens: 份号,
-  密级 with optional ★/☆/* and 保密期限, "密级：…", "保密期限：10年", 紧急程度 — e.g.
-  "机密★1年", "000123 秘密★6个月 特急", "（机密）", "密级：机密";
-  the ★ form ("机密★1年") anywhere, unless quoted ("标注“机密★1年”");
-  "密级：机密" anywhere, unless the levels are being listed ("密级：秘密、机密").
-  The words in prose are not marks: 商业秘密, 秘密投票, 机密性, 国家秘密, 保守秘密,
-  秘密地, 工作秘密, "秘密文件应当……" are never reported as secrecy. Bare level words
-  naming two or more levels (line by line in one text, or in the cells of one table) are
-  a list of the levels, not a marking. A single table cell "机密" (a 发文稿纸's 密级
-  field) is a marking.
+- ``secrecy`` (blocking): 密级 marks 绝密/机密/秘密 used as a marking, found by the grammar
+  ``service.gongwen`` reads its 版头 fields with (``service.marks``: see there for every
+  rule). The text is folded first (full-width forms, spaces, traditional characters, a ★
+  lost in extraction as a private-use glyph or U+FFFD), then a marking is: a short line of
+  nothing but header tokens (份号, "机密★1年", "「机密」", "密级：机密", "保密期限：10年",
+  紧急程度); a level with a star anywhere ("本件属机密★3年"), or with a stand-in star and a
+  period ("本文件为机密*1年请妥善保管", "绝密·长期"), or directly with a period ("机密 1年"),
+  the star or period maybe in brackets ("机密（★1年）"); "密级：机密" anywhere; a sentence
+  stating the document's own level ("此件为秘密级"). Quoted in a sentence ("标注“机密★1年”"),
+  listed ("密级：秘密、机密"), or part of prose (商业秘密, 秘密投票, 机密性, 国家秘密, 保守秘密,
+  秘密地, 泄露机密, "秘密文件应当……") it is not. Bare level words naming two or more levels
+  (line by line in one text, or in the cells of one table) are a list of the levels, not a
+  marking. A single table cell "机密" (a 发文稿纸's 密级 field) is a marking.
+  tests/data/secrecy_marks.jsonl measures the grammar (recall on markings, false positives
+  on prose from real documents).
 - ``internal`` (not blocking): 内部 markings. They are not a 密级 under the Law on
   Guarding State Secrets, but show the document was not written to be published, so like
   PII they need the reviewer's acknowledgment: a line that is only "内部资料 注意保存",
   "内部文件", "（内部资料）", "内部", or "工作秘密" (the marking of the 2024 law's
   工作秘密), and "内部资料…注意保存" anywhere. A bare "内部" in a table cell is a value
-  (内部/外部), not a marking.
+  (内部/外部), not a marking. Same grammar (``service.marks``).
 
 Numbers are matched on a width-folded copy of the text (full-width digits, Ｘ, full-width
 spaces and hyphens, zero-width characters fold to ASCII one character for one, so offsets
@@ -59,7 +63,7 @@ it) is left out of ``repr``.
 
 Everything is linear: every regex is compiled once, separators are atomic and
 repetitions bounded; numbers are found as regex shapes over runs of digits and checked in
-Python only where the shape fits; the line rule only reads short lines.
+Python only where the shape fits; the marks' line rule only reads short lines.
 """
 from __future__ import annotations
 
@@ -69,6 +73,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from service import marks
 from service.normalize import fold_width
 from service.parsers import HiddenText, ParsedDocument, Paragraph, Table
 
@@ -466,97 +471,8 @@ def _scan_numbers(folded: str, today: dt.date) -> list[tuple[str, str, int, int]
 # 密级 and 内部 marks
 # ---------------------------------------------------------------------------
 
-_MAX_MARK_LINE = 60
-_LEVEL = r"[绝机秘][ ]?密"
-_STAR = "★☆⭐✩✪✫✬✭✮✯✰"
-_PERIOD = (r"(?:[0-9]{1,3}[ ]?(?:年|个月|月)|[一二三四五六七八九十]{1,3}(?:年|个月)|长期|启用前|考试结束前"
-           r"|至[0-9]{4}年(?:[0-9]{1,2}月(?:[0-9]{1,2}日)?)?)")
-_MARK = rf"{_LEVEL}(?:[ ]*[{_STAR}*][ ]*(?:{_PERIOD})?)?"
-_LABEL = r"密[ ]?级[ ]*[:：][ ]*"
-_TERM = rf"保密期限[ ]*[:：][ ]*{_PERIOD}"
-_URGENCY = r"(?:紧急程度[ ]*[:：][ ]*)?(?:特急|加急|特提|平急|急件)"
-_COPY = r"(?:(?:份号[ ]*[:：][ ]*|No\.?[ ]?)?(?<![0-9])[0-9]{1,6}(?![0-9]))"
-_INTERNAL = (r"(?:内部(?:资料性出版物|资料|文件|材料|刊物|参考|参阅|使用|传阅|明电|发行)?|工作秘密)"
-             r"(?:[ ,，、]*(?:注意保存|注意保管|妥善保管|注意保密|请勿外传|不得外传|严禁外传|用后收回"
-             r"|阅后收回|请勿翻印|不得翻印))?")
-_TOKEN = rf"(?:(?:{_LABEL})?{_MARK}|{_TERM}|{_INTERNAL}|{_URGENCY}|{_COPY})"
-# A line of nothing but header tokens (份号, 密级 and 保密期限, 紧急程度, 内部 marks),
-# maybe in brackets. Tokens start with distinct text, so a line parses one way only.
-_MARK_LINE = re.compile(
-    rf"^(?=[^\n]{{0,{_MAX_MARK_LINE}}}$)[ \t]*(?:[（(【\[][ ]*)?"
-    rf"{_TOKEN}(?:[ ,，、;；]*{_TOKEN})*[ ]*(?:[）)】\]])?[ \t]*$", re.MULTILINE)
-_NOT_AFTER_CJK = r"(?<![\u3400-\u9fff])"
-_SECRET_TOKEN = re.compile(rf"{_NOT_AFTER_CJK}(?:(?:{_LABEL})?{_MARK}|{_TERM})")
-_INTERNAL_TOKEN = re.compile(rf"{_NOT_AFTER_CJK}{_INTERNAL}")
-_LEVEL_WORD = re.compile(_LEVEL)
-_BARE_LEVELS = frozenset({"绝密", "机密", "秘密"})
-# The ★ form anywhere, and "密级：机密" anywhere: found by a literal-led core, then
-# widened (label before, period after) and checked (quotes, 工作秘密/商业秘密) in Python.
-_STAR_CORE = re.compile(rf"{_LEVEL}[ ]*[{_STAR}]")
-_LABELLED_CORE = re.compile(rf"{_LABEL}{_LEVEL}")
-_LABEL_BEFORE = re.compile(rf"{_LABEL}$")
-_STAR_TAIL = re.compile(rf"[ ]*[{_STAR}*][ ]*(?:{_PERIOD})?")
-_PERIOD_AFTER = re.compile(rf"[ ]*{_PERIOD}")
-_LIST_OF_LEVELS = re.compile(rf"[ ]*[、/／|｜或和及与][ ]*{_LEVEL}")
-_QUOTES = frozenset("“‘「『\"'《〈")
-_INTERNAL_ANYWHERE = re.compile(r"内部资料[ ,，、]*注意保存")
-
-
-def _tail_end(folded: str, end: int, star_seen: bool) -> int:
-    """End of a mark's ★ and 保密期限 that follow ``end``."""
-    tail = (_PERIOD_AFTER if star_seen else _STAR_TAIL).match(folded, end)
-    return tail.end() if tail else end
-
-
-def _scan_marks(folded: str, in_table: bool) -> list[tuple[str, int, int]]:
-    spans: list[tuple[str, int, int]] = []
-    bare: dict[tuple[str, int, int], str] = {}  # line marks that are a bare level word
-    for line in _MARK_LINE.finditer(folded):
-        start, end = line.span()
-        secret = list(_SECRET_TOKEN.finditer(folded, start, end))
-        levels = {level.group().replace(" ", "") for m in secret if (level := _LEVEL_WORD.search(m.group()))}
-        if len(levels) > 1:
-            continue  # "秘密、机密、绝密": a list of the levels (a form, a rule), not a marking
-        if secret:
-            span = (SECRECY, secret[0].start(), secret[-1].end())
-            spans.append(span)
-            word = folded[span[1]:span[2]].replace(" ", "")
-            if word in _BARE_LEVELS:
-                bare[span] = word
-            continue
-        for token in _INTERNAL_TOKEN.finditer(folded, start, end):
-            if not (in_table and token.group() == "内部"):
-                spans.append((INTERNAL, token.start(), token.end()))
-    for m in _STAR_CORE.finditer(folded):
-        start = m.start()
-        label = _LABEL_BEFORE.search(folded, max(0, start - 12), start)
-        if label:
-            start = label.start()
-        if (start and folded[start - 1] in _QUOTES) or folded[max(0, start - 2):start] in ("工作", "商业"):
-            continue  # quoted ("标注“机密★1年”"), or not a 密级 at all
-        spans.append((SECRECY, start, _tail_end(folded, m.end(), True)))
-    for m in _LABELLED_CORE.finditer(folded):
-        if _LIST_OF_LEVELS.match(folded, m.end()):
-            continue  # "密级：秘密、机密": the levels listed, not one marked
-        spans.append((SECRECY, m.start(), _tail_end(folded, m.end(), False)))
-    spans.extend((INTERNAL, *m.span()) for m in _INTERNAL_ANYWHERE.finditer(folded))
-    if len(set(bare.values())) > 1:  # "绝密\n机密\n秘密" line by line: the levels listed
-        spans = [span for span in spans if span not in bare]
-    return _merge(spans)
-
-
-def _merge(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-    """Overlapping spans become one; secrecy wins over an internal mark it overlaps."""
-    merged: list[list] = []
-    for kind, start, end in sorted(spans, key=lambda s: (s[1], -s[2])):
-        if merged and start < merged[-1][2]:
-            last = merged[-1]
-            last[2] = max(last[2], end)
-            if kind == SECRECY:
-                last[0] = SECRECY
-        else:
-            merged.append([kind, start, end])
-    return [(k, s, e) for k, s, e in merged]
+# The grammar of 密级, 保密期限, 紧急程度 and 内部 marks is shared with service.gongwen:
+# service.marks finds them (marks.find, in ``_scan`` below).
 
 
 # ---------------------------------------------------------------------------
@@ -571,7 +487,7 @@ def _scan(text: str, today: dt.date | None, in_table: bool) -> list[tuple[str, s
     folded = _fold(text)
     today = today or dt.date.today()
     found = [(kind, canonical, text[s:e], s, e) for kind, canonical, s, e in _scan_numbers(folded, today)]
-    for kind, s, e in _scan_marks(folded, in_table):
+    for kind, s, e in marks.find(text, in_table=in_table):
         value = text[s:e]
         found.append((kind, " ".join(value.split()), value, s, e))
     found.sort(key=lambda f: (f[3], f[4]))
@@ -632,8 +548,8 @@ def _without_level_column(found: list[Finding]) -> list[Finding]:
     A table with cells "绝密", "机密", "秘密" lists the levels (a 定密 guide, a register of
     documents); one cell "机密" (a 发文稿纸 form's 密级 field) is a marking and is kept.
     """
-    bare = [f for f in found if f.kind == SECRECY and f.masked.replace(" ", "") in _BARE_LEVELS]
-    if len({f.masked.replace(" ", "") for f in bare}) < 2:
+    bare = [f for f in found if f.kind == SECRECY and marks.bare_level(f.value)]
+    if len({marks.bare_level(f.value) for f in bare}) < 2:
         return found
     return [f for f in found if f not in bare]
 
