@@ -8,6 +8,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request, send_file
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from service import access, auditlog, localtime, review, secrecy_review, tokens
 from service.auth import current, require
@@ -151,6 +152,8 @@ def _queue_ingest(document_id: int) -> bool:
 def list_documents():
     who = current()
     query = select(Document).where(access.visible(who))
+    if who.authenticated:   # full_view lists each document's reviews: one query for the page, not one each
+        query = query.options(selectinload(Document.secrecy_reviews))
     if status := request.args.get("status"):
         query = query.where(Document.status == status)
     if category := request.args.get("category"):

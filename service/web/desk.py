@@ -6,6 +6,7 @@ import math
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from service import access, audit, auditlog, auth, secrecy_review
 from service.api import full_view
@@ -67,7 +68,8 @@ def submissions():
         query = query.where(Document.status == status)
     with transaction(runtime().sessions, readonly=True) as s:
         total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        docs = s.execute(query.order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars()
+        docs = s.execute(query.options(selectinload(Document.secrecy_reviews))
+                         .order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars()
         items = [full_view(d) for d in docs]
     return render_template("submissions.html", items=items, status=status, total=total, page=page_no,
                            pages=max(1, math.ceil(total / PER_PAGE)))
@@ -127,7 +129,8 @@ def queue_documents(s, status: str, department: str | None, category: str | None
         query = query.join(Department).where(Department.code == department)
     if category:
         query = query.where(Document.suggested_category == category)
-    docs = s.execute(query.order_by(Document.id).limit(QUEUE_LIMIT)).scalars().all()
+    docs = s.execute(query.options(selectinload(Document.secrecy_reviews))
+                     .order_by(Document.id).limit(QUEUE_LIMIT)).scalars().all()
     return sorted(docs, key=attention_key)
 
 
