@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from service import audit, localtime, search, secrecy_review
 from service.db import Department, Document, IndexCounter, dialect_insert, utcnow
 from service.errors import GongkaiError
-from service.states import STATE_NAMES_ZH, transition
+from service.states import STATE_NAMES_ZH, check_transition, transition
 from service.taxonomy import Taxonomy
 
 
@@ -189,6 +189,9 @@ def publish(session: Session, doc: Document, actor: str, *, two_person: bool = T
     cleared review must exist, list the unreadable pages as read by eye, and — with
     ``two_person`` (``GONGKAI_PUBLISH_TWO_PERSON``) — be someone else's than the publisher's.
     """
+    # A second click after a publish hears "already published", not that a review is missing
+    # (the review the first publish used is spent).
+    check_transition(doc.status, "published")
     if doc.secrecy_blocked:
         marks = "、".join(sorted({f.get("value", "") for f in doc.findings or [] if f.get("blocking")})) or "密级"
         raise SecrecyBlocked(marks=marks)

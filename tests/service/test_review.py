@@ -307,6 +307,9 @@ def test_a_scanned_secret_notice_is_published_by_no_path_until_a_cleared_review_
     assert published.status_code == 200, published.get_json()
     body = published.get_json()
     assert body["status"] == "published" and body["index_number"]
+    twice = rev2.post(f"/api/v1/documents/{doc}/publish")     # a second click: already published, not "no review"
+    assert twice.status_code == 409 and twice.get_json()["error"]["code"] == "invalid_transition"
+    assert twice.get_json()["error"]["status"] == "published"
 
     # The record: the document's JSON, its history page and the audit log.
     reviews = body["secrecy_reviews"]
