@@ -263,7 +263,11 @@ WARNING_MESSAGES = {
 
 def warning(code: str, pages: tuple[int, ...] | list[int] = (), **params: object) -> ParseWarning:
     """A warning with its Chinese message; ``pages`` (1-based page numbers) when it concerns
-    some pages only. ``params`` fill the message (``partial_text_layer``'s ``page_list``)."""
+    some pages only. ``params`` fill the message (``partial_text_layer``'s ``page_list``).
+    A string ``pages`` is the old message parameter (``pages="第 2 页"``) and still fills it."""
+    if isinstance(pages, str):
+        params.setdefault("page_list", pages)
+        pages = ()
     template = WARNING_MESSAGES.get(code, code)
     try:
         message = template.format(**params)

@@ -373,6 +373,10 @@ def test_stored_documents_without_pages_count_every_page_and_a_refusal_blocks_un
                                                  {"code": "ocr_incomplete", "pages": [3, 4]}], 4) == {
         3: ["partial_text_layer", "ocr_incomplete"], 4: ["ocr_incomplete"]}
     assert secrecy_review.pages_needing_reading([{"code": "hidden_text_present", "pages": []}], 2) == {}
+    from service.parsers import warning      # the old call, pages as message text, still works: every page
+    old_style = warning("partial_text_layer", pages="第 2 页")
+    assert old_style.message.endswith("第 2 页。") and old_style.pages == ()
+    assert list(secrecy_review.pages_needing_reading([{"code": old_style.code, "pages": []}], 2)) == [1, 2]
     with transaction(sessions) as s:
         doc = review.load_for_change(s, doc_id)
         with pytest.raises(secrecy_review.PagesNotRead):
