@@ -8,8 +8,9 @@ import logging
 from flask import Blueprint, current_app, jsonify, request, send_file
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
-from service import access, auditlog, localtime, review, tokens
+from service import access, auditlog, localtime, review, secrecy_review, tokens
 from service.auth import current, require
 from service.db import Department, Document, transaction
 from service.errors import GongkaiError, InvalidRequest
@@ -89,6 +90,7 @@ def full_view(doc: Document) -> dict:
         "findings": doc.findings, "secrecy_blocked": doc.secrecy_blocked,
         "pii_acknowledged_by": doc.pii_acknowledged_by, "pii_acknowledged_at": _iso(doc.pii_acknowledged_at),
         "reviewed_by": doc.reviewed_by, "reviewed_at": _iso(doc.reviewed_at), "reject_reason": doc.reject_reason,
+        "secrecy_reviews": [secrecy_review.to_dict(r) for r in doc.secrecy_reviews],
     }
 
 
@@ -150,6 +152,8 @@ def _queue_ingest(document_id: int) -> bool:
 def list_documents():
     who = current()
     query = select(Document).where(access.visible(who))
+    if who.authenticated:   # full_view lists each document's reviews: one query for the page, not one each
+        query = query.options(selectinload(Document.secrecy_reviews))
     if status := request.args.get("status"):
         query = query.where(Document.status == status)
     if category := request.args.get("category"):
@@ -243,7 +247,21 @@ def acknowledge(document_id: int):
 @bp.post("/documents/<id:document_id>/publish")
 @require("reviewer", "admin")
 def publish(document_id: int):
-    return jsonify(_act(document_id, lambda s, d: review.publish(s, d, current().name)))
+    two_person = rt().settings.publish_two_person
+    return jsonify(_act(document_id, lambda s, d: review.publish(s, d, current().name, two_person=two_person)))
+
+
+@bp.post("/documents/<id:document_id>/secrecy-review")
+@require("reviewer", "admin")
+def record_secrecy_review(document_id: int):
+    """Record a 保密审查: ``result`` cleared / not_cleared, ``pages_read`` (pages read by eye), ``note``."""
+    data = json_object()
+    result = text(data, "result")
+    note = text(data, "note", "")
+    pages = data.get("pages_read", [])
+    if not isinstance(pages, list):
+        raise BadRequest(what="pages_read 应为页码列表")
+    return jsonify(_act(document_id, lambda s, d: secrecy_review.record(s, d, current().name, result, pages, note)))
 
 
 @bp.post("/documents/<id:document_id>/withdraw")

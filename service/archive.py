@@ -36,8 +36,10 @@ Decisions:
   entry: the given fields are kept under ``gongwen["manifest"]``; a document the manifest
   marks confirmed is moved pending_review → approved with that category (actor
   ``import:manifest``); one marked published is then published through
-  :func:`service.review.publish`, so the 密级 and PII gates still apply — when a gate
-  refuses, the document stays approved and the refusal is audited
+  :func:`service.review.publish`, so the 密级 and PII gates still apply, and only a
+  document the automatic checks fully cleared (no findings, every page read by the
+  machine) is published — its 保密审查 is recorded automatically; anything a person must
+  judge is refused with ``secrecy_review_required`` (先审查、后公开). When a gate refuses, the document stays approved and the refusal is audited
   (``import.manifest_applied`` with ``outcome: publish_refused``) and reported.
 """
 from __future__ import annotations
@@ -467,8 +469,9 @@ def apply_manifest(rt: Runtime, document_id: int, taxonomy=None) -> str | None:
     try:
         with transaction(rt.sessions) as s:
             doc = s.get(Document, document_id, with_for_update=True)
-            review.publish(s, doc, MANIFEST_ACTOR)
-    except (review.SecrecyBlocked, review.PiiNotAcknowledged) as exc:
+            review.publish(s, doc, MANIFEST_ACTOR, two_person=rt.settings.publish_two_person, automatic_only=True)
+    except (review.SecrecyBlocked, review.PiiNotAcknowledged, review.SecrecyReviewRequired,
+            review.TwoPersonRequired) as exc:
         _outcome(rt, document_id, "publish_refused", code=exc.code)
         return "publish_refused"
     _outcome(rt, document_id, "published")

@@ -283,7 +283,8 @@ def clean(doc: ParsedDocument) -> ParsedDocument:
     # (it may know from the file's structure that the text is glyph codes: OFD's embedded
     # fonts), unless nothing is left to be garbled.
     body = ParsedDocument(blocks=tuple(cleaned), page_count=doc.page_count).body_text()
-    quality = text_quality_warnings(body)
+    quality = [replace(w, pages=tuple(range(1, doc.page_count + 1))) if w.code == "no_text_layer" and doc.page_count
+               else w for w in text_quality_warnings(body)]
     dropped = ("no_text_layer", "garbled_text_layer") if not "".join(body.split()) else ("no_text_layer",)
     warnings = [w for w in doc.warnings if w.code not in dropped]
     warnings.extend(quality)
@@ -292,5 +293,5 @@ def clean(doc: ParsedDocument) -> ParsedDocument:
         empty = [n for n in range(1, doc.page_count + 1) if n not in pages_with_text]
         if empty and len(empty) < doc.page_count:
             shown = "、".join(str(n) for n in empty[:20]) + ("…" if len(empty) > 20 else "")
-            warnings.append(warning("partial_text_layer", pages=f"第 {shown} 页"))
+            warnings.append(warning("partial_text_layer", pages=empty, page_list=f"第 {shown} 页"))
     return replace(doc, blocks=tuple(cleaned), hidden=tuple(hidden), warnings=tuple(dict.fromkeys(warnings)))

@@ -58,6 +58,9 @@ class Settings:
     #: Served over HTTPS (directly or behind a proxy): the session cookie is marked ``Secure`` and
     #: every response carries ``Strict-Transport-Security``. Off by default (plain-HTTP intranets).
     secure_cookies: bool = False
+    #: 审查与发布分人: a document with personal-information or 内部 findings, or pages read by eye,
+    #: is published by someone other than the reviewer who cleared its 保密审查.
+    publish_two_person: bool = True
     #: Largest upload accepted, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Parser child process: address-space limit in bytes.

@@ -150,6 +150,33 @@ class Document(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
     department: Mapped[Department] = relationship()
+    #: Its 保密审查 records, oldest first (``service.secrecy_review``).
+    secrecy_reviews: Mapped[list["SecrecyReview"]] = relationship(order_by="SecrecyReview.id", viewonly=True)
+
+
+class SecrecyReview(Base):
+    """A 保密审查 of one document (``service.secrecy_review``): who checked, when, on what basis
+    (the findings and unreadable pages they were shown, the pages they read by eye, a note)
+    and the result. Publishing needs a cleared one (``service.review.publish``); the review a
+    publication relied on is marked with that publication's time and serves no other
+    (一事一审: a republication after withdrawal is reviewed again)."""
+
+    __tablename__ = "secrecy_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: ``cleared`` or ``not_cleared``.
+    result: Mapped[str] = mapped_column(String(20))
+    pages_read: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: What the reviewer was shown: ``findings`` (kind, label, location), ``pages`` needing reading with why.
+    basis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: Recorded by ``publish`` itself: the automatic checks left nothing for a person to judge.
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: When a publication relied on this review (None: not used yet).
+    used_for_publish_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class IndexCounter(Base):

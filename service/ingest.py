@@ -132,7 +132,7 @@ def process(rt: Runtime, document_id: int, sha256: str, filename: str) -> Outcom
         "tables": [[list(r) for r in t.rows] for t in d.tables],
         "gongwen": {k: v.to_dict() for k, v in extraction.metadata.items()},
         "hidden_text": [{"kind": h.kind, "text": h.text, "where": h.where} for h in d.hidden],
-        "warnings": [{"code": w.code, "message": w.message} for w in d.warnings],
+        "warnings": [{"code": w.code, "message": w.message, "pages": list(w.pages)} for w in d.warnings],
         "tokens": result.tokens, "error_code": None, "error_message": None,
         "suggested_category": p["category"], "confidence": p["confidence"],
         "candidates": p["candidates"], "explanation": p["explanation"],

@@ -87,8 +87,17 @@ def spec() -> dict:
                 "Acknowledge personal information before publishing (audited)", "reviewer, admin", params=DOC_ID,
                 body=_json({"note": s}), required_body=False, errors=(401, 403, 404, 409, 415, 422))},
             "/api/v1/documents/{document_id}/publish": {"post": _op(
-                "Publish into the public catalogue; refused for 密级 and unacknowledged PII", "reviewer, admin",
+                "Publish into the public catalogue; refused for 密级, unacknowledged PII, without a cleared "
+                "保密审查 where a person must judge (409 secrecy_review_required) and, under the two-person rule, "
+                "by the reviewer who cleared it (409 two_person_required)", "reviewer, admin",
                 params=DOC_ID, errors=(401, 403, 404, 409))},
+            "/api/v1/documents/{document_id}/secrecy-review": {"post": _op(
+                "Record a 保密审查 (secrecy review): result cleared / not_cleared, the pages read by eye in the "
+                "original, a note. A cleared review must list every page the machine could not read (422 "
+                "pages_not_read); publishing needs a cleared one", "reviewer, admin", params=DOC_ID,
+                body=_json({"result": {"enum": ["cleared", "not_cleared"]},
+                            "pages_read": {"type": "array", "items": ID}, "note": s}, ["result"]),
+                errors=(401, 403, 404, 409, 415, 422))},
             "/api/v1/documents/{document_id}/withdraw": {"post": _op(
                 "Withdraw a published document", "reviewer, admin", params=DOC_ID,
                 body=_json({"reason": s}, ["reason"]), errors=(401, 403, 404, 409, 415, 422))},

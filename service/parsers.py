@@ -68,10 +68,15 @@ class HiddenText:
 
 @dataclass(frozen=True, slots=True)
 class ParseWarning:
-    """Something a reviewer should know about a document that still parsed."""
+    """Something a reviewer should know about a document that still parsed.
+
+    ``pages`` names the pages (1-based) the warning is about, where it is about some pages
+    only (``partial_text_layer``: the pages without text); empty means the whole document or
+    not page-related. The review's scan gate reads it (``service.secrecy_review``)."""
 
     code: str
     message: str
+    pages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,16 +255,22 @@ def parse_error_classes() -> dict[str, type[ParseError]]:
 WARNING_MESSAGES = {
     "no_text_layer": "文件没有可提取的文字（可能是扫描件或图片），需要人工处理或先做文字识别（OCR）。",
     "garbled_text_layer": "提取出的文字疑似乱码（字体编码缺失），请对照原件核对。",
-    "partial_text_layer": "部分页面没有可提取的文字（可能是扫描页）：{pages}。",
+    "partial_text_layer": "部分页面没有可提取的文字（可能是扫描页）：{page_list}。",
     "tables_skipped": "部分表格未能识别结构，已按正文文字处理。",
     "hidden_text_present": "文件含有修订、批注或隐藏文字，发布前请检查。",
 }
 
 
-def warning(code: str, **params: object) -> ParseWarning:
+def warning(code: str, pages: tuple[int, ...] | list[int] = (), **params: object) -> ParseWarning:
+    """A warning with its Chinese message; ``pages`` (1-based page numbers) when it concerns
+    some pages only. ``params`` fill the message (``partial_text_layer``'s ``page_list``).
+    A string ``pages`` is the old message parameter (``pages="第 2 页"``) and still fills it."""
+    if isinstance(pages, str):
+        params.setdefault("page_list", pages)
+        pages = ()
     template = WARNING_MESSAGES.get(code, code)
     try:
         message = template.format(**params)
     except (KeyError, IndexError, ValueError):
         message = template
-    return ParseWarning(code=code, message=message)
+    return ParseWarning(code=code, message=message, pages=tuple(int(n) for n in pages))

@@ -11,10 +11,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import audit, localtime, search
+from service import audit, localtime, search, secrecy_review
 from service.db import Department, Document, IndexCounter, dialect_insert, utcnow
 from service.errors import GongkaiError
-from service.states import STATE_NAMES_ZH, transition
+from service.states import STATE_NAMES_ZH, check_transition, transition
 from service.taxonomy import Taxonomy
 
 
@@ -53,6 +53,22 @@ class PiiNotAcknowledged(GongkaiError):
     http_status = 409
     message_zh = "文件含有个人信息（{kinds}），发布前须由审核人员确认已处理。"
     message_en = "The document contains personal information ({kinds}); acknowledge it before publishing."
+
+
+class SecrecyReviewRequired(GongkaiError):
+    """Publishing needs a cleared 保密审查 of the document that this one does not have yet."""
+
+    code = "secrecy_review_required"
+    http_status = 409
+    message_zh = "{what}"
+    message_en = "A cleared secrecy review (保密审查) of the document is required before publishing."
+
+
+class TwoPersonRequired(GongkaiError):
+    code = "two_person_required"
+    http_status = 409
+    message_zh = "此文件的保密审查由 {who} 完成，须由另一名审核人员发布（审查与发布分人）。"
+    message_en = "The secrecy review was done by {who}; another reviewer must publish (two-person rule)."
 
 
 PII_NAMES = {"resident_id": "身份证号", "mobile": "手机号", "bank_card": "银行卡号"}
@@ -160,20 +176,57 @@ def next_index_number(session: Session, doc: Document) -> str:
             return number
 
 
-def publish(session: Session, doc: Document, actor: str) -> None:
+def publish(session: Session, doc: Document, actor: str, *, two_person: bool = True,
+            automatic_only: bool = False) -> None:
+    """Publish ``doc`` (read with ``load_for_change``): the one function every path calls —
+    the review page (through the API), the API and the manifest import.
+
+    Gates, in order: a 密级 mark blocks; ``automatic_only`` (the manifest import) publishes
+    only what the automatic checks fully cleared; personal information needs its
+    acknowledgment; and every publication needs a cleared 保密审查 no earlier publication
+    relied on (一事一审). Where the automatic checks leave nothing for a person to judge,
+    the review is recorded here, with the publisher as reviewer; otherwise a reviewer's
+    cleared review must exist, list the unreadable pages as read by eye, and — with
+    ``two_person`` (``GONGKAI_PUBLISH_TWO_PERSON``) — be someone else's than the publisher's.
+    """
+    # A second click after a publish hears "already published", not that a review is missing
+    # (the review the first publish used is spent).
+    check_transition(doc.status, "published")
     if doc.secrecy_blocked:
         marks = "、".join(sorted({f.get("value", "") for f in doc.findings or [] if f.get("blocking")})) or "密级"
         raise SecrecyBlocked(marks=marks)
+    assessment = secrecy_review.assess(doc)
+    if automatic_only and assessment.needs_person:
+        raise SecrecyReviewRequired("automatic publishing", what=assessment.missing_zh()
+                                    + "导入清单只能发布自动检查全部通过的文件。")
     pii = pii_findings(doc)
     if pii and not doc.pii_acknowledged_at:
         kinds = "、".join(sorted({PII_NAMES.get(f.get("kind"), f.get("kind", "")) for f in pii}))
         raise PiiNotAcknowledged(kinds=kinds)
+    reviewed = secrecy_review.open_review(session, doc.id)
+    if reviewed is None:
+        if assessment.needs_person:
+            raise SecrecyReviewRequired("no review", what=assessment.missing_zh())
+        reviewed = secrecy_review.record_automatic(session, doc, actor)
+    elif reviewed.result != secrecy_review.CLEARED:
+        raise SecrecyReviewRequired("not cleared", what=f"最近一次保密审查（{reviewed.reviewer}）结论为不予通过，"
+                                                        "须重新审查并通过后才能发布。")
+    else:
+        unread = sorted(set(assessment.pages) - set(reviewed.pages_read or []))
+        if unread:
+            raise SecrecyReviewRequired("pages not read", what=(
+                f"第 {secrecy_review.page_list_zh(unread)} 页无法识别文字，保密审查未记录已逐页阅读这些页的原件，"
+                "须重新审查后才能发布。"))
+        if two_person and assessment.two_person and reviewed.reviewer == actor:
+            raise TwoPersonRequired(who=reviewed.reviewer)
     transition(session, doc, "published", actor=actor)
     if not doc.index_number:
         doc.index_number = next_index_number(session, doc)
     doc.published_at = utcnow()
+    reviewed.used_for_publish_at = doc.published_at
     search.index_document(session, doc)
-    audit.append(session, actor, "publish", document_id=doc.id, index_number=doc.index_number, category=doc.category)
+    audit.append(session, actor, "publish", document_id=doc.id, index_number=doc.index_number, category=doc.category,
+                 secrecy_review=reviewed.id, secrecy_reviewer=reviewed.reviewer)
 
 
 def withdraw(session: Session, doc: Document, actor: str, reason: str) -> None:

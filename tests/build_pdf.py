@@ -91,3 +91,33 @@ def build_seed_report_pdf(path: Path, seed_text: str) -> Path:
     paragraphs = [p for p in re.split(r"\s(?=[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\([一二三四五六七八九十]+\))", body) if p.strip()]
     return build_pdf(path, paginate(paragraphs, chars_per_line=32, lines_per_page=26), header=SEED_WATERMARK,
                      footer="第 {n} 页", title="县民政资讯工作年报")
+
+
+def build_scanned_pdf(path: Path, pages: int, *, text_pages: dict[int, Iterable[str]] | None = None) -> Path:
+    """A "scanned" PDF: every page an image only (no text layer), like a notice scanned from
+    paper — a 密级 mark on it is pixels no text scan can find. ``text_pages`` (page number →
+    lines) get a text layer instead, for a partly scanned file."""
+    from PIL import Image, ImageDraw
+    from reportlab.lib.utils import ImageReader
+
+    text_pages = text_pages or {}
+    font = _font()
+    c = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    width, height = A4
+    for n in range(1, pages + 1):
+        if n in text_pages:
+            c.setFont(font, 14)
+            y = height - 90
+            for line in text_pages[n]:
+                c.drawString(72, y, line)
+                y -= 24
+        else:
+            scan = Image.new("L", (420, 594), 250)
+            draw = ImageDraw.Draw(scan)
+            draw.rectangle((300, 20, 400, 50), outline=0, width=3)    # where a 密级 box sits on a 公文
+            for k in range(12):                                      # "lines of text", as a scan shows them
+                draw.rectangle((40, 90 + k * 36, 380 - (k % 3) * 40, 100 + k * 36), fill=60)
+            c.drawImage(ImageReader(scan), 0, 0, width=width, height=height)
+        c.showPage()
+    c.save()
+    return path

@@ -36,7 +36,7 @@ def extraction_record(extraction) -> dict:
         "tables": [[list(row) for row in t.rows] for t in doc.blocks if isinstance(t, Table)],
         "metadata": {name: hit.to_dict() for name, hit in extraction.metadata.items()},
         "hidden_text": [{"kind": h.kind, "text": h.text, "where": h.where} for h in doc.hidden],
-        "warnings": [{"code": w.code, "message": w.message} for w in doc.warnings],
+        "warnings": [{"code": w.code, "message": w.message, "pages": list(w.pages)} for w in doc.warnings],
         "properties": doc.properties,
     }
 

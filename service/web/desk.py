@@ -6,8 +6,9 @@ import math
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
-from service import access, audit, auditlog, auth
+from service import access, audit, auditlog, auth, secrecy_review
 from service.api import full_view
 from service.db import AuditEntry, Department, Document, transaction
 from service.explanation import FIELD_LABELS_ZH, term_label
@@ -67,7 +68,8 @@ def submissions():
         query = query.where(Document.status == status)
     with transaction(runtime().sessions, readonly=True) as s:
         total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        docs = s.execute(query.order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars()
+        docs = s.execute(query.options(selectinload(Document.secrecy_reviews))
+                         .order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars()
         items = [full_view(d) for d in docs]
     return render_template("submissions.html", items=items, status=status, total=total, page=page_no,
                            pages=max(1, math.ceil(total / PER_PAGE)))
@@ -80,9 +82,9 @@ def document(document_id: int):
         doc = full_view(_load(s, document_id))
         history = s.execute(select(AuditEntry).where(AuditEntry.document_id == document_id)
                             .order_by(AuditEntry.seq)).scalars().all()
-        events = [{"at": e.at, "actor": e.actor, "action": auditlog.action_name(e.action), "detail": e.detail}
-                  for e in history]
-    return render_template("document.html", doc=doc, events=events)
+        events = [{"at": e.at, "actor": e.actor, "action": auditlog.action_name(e.action), "detail": e.detail,
+                   "code": e.action} for e in history]
+    return render_template("document.html", doc=doc, events=events, review_results=secrecy_review.RESULT_NAMES_ZH)
 
 
 @bp.get("/documents/<id:document_id>/original/view")
@@ -127,7 +129,8 @@ def queue_documents(s, status: str, department: str | None, category: str | None
         query = query.join(Department).where(Department.code == department)
     if category:
         query = query.where(Document.suggested_category == category)
-    docs = s.execute(query.order_by(Document.id).limit(QUEUE_LIMIT)).scalars().all()
+    docs = s.execute(query.options(selectinload(Document.secrecy_reviews))
+                     .order_by(Document.id).limit(QUEUE_LIMIT)).scalars().all()
     return sorted(docs, key=attention_key)
 
 
@@ -178,6 +181,9 @@ def review(document_id: int):
     with transaction(runtime().sessions, readonly=True) as s:
         doc = _load(s, document_id)
         view = full_view(doc)
+        assessment = secrecy_review.assess(doc)
+        open_review = secrecy_review.open_review(s, doc.id)
+        open_review = {**secrecy_review.to_dict(open_review), "at": open_review.reviewed_at} if open_review else None
         order = [d.id for d in queue_documents(s, **filters)]
     if document_id in order:
         i = order.index(document_id)
@@ -196,7 +202,11 @@ def review(document_id: int):
                            next_url=url_for("desk.review", document_id=next_id, **_clean(filters)) if next_id else "",
                            pii=[f for f in view["findings"] or [] if not f.get("blocking")],
                            secrets=[f for f in view["findings"] or [] if f.get("blocking")],
-                           fields=EDITABLE_FIELDS)
+                           fields=EDITABLE_FIELDS, read_pages=assessment.page_rows_zh(),
+                           needs_person=assessment.needs_person, open_review=open_review,
+                           review_results=secrecy_review.RESULT_NAMES_ZH,
+                           reviewable=doc.status in secrecy_review.REVIEWABLE,
+                           two_person=runtime().settings.publish_two_person and needs_two_person(doc))
 
 
 @bp.post("/review/<id:document_id>/fields")
@@ -230,6 +240,10 @@ def edit_fields(document_id: int):
                 doc.tokens = {**doc.tokens, "doc_number": changes["doc_number"]["to"] or None}
             audit.append(s, actor, "review.fields", document_id=doc.id, changes=changes)
     return redirect(url_for("desk.review", document_id=document_id))
+
+
+def needs_two_person(doc: Document) -> bool:
+    return secrecy_review.assess(doc).two_person
 
 
 def _clean(filters: dict) -> dict:

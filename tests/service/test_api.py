@@ -221,12 +221,27 @@ def test_pii_needs_an_audited_acknowledgment_then_publishes_with_an_index_number
     refused = client.post(f"/api/v1/documents/{doc}/publish")
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "pii_not_acknowledged"
     assert client.post(f"/api/v1/documents/{doc}/acknowledge-pii", json={"note": "号码为单位公开电话"}).status_code == 200
-    published = client.post(f"/api/v1/documents/{doc}/publish").get_json()
+    # Personal information is for a person to judge: a recorded 保密审查 first (先审查、后公开) ...
+    unreviewed = client.post(f"/api/v1/documents/{doc}/publish")
+    assert unreviewed.status_code == 409 and unreviewed.get_json()["error"]["code"] == "secrecy_review_required"
+    assert "手机号码" in unreviewed.get_json()["error"]["message"]
+    reviewed = client.post(f"/api/v1/documents/{doc}/secrecy-review", json={"result": "cleared", "note": "单位公开电话"})
+    assert reviewed.status_code == 200 and reviewed.get_json()["secrecy_reviews"][-1]["reviewer"] == "rev"
+    # ... and the reviewer who cleared it does not publish it too (审查与发布分人): another person does.
+    same_person = client.post(f"/api/v1/documents/{doc}/publish")
+    assert same_person.status_code == 409 and same_person.get_json()["error"]["code"] == "two_person_required"
+    assert "rev" in same_person.get_json()["error"]["message"]
+    other = client_as(app, "adm", world)
+    published = other.post(f"/api/v1/documents/{doc}/publish").get_json()
     assert published["status"] == "published" and published["index_number"].startswith("a-")
+    assert published["secrecy_reviews"][-1]["used_for_publish_at"] is not None
     assert app.test_client().get(f"/api/v1/documents/{doc}").status_code == 200  # now public
     withdrawn = client.post(f"/api/v1/documents/{doc}/withdraw", json={"reason": "内容有误"}).get_json()
     assert withdrawn["status"] == "withdrawn"
     assert app.test_client().get(f"/api/v1/documents/{doc}").status_code == 404
+    # 一事一审: the review that publication relied on does not serve a republication.
+    again = other.post(f"/api/v1/documents/{doc}/publish")
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "secrecy_review_required"
 
 
 def test_admin_creates_department_tokens_that_upload(app, world):
@@ -369,7 +384,7 @@ def test_the_openapi_document_says_days_years_and_ids_as_the_server_reads_them(a
     assert len(days) == 5 and all(params[key] == {"type": "string", "format": "date"} for key in days)
     assert params[("/api/v1/report", "get", "year")] == {"type": "integer", "minimum": 1900, "maximum": 9998}
     ids = [key for key in params if key[2] in ("document_id", "token_id", "document", "page")]
-    assert len(ids) == 10
+    assert len(ids) == 11   # + the secrecy-review operation
     for key in ids:
         assert params[key] == {"type": "integer", "format": "int32", "minimum": 1, "maximum": 2**31 - 1}, key
     assert params[("/api/v1/documents", "get", "per_page")] == {"type": "integer", "minimum": 1, "maximum": 200}

@@ -380,3 +380,38 @@ def test_a_real_import_wait_reports_what_the_database_holds(rt, tmp_path):
         held = dict(s.execute(select(Document.status, func.count()).group_by(Document.status)).all())
     assert held == {"published": 30} and summary["states"] == held and summary["unfinished"] == 0, summary
     assert summary["manifest"] == {"published": 30}
+
+
+def test_the_manifest_publishes_only_what_the_automatic_checks_cleared(rt, tmp_path):
+    """先审查、后公开: a scan (pages nobody has read) and a file with personal information are for a
+    person to judge; the import refuses to publish them with secrecy_review_required and leaves them
+    approved. A file with nothing to judge is published, its 保密审查 recorded automatically."""
+    from build_pdf import build_scanned_pdf
+    from service import secrecy_review
+    from service.ingest import ingest
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "公开.txt").write_bytes(txt("公布年度政务公开工作要点"))
+    (src / "名单.txt").write_bytes(txt("公示名单") + "联系人：王五，联系电话：13912345678。\n".encode())
+    build_scanned_pdf(src / "扫描件.pdf", 2)
+    with transaction(rt.sessions, readonly=True) as s:
+        dept = s.execute(select(Department.id)).scalar_one()
+    wish = {"category": "工作动态", "status": "published"}
+    result = archive.import_items(rt, archive.iter_folder(src), department_id=dept, uploaded_by="import:test",
+                                  manifest={name: wish for name in ("公开.txt", "名单.txt", "扫描件.pdf")})
+    outcomes = {}
+    for doc_id in result.to_queue:
+        assert ingest(rt, doc_id) == "pending_review"
+        outcomes[doc_id] = archive.apply_manifest(rt, doc_id)
+    by_name = docs(rt)
+    assert {name: outcomes[d.id] for name, d in by_name.items()} == {
+        "公开.txt": "published", "名单.txt": "publish_refused", "扫描件.pdf": "publish_refused"}
+    recorded = archive.manifest_outcomes(rt, list(outcomes))
+    for name in ("名单.txt", "扫描件.pdf"):
+        assert by_name[name].status == "approved"
+        assert recorded[by_name[name].id]["code"] == "secrecy_review_required", recorded
+    with transaction(rt.sessions, readonly=True) as s:
+        (auto,) = secrecy_review.reviews_of(s, by_name["公开.txt"].id)
+        assert (auto.reviewer, auto.automatic, auto.result) == (archive.MANIFEST_ACTOR, True, "cleared")
+        assert secrecy_review.reviews_of(s, by_name["扫描件.pdf"].id) == []

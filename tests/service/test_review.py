@@ -215,3 +215,229 @@ def test_a_stale_read_cannot_move_a_document_that_moved_meanwhile(sessions):
         assert refused.value.status == "rejected"
     with transaction(sessions, readonly=True) as s:
         assert s.get(Document, doc_id).reviewed_by == "审核员甲"
+
+
+# ---------------------------------------------------------------------------
+# 保密审查 and the scan gate (issue #21 items 1 and 4)
+# ---------------------------------------------------------------------------
+
+from datetime import datetime, timezone
+
+from build_pdf import build_scanned_pdf
+from service import review, secrecy_review
+from service.db import SecrecyReview
+from service.ingest import ingest
+from service.intake import receive
+
+
+@pytest.fixture
+def scans(db_url, redis_url, tmp_path):
+    """An app on the test database, two reviewers and an admin, and two ingested scans: a notice
+    marked 秘密★1年 scanned as images only (2 pages), and a 3-page file whose pages 2–3 are scans."""
+    app = create_app({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
+                      "secret_key": "test-secret", "queue_name": unique_queue_name()})
+    rt = app.extensions["gongkai"]
+    with transaction(rt.sessions) as s:
+        dept = Department(code="bmj", name="县保密局")
+        s.add(dept)
+        s.add_all([User(username=name, role=role, password_hash=generate_password_hash(PASSWORD))
+                   for name, role in (("rev1", "reviewer"), ("rev2", "reviewer"), ("adm", "admin"))])
+        s.flush()
+        dept_id = dept.id
+    ids = {}
+    for name, path in (("secret", build_scanned_pdf(tmp_path / "秘密通知.pdf", 2)),
+                       ("partial", build_scanned_pdf(tmp_path / "部分扫描.pdf", 3, text_pages={
+                           1: ["关于做好全县防汛工作的通知", "各乡镇人民政府：请按要求做好防汛准备。"]}))):
+        with open(path, "rb") as fh:
+            ids[name] = receive(rt.sessions, rt.storage, department_id=dept_id, filename=path.name, stream=fh,
+                                uploaded_by="上传员").document_id
+        assert ingest(rt, ids[name]) == "pending_review"
+    yield {"app": app, "rt": rt, **ids}
+    rt.close()
+
+
+def api_as(app, username: str):
+    client = app.test_client()
+    token = client.post("/api/v1/login", json={"username": username, "password": PASSWORD}).get_json()["csrf_token"]
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = token
+    return client
+
+
+def test_a_scanned_secret_notice_is_published_by_no_path_until_a_cleared_review_read_its_pages(scans):
+    app, rt, doc = scans["app"], scans["rt"], scans["secret"]
+    rev1, rev2, adm = api_as(app, "rev1"), api_as(app, "rev2"), api_as(app, "adm")
+    stored = rev1.get(f"/api/v1/documents/{doc}").get_json()
+    assert stored["findings"] == [] and not stored["secrecy_blocked"]          # the mark is pixels: nothing found
+    assert stored["warnings"][0]["code"] == "no_text_layer" and stored["warnings"][0]["pages"] == [1, 2]
+    assert rev1.post(f"/api/v1/documents/{doc}/review", json={"action": "correct", "category": "工作动态"}).status_code == 200
+
+    # The API, for anyone: a recorded 保密审查 that read pages 1 and 2 is missing.
+    for client in (rev1, adm):
+        refused = client.post(f"/api/v1/documents/{doc}/publish")
+        assert refused.status_code == 409
+        error = refused.get_json()["error"]
+        assert error["code"] == "secrecy_review_required"
+        assert "第 1、2 页无法识别文字，须由审查人逐页阅读原件并记录保密审查后才能发布。" in error["message"]
+    # The manifest import's path: the automatic checks did not clear it, so it never publishes.
+    with pytest.raises(review.SecrecyReviewRequired):
+        with transaction(rt.sessions) as s:
+            review.publish(s, review.load_for_change(s, doc), "import:manifest", automatic_only=True)
+
+    # Clearing without having read every page is refused; a reviewer who read them and saw the mark refuses.
+    half = rev1.post(f"/api/v1/documents/{doc}/secrecy-review", json={"result": "cleared", "pages_read": [1]})
+    assert half.status_code == 422 and half.get_json()["error"]["code"] == "pages_not_read"
+    assert "第 2 页" in half.get_json()["error"]["message"]
+    bad_page = rev1.post(f"/api/v1/documents/{doc}/secrecy-review", json={"result": "cleared", "pages_read": [1, 2, 9]})
+    assert bad_page.status_code == 422
+    refusal = rev1.post(f"/api/v1/documents/{doc}/secrecy-review", json={
+        "result": "not_cleared", "pages_read": [1, 2], "note": "第 1 页右上角标有“秘密★1年”"})
+    assert refusal.status_code == 200
+    blocked = rev2.post(f"/api/v1/documents/{doc}/publish")
+    assert blocked.status_code == 409 and blocked.get_json()["error"]["code"] == "secrecy_review_required"
+    assert "不予通过" in blocked.get_json()["error"]["message"]
+
+    # Declassified (解密) later: a cleared review that read both pages; then someone else publishes.
+    cleared = rev1.post(f"/api/v1/documents/{doc}/secrecy-review", json={
+        "result": "cleared", "pages_read": [2, 1], "note": "经核实已于 2026 年 3 月解密"})
+    assert cleared.status_code == 200
+    same = rev1.post(f"/api/v1/documents/{doc}/publish")
+    assert same.status_code == 409 and same.get_json()["error"]["code"] == "two_person_required"
+    assert "rev1" in same.get_json()["error"]["message"] and "另一名" in same.get_json()["error"]["message"]
+    published = rev2.post(f"/api/v1/documents/{doc}/publish")
+    assert published.status_code == 200, published.get_json()
+    body = published.get_json()
+    assert body["status"] == "published" and body["index_number"]
+    twice = rev2.post(f"/api/v1/documents/{doc}/publish")     # a second click: already published, not "no review"
+    assert twice.status_code == 409 and twice.get_json()["error"]["code"] == "invalid_transition"
+    assert twice.get_json()["error"]["status"] == "published"
+
+    # The record: the document's JSON, its history page and the audit log.
+    reviews = body["secrecy_reviews"]
+    assert [(r["reviewer"], r["result"], r["pages_read"], r["automatic"]) for r in reviews] == [
+        ("rev1", "not_cleared", [1, 2], False), ("rev1", "cleared", [1, 2], False)]
+    assert reviews[0]["used_for_publish_at"] is None and reviews[1]["used_for_publish_at"]
+    assert [p["page"] for p in reviews[1]["basis"]["pages"]] == [1, 2]
+    html = adm.get(f"/documents/{doc}").get_data(as_text=True)
+    assert html.count("<b>保密审查</b>") == 2 and "不予通过" in html and "审查通过" in html
+    assert "已逐页阅读原件第 1、2 页" in html and "经核实已于 2026 年 3 月解密" in html
+    entries = adm.get(f"/api/v1/audit?kind=secrecy&document={doc}").get_json()["entries"]
+    assert [(e["action"], e["action_zh"], e["detail"]["result"]) for e in entries] == [
+        ("secrecy.review", "保密审查", "cleared"), ("secrecy.review", "保密审查", "not_cleared")]
+    publish_entry = adm.get(f"/api/v1/audit?kind=publish&document={doc}").get_json()["entries"][0]
+    assert publish_entry["actor"] == "rev2" and publish_entry["detail"]["secrecy_review"] == reviews[1]["id"]
+    with transaction(rt.sessions, readonly=True) as s:
+        assert audit.verify(s).ok
+
+
+def test_a_partly_scanned_file_needs_the_scanned_pages_read_and_the_review_page_lists_them(scans):
+    app, doc = scans["app"], scans["partial"]
+    rev1, rev2 = api_as(app, "rev1"), api_as(app, "rev2")
+    page = rev1.get(f"/review/{doc}").get_data(as_text=True)
+    assert '<li data-code="partial_text_layer">部分页面没有可提取的文字（可能是扫描页）：第 2、3 页。</li>' in page
+    assert 'id="secrecy-review"' in page and "审查通过" in page and "不予通过" in page
+    assert "已逐页阅读原件第 2 页" in page and "已逐页阅读原件第 3 页" in page
+    assert "已逐页阅读原件第 1 页" not in page                 # page 1 was read by the machine
+    assert "partial_text_layer）" not in page and "secrecy_review" not in page   # no internal codes shown
+    rev1.post(f"/api/v1/documents/{doc}/review", json={"action": "correct", "category": "工作动态"})
+    refused = rev1.post(f"/api/v1/documents/{doc}/publish").get_json()["error"]
+    assert refused["code"] == "secrecy_review_required" and "第 2、3 页" in refused["message"]
+    assert rev1.post(f"/api/v1/documents/{doc}/secrecy-review",
+                     json={"result": "cleared", "pages_read": [2, 3], "note": ""}).status_code == 200
+    page = rev1.get(f"/review/{doc}").get_data(as_text=True)
+    assert "审查通过" in page and "已逐页阅读原件第 2、3 页" in page
+    assert rev2.post(f"/api/v1/documents/{doc}/publish").status_code == 200
+
+
+def test_an_ordinary_publish_records_the_review_itself(sessions):
+    (doc_id,) = approved_documents(sessions, 1)
+    with transaction(sessions) as s:
+        review.publish(s, review.load_for_change(s, doc_id), "审核员")
+    with transaction(sessions, readonly=True) as s:
+        (row,) = secrecy_review.reviews_of(s, doc_id)
+        assert (row.reviewer, row.result, row.automatic, row.pages_read) == ("审核员", "cleared", True, [])
+        assert row.note == "自动检查未发现密级标志和个人信息，全部页面已读取"
+        assert row.used_for_publish_at is not None
+        entry = s.execute(select(AuditEntry).where(AuditEntry.action == "secrecy.review")).scalar_one()
+        assert entry.actor == "审核员" and entry.detail["automatic"] is True and entry.document_id == doc_id
+        assert audit.verify(s).ok
+
+
+def test_stored_documents_without_pages_count_every_page_and_a_refusal_blocks_until_a_later_clearance(sessions):
+    (doc_id,) = approved_documents(sessions, 1)
+    with transaction(sessions) as s:
+        doc = s.get(Document, doc_id)
+        doc.pages = 3
+        doc.warnings = [{"code": "garbled_text_layer", "message": "提取出的文字疑似乱码"}]   # stored before pages
+    assert secrecy_review.pages_needing_reading([{"code": "no_text_layer"}], 2) == {1: ["no_text_layer"], 2: ["no_text_layer"]}
+    assert secrecy_review.pages_needing_reading([{"code": "partial_text_layer", "pages": [3]},
+                                                 {"code": "ocr_incomplete", "pages": [3, 4]}], 4) == {
+        3: ["partial_text_layer", "ocr_incomplete"], 4: ["ocr_incomplete"]}
+    assert secrecy_review.pages_needing_reading([{"code": "hidden_text_present", "pages": []}], 2) == {}
+    from service.parsers import warning      # the old call, pages as message text, still works: every page
+    old_style = warning("partial_text_layer", pages="第 2 页")
+    assert old_style.message.endswith("第 2 页。") and old_style.pages == ()
+    assert list(secrecy_review.pages_needing_reading([{"code": old_style.code, "pages": []}], 2)) == [1, 2]
+    with transaction(sessions) as s:
+        doc = review.load_for_change(s, doc_id)
+        with pytest.raises(secrecy_review.PagesNotRead):
+            secrecy_review.record(s, doc, "甲", "cleared", [1, 2])
+        secrecy_review.record(s, doc, "甲", "cleared", [1, 2, 3])
+        secrecy_review.record(s, doc, "乙", "not_cleared", [1], "第 2 页需进一步核实")
+    with pytest.raises(review.SecrecyReviewRequired):
+        with transaction(sessions) as s:
+            review.publish(s, review.load_for_change(s, doc_id), "丙")
+    with transaction(sessions) as s:
+        secrecy_review.record(s, review.load_for_change(s, doc_id), "乙", "cleared", [1, 2, 3], "已核实")
+    with transaction(sessions) as s:     # without the two-person rule the reviewer may publish it too
+        review.publish(s, review.load_for_change(s, doc_id), "乙", two_person=False)
+        assert s.get(Document, doc_id).status == "published"
+
+
+def test_two_reviews_at_once_are_both_recorded_and_publish_sees_one_state(live):
+    base, sessions = live["base"], live["sessions"]
+    rev1, rev2 = signed_in(base, "rev1", PASSWORD), signed_in(base, "rev2", PASSWORD)
+    with transaction(sessions) as s:
+        dept_id = s.execute(select(Department.id)).scalar_one()
+        docs = [Document(department_id=dept_id, filename=f"含个人信息{i}.pdf", sha256=f"{900 + i:064x}", size=1,
+                         status="approved", title=f"名单{i}", category="工作动态", pages=1,
+                         findings=[{"kind": "mobile", "value": "138****5678", "blocking": False, "location": "正文"}],
+                         pii_acknowledged_by="rev1", pii_acknowledged_at=datetime.now(timezone.utc)) for i in range(4)]
+        s.add_all(docs)
+        s.flush()
+        ids = [d.id for d in docs]
+    url = f"{base}/api/v1/documents/{{}}/secrecy-review"
+    # Two reviewers record a review of one document at the same moment: both are kept, in one order.
+    answers = at_once([lambda: rev1.post(url.format(ids[0]), json={"result": "cleared", "note": "已遮盖"}, timeout=60),
+                       lambda: rev2.post(url.format(ids[0]), json={"result": "not_cleared", "note": "未遮盖"},
+                                         timeout=60)])
+    assert statuses(answers) == [200, 200]
+    with transaction(sessions, readonly=True) as s:
+        rows = secrecy_review.reviews_of(s, ids[0])
+        assert sorted(r.reviewer for r in rows) == ["rev1", "rev2"]
+        latest = rows[-1]
+    outcome = (rev2 if latest.reviewer == "rev1" else rev1).post(f"{base}/api/v1/documents/{ids[0]}/publish", timeout=60)
+    # publish decides on the latest: published exactly when that one cleared it
+    assert outcome.status_code == (200 if latest.result == "cleared" else 409)
+    # A refusal racing a publish: either the publish used the clearance and the refusal comes too late,
+    # or the refusal is in first and the publish is refused — never a publication past a refusal.
+    for doc in ids[1:]:
+        assert rev1.post(url.format(doc), json={"result": "cleared", "note": "已核对"}, timeout=60).status_code == 200
+        answers = at_once([lambda d=doc: rev2.post(f"{base}/api/v1/documents/{d}/publish", timeout=60),
+                           lambda d=doc: rev1.post(url.format(d), json={"result": "not_cleared", "note": "发现遗漏"},
+                                                   timeout=60)])
+        published, refused = answers
+        assert sorted([published.status_code, refused.status_code]) == [200, 409], (published.text, refused.text)
+        with transaction(sessions, readonly=True) as s:
+            stored = s.get(Document, doc)
+            rows = secrecy_review.reviews_of(s, doc)
+            if published.status_code == 200:
+                assert stored.status == "published" and [r.result for r in rows] == ["cleared"]
+                assert refused.json()["error"]["status"] == "published"
+            else:
+                assert stored.status == "approved" and [r.result for r in rows] == ["cleared", "not_cleared"]
+                assert published.json()["error"]["code"] == "secrecy_review_required"
+                assert all(r.used_for_publish_at is None for r in rows)
+    with transaction(sessions, readonly=True) as s:
+        assert audit.verify(s).ok
+        assert s.execute(select(func.count()).select_from(SecrecyReview)
+                         .where(SecrecyReview.document_id.in_(ids))).scalar_one() >= 2 + 3

@@ -16,7 +16,7 @@ import docx
 import pytest
 
 from build_docx import build_gongwen_docx
-from build_pdf import build_pdf
+from build_pdf import build_pdf, build_scanned_pdf
 from conftest import unique_queue_name
 
 CHROMIUM = "/usr/bin/chromium"
@@ -245,19 +245,22 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     rev.keyboard.press("Enter")
     expect(rev.locator("#status")).to_have_text("已审核")
 
-    # Both are published (personal information, if any, acknowledged first). 发布 is
-    # double-clicked: the page sends one request (its buttons wait for the answer).
+    # Both are published. Neither has findings and every page was read by the machine, so
+    # the 保密审查 is recorded by 发布 itself: one click. (Personal information or a scanned page
+    # needs a reviewer's recorded review and another person to publish: the scan test below.)
+    # 发布 is double-clicked: the page sends one request (its buttons wait for the answer).
     publish_posts: list[str] = []
     rev.on("request", lambda r: publish_posts.append(r.url) if r.method == "POST" and r.url.endswith("/publish") else None)
     for key in ("word", "pdf"):
         rev.goto(f"{base}/review/{ids[key]}")
-        if rev.locator("#ack-pii").count():
-            rev.click("#ack-pii")
-            rev.wait_for_load_state()
-            expect(rev.locator("#ack-pii")).to_have_count(0)
+        expect(rev.locator("#ack-pii")).to_have_count(0)
+        expect(rev.locator("#secrecy-status")).to_contain_text("发布时将自动记录保密审查")
         rev.dblclick("#publish")
         expect(rev.locator("#status")).to_have_text("已发布")
     assert publish_posts == [f"{base}/api/v1/documents/{ids[k]}/publish" for k in ("word", "pdf")]
+    rev.goto(f"{base}/documents/{ids['word']}")
+    expect(rev.locator("ol.history")).to_contain_text("保密审查")
+    expect(rev.locator("ol.history .secrecy-entry")).to_contain_text("审查通过（自动记录）")
 
     # The 密级 document cannot be published: the refusal is shown with its reason.
     rev.goto(f"{base}/review/{ids['secret']}")
@@ -366,6 +369,61 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
 
     assert not guard.foreign, guard.foreign
     assert any(u.startswith(base + "/static/web/") for u in guard.seen)
+
+
+def test_a_scanned_secret_notice_needs_its_pages_read_and_another_person_to_publish(server, browser, tmp_path):
+    """先审查、后公开: a notice marked 秘密★1年 scanned as images has no text for the 密级 scan. It is
+    published only after a reviewer read both pages in the original and cleared its 保密审查 —
+    and by someone else (审查与发布分人)."""
+    from playwright.sync_api import expect
+
+    base = server["url"]
+    guard = Guard(base)
+    scan = build_scanned_pdf(tmp_path / "秘密通知扫描件.pdf", 2)
+    clerk = new_page(browser, server, guard)
+    log_in(clerk, base, "clerk")
+    clerk.goto(f"{base}/upload")
+    clerk.set_input_files("#picker", str(scan))
+    expect(clerk.locator("#uploads .upload-status").first).to_contain_text("待审核", timeout=120_000)
+    clerk.goto(f"{base}/submissions")
+    doc_id = int(clerk.locator("table.list tbody tr td:first-child a").first.get_attribute("href").rsplit("/", 1)[1])
+
+    rev = new_page(browser, server, guard)
+    log_in(rev, base, "checker")
+    rev.goto(f"{base}/review/{doc_id}")
+    expect(rev.locator("#warnings")).to_contain_text("没有可提取的文字")
+    section = rev.locator("#secrecy-review")
+    expect(section).to_contain_text("已逐页阅读原件第 1 页")
+    expect(section).to_contain_text("已逐页阅读原件第 2 页")
+    expect(section).to_contain_text("审查与发布分人")
+    rev.keyboard.press("1")
+    rev.keyboard.press("Enter")
+    expect(rev.locator("#status")).to_have_text("已审核")
+    rev.click("#publish")                                   # no review yet: refused, saying which pages
+    expect(rev.locator("#message")).to_contain_text("第 1、2 页无法识别文字")
+    expect(rev.locator("#status")).to_have_text("已审核")
+    rev.check("#read-pages input[value='1']")
+    rev.click("#secrecy-clear")                             # page 2 not ticked: the page says so, sends nothing
+    expect(rev.locator("#message")).to_contain_text("勾选全部页面")
+    rev.check("#read-pages input[value='2']")
+    rev.fill("#secrecy-note", "原件第 1 页标有“秘密★1年”，经核实已于 2026 年 3 月解密")
+    rev.click("#secrecy-clear")
+    expect(rev.locator("#secrecy-status")).to_contain_text("审查通过")
+    expect(rev.locator("#secrecy-status")).to_contain_text("已逐页阅读原件第 1、2 页")
+    rev.click("#publish")                                   # the reviewer who cleared it does not publish it
+    expect(rev.locator("#message")).to_contain_text("须由另一名审核人员发布")
+    expect(rev.locator("#status")).to_have_text("已审核")
+
+    boss = new_page(browser, server, guard)
+    log_in(boss, base, "boss")
+    boss.goto(f"{base}/review/{doc_id}")
+    boss.click("#publish")
+    expect(boss.locator("#status")).to_have_text("已发布")
+    boss.goto(f"{base}/documents/{doc_id}")
+    history = boss.locator("ol.history")
+    expect(history.locator(".secrecy-entry")).to_contain_text("已逐页阅读原件第 1、2 页")
+    expect(history).to_contain_text("经核实已于 2026 年 3 月解密")
+    assert not guard.foreign, guard.foreign
 
 
 def test_confident_items_are_confirmed_together_and_an_uploader_is_refused_the_queue(server, browser, tmp_path):

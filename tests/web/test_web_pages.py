@@ -557,12 +557,20 @@ def test_review_page_says_what_the_parser_warned_about_and_offers_only_what_the_
     warned = [{"code": "partial_text_layer", "message": "部分页面没有可提取的文字（可能是扫描页）：第 2 页。"}]
     with transaction(world["sessions"]) as s:
         a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
-        scanned = add_doc(s, a, "pending_review", 73, warnings=warned)
+        scanned = add_doc(s, a, "pending_review", 73, warnings=warned, pages=3)
         published = add_doc(s, a, "published", 74, category="工作动态", index_number="a-2026-00007")
+        plain = add_doc(s, a, "approved", 75, category="工作动态", pages=2)
     rev = login(app, "rev")
     html = rev.get(f"/review/{scanned}").get_data(as_text=True)
     assert '<li data-code="partial_text_layer">部分页面没有可提取的文字（可能是扫描页）：第 2 页。</li>' in html
+    # 保密审查: a warning stored before warnings named their pages counts every page, conservatively.
+    assert 'id="secrecy-review"' in html and "尚未进行保密审查" in html
+    assert [n for n in (1, 2, 3) if f"已逐页阅读原件第 {n} 页" in html] == [1, 2, 3]
+    assert "该页没有可提取的文字（扫描页）" in html and "审查与发布分人" in html
     assert 'id="confirm"' in html and 'id="reject"' in html and 'id="withdraw"' not in html
+    html = rev.get(f"/review/{plain}").get_data(as_text=True)
+    assert "发布时将自动记录保密审查" in html and "已逐页阅读原件" not in html and "审查与发布分人" not in html
     html = rev.get(f"/review/{published}").get_data(as_text=True)
     assert 'id="withdraw"' in html and 'id="withdraw-dialog"' in html
     assert 'id="confirm"' not in html and 'id="reject"' not in html and 'id="publish"' not in html
+    assert 'id="secrecy-clear"' not in html            # a published document is not reviewed again until withdrawn

@@ -72,6 +72,24 @@
       }
     });
   }
+  // 保密审查: the pages read by eye (every listed page must be ticked to clear), a note, the result.
+  function secrecyReview(result) {
+    const boxes = Array.from(document.querySelectorAll("#read-pages .page-read"));
+    const pages = boxes.filter(function (b) { return b.checked; }).map(function (b) { return Number(b.value); });
+    const note = (document.getElementById("secrecy-note") || {}).value || "";
+    if (result === "cleared" && pages.length < boxes.length) {
+      say("请逐页阅读原件，勾选全部页面后再审查通过。", false);
+      return;
+    }
+    if (result === "not_cleared" && !note.trim()) {
+      say("请在审查说明中写明不予通过的理由。", false);
+      return;
+    }
+    act("/secrecy-review", { result: result, pages_read: pages, note: note.trim() },
+        result === "cleared" ? "保密审查已通过。" : "已记录：保密审查不予通过。");
+  }
+  on("secrecy-clear", function () { secrecyReview("cleared"); });
+  on("secrecy-refuse", function () { secrecyReview("not_cleared"); });
   const ack = document.getElementById("ack-pii");
   if (ack) ack.addEventListener("click", function () { act("/acknowledge-pii", { note: "" }, "已确认个人信息已处理。"); });
 
