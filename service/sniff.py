@@ -6,7 +6,8 @@ Rules, in order:
    Office file → ``encrypted``; anything else is legacy Word/WPS → ``legacy_office_format``.
 3. ``%PDF-`` in the first 1 KiB *and* a readable zip directory → ``ambiguous_type``
    (a polyglot); otherwise PDF.
-4. A zip: ``word/document.xml`` → DOCX; other zips are reported by what they are.
+4. PNG, JPEG or TIFF signature → that image type (read by OCR); also PDF or zip → ``ambiguous_type``.
+   A zip: ``word/document.xml`` → DOCX; other zips are reported by what they are.
 5. Text: no NUL bytes in the head and decodable as UTF-8 / UTF-16 (BOM) / GB18030.
 6. Anything else → ``unsupported_type``.
 Then the extension: a known extension that names a different type → ``type_mismatch``.
@@ -36,18 +37,25 @@ ODT = "application/vnd.oasis.opendocument.text"
 ZIP = "application/zip"
 TEXT = "text/plain"
 OLE2 = "application/x-ole-storage"
+PNG = "image/png"
+JPEG = "image/jpeg"
+TIFF = "image/tiff"
 
 #: Human names used in messages.
 TYPE_NAMES = {
     PDF: "PDF", DOCX: "Word（.docx）", XLSX: "Excel（.xlsx）", PPTX: "PowerPoint（.pptx）",
     ODT: "OpenDocument 文本（.odt）", ZIP: "ZIP 压缩包", TEXT: "纯文本", OLE2: "旧版 Office 文件",
+    PNG: "PNG 图片", JPEG: "JPEG 图片", TIFF: "TIFF 图片",
 }
 
 #: What a known extension promises.
 EXTENSION_TYPES = {
     ".pdf": PDF, ".docx": DOCX, ".txt": TEXT, ".text": TEXT, ".xlsx": XLSX, ".pptx": PPTX,
     ".odt": ODT, ".zip": ZIP, ".doc": OLE2, ".wps": OLE2, ".xls": OLE2, ".ppt": OLE2,
+    ".png": PNG, ".jpg": JPEG, ".jpeg": JPEG, ".tif": TIFF, ".tiff": TIFF,
 }
+#: Image signatures (scans and photos of pages, read by OCR).
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", PNG), (b"\xff\xd8\xff", JPEG), (b"II*\x00", TIFF), (b"MM\x00*", TIFF))
 
 _PDF_SYNTAX = re.compile(rb"\d+ \d+ obj|startxref|/Type\s*/")
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -122,7 +130,12 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
     zip_names = _zip_names(path) if (is_pdf or head.startswith(b"PK")) else None
     if is_pdf and zip_names is not None:
         raise AmbiguousType(types=f"PDF + {TYPE_NAMES[_zip_type(zip_names)]}")
-    if is_pdf:
+    image_type = next((t for magic, t in _IMAGE_MAGIC if head.startswith(magic)), None)
+    if image_type is not None and (is_pdf or zip_names is not None):
+        raise AmbiguousType(types=f"{TYPE_NAMES[image_type]} + {'PDF' if is_pdf else 'ZIP'}")
+    if image_type is not None:
+        media_type = image_type
+    elif is_pdf:
         media_type = PDF
     elif zip_names is not None:
         media_type = _zip_type(zip_names)
