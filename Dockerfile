@@ -5,6 +5,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     GONGKAI_DATA_DIR=/data
 WORKDIR /app
 
+# OCR (rapidocr-onnxruntime) pulls in opencv-python, which links libGL and GLib.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+ && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY plugins ./plugins
