@@ -37,7 +37,7 @@
     if (file.name.toLowerCase().endsWith(".doc") || file.name.toLowerCase().endsWith(".wps")) {
       return "旧版 Word/WPS 格式无法读取，请另存为 .docx 后再上传。";
     }
-    if (accept.indexOf(ext) < 0) return "不支持的文件类型，请上传 Word（.docx）、PDF 或 .txt 文件。";
+    if (accept.indexOf(ext) < 0) return "不支持的文件类型，请上传 Word（.docx）、PDF、.txt 文件或扫描图片（.jpg/.png/.tif）。";
     if (file.size === 0) return "文件是空的（0 字节）。";
     if (file.size > maxBytes) return "文件超过大小上限（" + size(maxBytes) + "），请压缩或拆分后再上传。";
     return null;
