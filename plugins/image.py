@@ -4,7 +4,8 @@ A multi-page TIFF gives one page per frame. The pixel count of each page is chec
 its header before anything is decoded (``ParseLimits.max_image_pixels``): a decompression
 bomb ends as ``resource_limit`` without allocating its bitmap. A page is decoded in grey
 and scaled down to an A4 page at the OCR dpi (JPEG decodes at the reduced size directly);
-the boxes of its lines are in pixels of the original image.
+a photo is turned upright by its EXIF orientation; the boxes of its lines are in pixels of
+the original image as a viewer shows it (upright).
 """
 from __future__ import annotations
 
@@ -22,16 +23,25 @@ from service.parsers import CorruptFile, ParseContext, ParsedDocument, ResourceL
 OCR_LONG_SIDE = round(A4_LONG_SIDE_PT * RENDER_DPI / 72)
 
 
+#: EXIF orientation → the transpose that shows the picture upright (a phone photo of a page).
+_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
+
+
 def _page_image(image: Image.Image) -> tuple[np.ndarray, float]:
-    """The current frame in grey, no longer than OCR_LONG_SIDE; original pixels per pixel."""
+    """The current frame upright and in grey, no longer than OCR_LONG_SIDE; original pixels per pixel."""
     width, height = image.size
+    upright = _UPRIGHT.get(image.getexif().get(0x0112, 1)) if image.format in ("JPEG", "TIFF") else None
     if image.format == "JPEG":
         image.draft("L", (width * OCR_LONG_SIDE // max(width, height), height * OCR_LONG_SIDE // max(width, height)))
     grey = image.convert("L")
     factor = min(1.0, OCR_LONG_SIDE / max(grey.size))
     if factor < 1.0:
         grey = grey.resize((max(1, round(grey.width * factor)), max(1, round(grey.height * factor))), Image.BILINEAR)
-    return np.asarray(grey), width / grey.width
+    if upright is not None:
+        grey = grey.transpose(upright)
+    return np.asarray(grey), max(width, height) / max(grey.size)
 
 
 class ImageParser:

@@ -46,6 +46,15 @@ def test_a_large_jpeg_is_read_at_ocr_size_and_its_boxes_stay_in_its_own_pixels(t
     assert max(line.box[2] for line in extraction.document.ocr_lines) > image.width / 2  # not the reduced size
 
 
+def test_a_phone_photo_is_turned_upright_by_its_exif_orientation(tmp_path):
+    image = page_top("031", share=0.2)
+    path = tmp_path / "手机拍照.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view": the pixels lie on their side
+    image.transpose(Image.Transpose.ROTATE_90).save(path, exif=exif, quality=90)
+    assert "森林防火" in extract(path).text
+
+
 def test_a_multi_page_tiff_gives_pages(tmp_path):
     first, second = page_top("031", share=0.2), page_top("028", share=0.15)
     path = tmp_path / "多页扫描.tif"
