@@ -23,6 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from plugins.ocr_fixes import tidy
+
 RENDER_DPI = 144
 #: RapidOCR detects on the image as it is (an image whose shorter side is below DET_MIN_SIDE
 #: is scaled up); its "max" limit type ignores its own limit. Detection on an image whose
@@ -54,6 +56,7 @@ class EngineSettings:
     threads: int = THREADS
     box_thresh: float = BOX_THRESH
     unclip_ratio: float = UNCLIP_RATIO
+    fix_punctuation: bool = True  #: plugins/ocr_fixes.py (off only to measure the engine alone)
     text_score: float = TEXT_SCORE
 
 
@@ -134,7 +137,7 @@ def recognise(image: np.ndarray, scale: float = 1.0, settings: EngineSettings = 
     result, _ = engine(settings)(_as_bgr(image), use_cls=settings.use_cls)
     lines: list[RecognisedLine] = []
     for points, text, score in result or ():
-        text = text.strip()
+        text = tidy(text.strip()) if settings.fix_punctuation else text.strip()
         if not text:
             continue
         xs = [p[0] for p in points]
