@@ -126,7 +126,7 @@ def many_page_scan(path: Path, pages: int) -> Path:
 
 def test_a_500_page_scan_ends_within_the_ocr_budget(tmp_path):
     path = many_page_scan(tmp_path / "整本扫描.pdf", 500)
-    settings = config.load({"parse_ocr_cpu_seconds": 4, "parse_child_reuse": 1, "max_upload_bytes": 200 * 2**20})
+    settings = config.load({"parse_ocr_cpu_seconds": 2, "parse_child_reuse": 1, "max_upload_bytes": 200 * 2**20})
     started = time.monotonic()
     extraction = extract(path, settings=settings)
     assert time.monotonic() - started < 60
