@@ -59,7 +59,7 @@ class Settings:
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Parser child process: address-space limit in bytes.
     parse_memory_bytes: int = 1024 * 1024 * 1024
-    #: Parser child process: address-space limit while OCR runs (the engine maps ~1.1 GB, uses ~0.4 GB).
+    #: Parser child process: address-space limit while OCR runs (the engine maps ~1.1 GB, 0.4–0.8 GB resident).
     parse_ocr_memory_bytes: int = 2 * 1024 * 1024 * 1024
     #: Scanned pages OCR reads per file; later pages stay unread (warning ``ocr_incomplete``).
     parse_ocr_max_pages: int = 50
