@@ -5,10 +5,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     GONGKAI_DATA_DIR=/data
 WORKDIR /app
 
-# LibreOffice reads .doc/.wps/.rtf; python3-uno lets the warm converter drive it.
+# LibreOffice reads .doc/.wps/.rtf; python3-uno lets the warm converter drive it. OCR
+# (rapidocr-onnxruntime) pulls in opencv-python, which links libGL and GLib.
 # No recommends: they would add fonts and a desktop's worth of packages.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libreoffice-writer-nogui python3-uno \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libreoffice-writer-nogui python3-uno \
+    libgl1 libglib2.0-0 \
  && rm -rf /var/lib/apt/lists/*
 
 COPY pyproject.toml README.md ./

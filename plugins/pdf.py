@@ -1,4 +1,5 @@
-"""PDF: pypdfium2 for text (fast), pdfplumber only on pages whose drawing suggests a table.
+"""PDF: pypdfium2 for text (fast), pdfplumber only on pages whose drawing suggests a table,
+OCR (``plugins/ocr.py``) on pages without a usable text layer (``plugins/pdf_scan.py``).
 
 Measured on this machine (DESIGN.md, bench/): pypdfium2 extracts a Chinese page in ~0.6 ms
 where pdfplumber takes ~30 ms with identical text. So every page's text comes from PDFium;
@@ -14,6 +15,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from plugins.ocr_pages import PageReader
+from plugins.pdf_scan import needs_ocr, page_image
 from service.parsers import (
     CorruptFile,
     Encrypted,
@@ -143,6 +146,7 @@ class PdfParser:
         hidden: list[HiddenText] = []
         text_bytes = 0
         plumber_pdf = None
+        reader = PageReader(limits)
         try:
             for index in range(page_count):
                 page = pdf[index]
@@ -151,7 +155,11 @@ class PdfParser:
                     text = textpage.get_text_range()
                     textpage.close()
                     page_blocks = None
-                    if _count_paths(page, TABLE_PATH_THRESHOLD) >= TABLE_PATH_THRESHOLD and text.strip():
+                    if needs_ocr(page, text):
+                        page_blocks = reader.read(index + 1, lambda page=page: page_image(page)) or None
+                        if page_blocks:
+                            text = "\n".join(b.text for b in page_blocks)
+                    if page_blocks is None and _count_paths(page, TABLE_PATH_THRESHOLD) >= TABLE_PATH_THRESHOLD and text.strip():
                         if plumber_pdf is None:
                             import pdfplumber
 
@@ -176,8 +184,9 @@ class PdfParser:
         title = (meta.get("Title") or "").strip() or None
         if title and (title.lower().startswith(("microsoft word", "untitled")) or title.lower().endswith((".doc", ".docx", ".pdf"))):
             title = None
-        warnings = []
+        warnings = reader.warnings()
         if any(h.kind == "annotation" for h in hidden):
             warnings.append(warning("hidden_text_present"))
         return ParsedDocument(blocks=tuple(blocks), page_count=page_count, title=title,
-                              properties=properties, hidden=tuple(hidden), warnings=tuple(warnings))
+                              properties=properties, hidden=tuple(hidden), warnings=tuple(warnings),
+                              ocr_lines=tuple(reader.lines))

@@ -12,6 +12,14 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
 # LibreOffice reads .doc/.wps/.rtf (installed when run as root with apt-get).
 bash scripts/install_libreoffice.sh || true
+# OCR: opencv-python (pulled in by rapidocr-onnxruntime) links libGL and GLib.
+if ! ldconfig -p | grep -q 'libGL.so.1 ' || ! ldconfig -p | grep -q 'libglib-2.0.so.0 '; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0 >/dev/null
+  else
+    echo "scripts/run.sh: OCR needs libGL and GLib: apt-get install libgl1 libglib2.0-0" >&2
+  fi
+fi
 if [ $# -eq 0 ]; then
   set -- serve
 fi

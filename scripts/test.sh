@@ -16,6 +16,11 @@ fi
 # /usr/share/fonts, and a CJK font there changes the text it extracts from PDFs whose
 # fonts lack a ToUnicode map (tests/plugins/test_pdf.py expects the bare-system result).
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  # OCR: opencv-python (pulled in by rapidocr-onnxruntime) links libGL and GLib.
+  if ! ldconfig -p | grep -q 'libGL.so.1 ' || ! ldconfig -p | grep -q 'libglib-2.0.so.0 '; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgl1 libglib2.0-0 >/dev/null; } \
+      || echo "scripts/test.sh: could not install libgl1/libglib2.0-0; OCR will not load" >&2
+  fi
   if [ ! -x /usr/bin/chromium ]; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
       || echo "scripts/test.sh: could not install chromium; the browser tests will skip (or fail under CI)" >&2

@@ -65,6 +65,12 @@ class Settings:
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Parser child process: address-space limit in bytes.
     parse_memory_bytes: int = 1024 * 1024 * 1024
+    #: Parser child process: address-space limit while OCR runs (the engine maps ~1.1 GB, 0.4–0.8 GB resident).
+    parse_ocr_memory_bytes: int = 2 * 1024 * 1024 * 1024
+    #: Scanned pages OCR reads per file; later pages stay unread (warning ``ocr_incomplete``).
+    parse_ocr_max_pages: int = 50
+    #: CPU seconds OCR may spend on one file (below ``parse_cpu_seconds``); later pages stay unread.
+    parse_ocr_cpu_seconds: int = 30
     #: Parser child process: CPU seconds per file.
     parse_cpu_seconds: int = 60
     #: Parser child process: wall-clock seconds per file.

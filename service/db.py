@@ -123,6 +123,8 @@ class Document(Base):
     gongwen: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     hidden_text: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     warnings: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    #: Lines read by OCR: [{"page", "text", "box": [x0, y0, x1, y1], "confidence"}] (migration 0010).
+    ocr_lines: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     tokens: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     # classification

@@ -133,6 +133,8 @@ def process(rt: Runtime, document_id: int, sha256: str, filename: str) -> Outcom
         "gongwen": {k: v.to_dict() for k, v in extraction.metadata.items()},
         "hidden_text": [{"kind": h.kind, "text": h.text, "where": h.where} for h in d.hidden],
         "warnings": [{"code": w.code, "message": w.message, "pages": list(w.pages)} for w in d.warnings],
+        "ocr_lines": [{"page": ln.page, "text": ln.text, "box": list(ln.box), "confidence": ln.confidence}
+                      for ln in d.ocr_lines] or None,
         "tokens": result.tokens, "error_code": None, "error_message": None,
         "suggested_category": p["category"], "confidence": p["confidence"],
         "candidates": p["candidates"], "explanation": p["explanation"],

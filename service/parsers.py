@@ -80,10 +80,25 @@ class ParseWarning:
 
 
 @dataclass(frozen=True, slots=True)
+class OcrLine:
+    """A line of text read by OCR from a page image, kept for later redaction.
+
+    ``box`` is (x0, y0, x1, y1) from the page's top-left corner, in PDF points for a PDF
+    page and in pixels of the image for an image file; ``confidence`` is 0..1.
+    """
+
+    page: int
+    text: str
+    box: tuple[float, float, float, float]
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedDocument:
     """What every parser returns: one normalized document.
 
     ``properties`` holds file properties (core properties, PDF info) as strings.
+    ``ocr_lines`` lists the lines OCR read (their text is also in ``blocks`` as paragraphs).
     """
 
     blocks: tuple[Block, ...]
@@ -92,6 +107,7 @@ class ParsedDocument:
     properties: dict[str, str] = field(default_factory=dict)
     hidden: tuple[HiddenText, ...] = ()
     warnings: tuple[ParseWarning, ...] = ()
+    ocr_lines: tuple[OcrLine, ...] = ()
 
     @property
     def paragraphs(self) -> list[Paragraph]:
@@ -126,6 +142,12 @@ class ParseLimits:
     max_zip_ratio: int = 200
     #: Only entries larger than this are checked against ``max_zip_ratio``.
     zip_ratio_floor: int = 1024 * 1024
+    #: Scanned pages read by OCR per file, and the CPU seconds OCR may spend on one file;
+    #: pages past either stay unread (``ocr_incomplete``), so a long scan ends within the parse limits.
+    max_ocr_pages: int = 50
+    ocr_cpu_seconds: float = 30.0
+    #: Images (and image pages) with more pixels than this are refused before decoding.
+    max_image_pixels: int = 60_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +192,7 @@ class FileTooLarge(ParseError):
 
 class UnsupportedType(ParseError):
     code = "unsupported_type"
-    message_zh = "不支持的文件格式（{media_type}），请上传 Word（.docx）、PDF、OFD 或文本文件。"
+    message_zh = "不支持的文件格式（{media_type}），请上传 Word（.docx/.doc/.wps）、PDF、OFD、文本文件或扫描图片（.jpg/.png/.tif）。"
     message_en = "Unsupported file format ({media_type})."
 
 
@@ -258,6 +280,8 @@ WARNING_MESSAGES = {
     "partial_text_layer": "部分页面没有可提取的文字（可能是扫描页）：{page_list}。",
     "tables_skipped": "部分表格未能识别结构，已按正文文字处理。",
     "hidden_text_present": "文件含有修订、批注或隐藏文字，发布前请检查。",
+    "ocr_text": "第 {page_list} 页为扫描件，文字由 OCR 识别（平均置信度 {confidence}%），请对照原件核对。",
+    "ocr_incomplete": "扫描页过多或识别超时，第 {page_list} 页未做文字识别，请人工处理。",
 }
 
 

@@ -68,11 +68,13 @@ def _human_size(n: int) -> str:
 
 
 def parse_limits(settings: config_module.Settings) -> ParseLimits:
-    return ParseLimits(max_pages=settings.parse_max_pages, max_text_bytes=settings.parse_max_text_bytes)
+    return ParseLimits(max_pages=settings.parse_max_pages, max_text_bytes=settings.parse_max_text_bytes,
+                       max_ocr_pages=settings.parse_ocr_max_pages, ocr_cpu_seconds=settings.parse_ocr_cpu_seconds)
 
 
 def sandbox_limits(settings: config_module.Settings) -> Limits:
-    return Limits(memory_bytes=settings.parse_memory_bytes, cpu_seconds=settings.parse_cpu_seconds,
+    return Limits(memory_bytes=settings.parse_memory_bytes, ocr_memory_bytes=settings.parse_ocr_memory_bytes,
+                  cpu_seconds=settings.parse_cpu_seconds,
                   wall_seconds=settings.parse_wall_seconds, reuse=max(1, settings.parse_child_reuse))
 
 

@@ -5,7 +5,8 @@ Parses run in a child forked by a small parse server (``service/zygote.py``) tha
 imported only the parser plugins: forking it costs ~1 ms where forking a worker that
 holds a model costs ~15 ms. (multiprocessing's forkserver would do the same but
 re-imports the caller's ``__main__`` in every child.) In the child: an address-space limit
-(RLIMIT_AS) of ``memory_bytes`` on top of what the server maps, a CPU-seconds limit
+(RLIMIT_AS) of ``memory_bytes`` on top of what the server maps (``ocr_memory_bytes``
+while OCR runs: the engine alone maps ~1.1 GB), a CPU-seconds limit
 (RLIMIT_CPU) of ``cpu_seconds`` *per parse*, no core dumps. The child pickles each answer
 into a pipe; the server waits with a wall-clock deadline and kills the child when it
 passes. Whatever happens in the child ends as a ParsedDocument or a coded ParseError: a
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Limits:
     memory_bytes: int = 1024 * 1024 * 1024
+    #: While OCR runs: the hard address-space limit, to which the OCR engine raises its soft
+    #: one (``plugins/ocr.py``); every parse starts again at ``memory_bytes``.
+    ocr_memory_bytes: int = 2 * 1024 * 1024 * 1024
     cpu_seconds: int = 60
     wall_seconds: float = 120.0
     reuse: int = 100  #: parses one child may serve (see the module docstring)
@@ -100,12 +104,15 @@ def parse_in_process(target: str, path: Path, context: ParseContext) -> ParsedDo
         raise ParserFailed(f"{type(exc).__name__}: {exc} at {frame.filename}:{frame.lineno}"[:500]) from exc
 
 
-def _limit_this_process(limits: Limits) -> None:
+def _limit_this_process(limits: Limits) -> int:
+    """Signals, core dumps and the address-space limit; returns the soft address-space limit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     faulthandler.disable()  # a native crash is reported by the parent, not dumped to the terminal
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    address_space = _status_bytes("VmSize") + limits.memory_bytes
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    mapped = _status_bytes("VmSize")
+    address_space = mapped + limits.memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, mapped + max(limits.memory_bytes, limits.ocr_memory_bytes)))
+    return address_space
 
 
 def _answer(target: str, path: str, context: ParseContext) -> tuple:
@@ -169,7 +176,7 @@ def _write_frame(fd: int, data: bytes) -> None:
 
 def _child_loop(requests: int, answers: int, limits: Limits) -> None:
     """In the child: answer parse requests until the pipe closes or the child is no longer trusted."""
-    _limit_this_process(limits)
+    address_space = _limit_this_process(limits)
     _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
     started_rss, served = _status_bytes("VmRSS"), 0
     while True:
@@ -181,6 +188,7 @@ def _child_loop(requests: int, answers: int, limits: Limits) -> None:
         if cpu_hard != resource.RLIM_INFINITY:
             soft = min(soft, cpu_hard)
         resource.setrlimit(resource.RLIMIT_CPU, (soft, cpu_hard))
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, resource.getrlimit(resource.RLIMIT_AS)[1]))
         answer = _answer(target, path, context)
         served += 1
         try:

@@ -11,7 +11,8 @@ Rules, in order:
    directory → ``corrupt_file``; other containers → ``unsupported_type``.
 3. ``%PDF-`` in the first 1 KiB *and* a readable zip directory → ``ambiguous_type``
    (a polyglot); otherwise PDF.
-4. A zip: ``OFD.xml`` at the root in the OFD namespace → OFD; ``word/document.xml`` → DOCX;
+4. PNG, JPEG or TIFF signature → that image type (read by OCR); also PDF or zip → ``ambiguous_type``.
+   A zip: ``OFD.xml`` at the root in the OFD namespace → OFD; ``word/document.xml`` → DOCX;
    other zips are reported by what they are. A damaged zip named .docx/.ofd goes to that
    format's parser (which says ``corrupt_file``).
 5. ``{\\rtf`` at the start → RTF (before the text rule: RTF is 7-bit text), also under a
@@ -47,6 +48,9 @@ TEXT = "text/plain"
 OLE2 = "application/x-ole-storage"
 OFD = "application/ofd"
 RTF = "application/rtf"
+PNG = "image/png"
+JPEG = "image/jpeg"
+TIFF = "image/tiff"
 
 #: Human names used in messages.
 TYPE_NAMES = {
@@ -55,6 +59,7 @@ TYPE_NAMES = {
     OFD: "OFD 版式文档（.ofd）",
     MSWORD: "Word 97-2003（.doc/.wps）", XLS: "Excel 97-2003 工作簿（.xls/.et）",
     PPT: "PowerPoint 97-2003 演示文稿（.ppt/.dps）", RTF: "RTF 文档（.rtf）",
+    PNG: "PNG 图片", JPEG: "JPEG 图片", TIFF: "TIFF 图片",
 }
 
 #: What a known extension promises.
@@ -62,7 +67,10 @@ EXTENSION_TYPES = {
     ".pdf": PDF, ".docx": DOCX, ".txt": TEXT, ".text": TEXT, ".xlsx": XLSX, ".pptx": PPTX,
     ".odt": ODT, ".zip": ZIP, ".doc": MSWORD, ".wps": MSWORD, ".dot": MSWORD, ".wpt": MSWORD,
     ".rtf": RTF, ".xls": XLS, ".et": XLS, ".ppt": PPT, ".dps": PPT, ".ofd": OFD,
+    ".png": PNG, ".jpg": JPEG, ".jpeg": JPEG, ".tif": TIFF, ".tiff": TIFF,
 }
+#: Image signatures (scans and photos of pages, read by OCR).
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", PNG), (b"\xff\xd8\xff", JPEG), (b"II*\x00", TIFF), (b"MM\x00*", TIFF))
 
 _PDF_SYNTAX = re.compile(rb"\d+ \d+ obj|startxref|/Type\s*/")
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -157,7 +165,12 @@ def sniff(path: Path, filename: str | None = None) -> Sniffed:
     zip_names = _zip_names(path) if (is_pdf or head.startswith(b"PK")) else None
     if is_pdf and zip_names is not None:
         raise AmbiguousType(types=f"PDF + {TYPE_NAMES[_zip_type(zip_names)]}")
-    if is_pdf:
+    image_type = next((t for magic, t in _IMAGE_MAGIC if head.startswith(magic)), None)
+    if image_type is not None and (is_pdf or zip_names is not None):
+        raise AmbiguousType(types=f"{TYPE_NAMES[image_type]} + {'PDF' if is_pdf else 'ZIP'}")
+    if image_type is not None:
+        media_type = image_type
+    elif is_pdf:
         media_type = PDF
     elif zip_names is not None:
         media_type = _zip_type(zip_names, path)

@@ -24,7 +24,7 @@ QUEUE_LIMIT = 2000
 #: At or above this confidence an item with a pre-selected category and no findings may be
 #: confirmed together with others (below it, one by one, even when the model pre-selected it).
 BATCH_CONFIDENCE = 0.9
-ACCEPT = ".pdf,.docx,.doc,.wps,.rtf,.ofd,.txt"
+ACCEPT = ".pdf,.docx,.doc,.wps,.rtf,.ofd,.txt,.jpg,.jpeg,.png,.tif,.tiff"
 #: Where an explanation term was found (``service.features.FIELD_NAMES``), for reviewers.
 #: 公文 fields a reviewer may correct before publishing (keys of ``Document.gongwen``).
 EDITABLE_FIELDS = (("issuer", "发文机关"), ("doc_number", "发文字号"), ("date", "成文日期"), ("signer", "签发人"),

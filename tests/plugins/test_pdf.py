@@ -73,9 +73,11 @@ def test_annotations_become_hidden_text():
     assert "hidden_text_present" in {w.code for w in doc.warnings}
 
 
-def test_scanned_pdf_says_no_text_layer():
+def test_a_scanned_pdf_is_read_by_ocr():
+    # A JBIG2 scan without a text layer (no_text_layer before OCR; a blank scan still says so: test_ocr.py).
     doc = clean(parse(PDF / "samples__contrib__pdf-with-jbig2.pdf"))
-    assert [w.code for w in doc.warnings] == ["no_text_layer"]
+    assert [w.code for w in doc.warnings] == ["ocr_text"]
+    assert "Work" in doc.body_text() and doc.ocr_lines
 
 
 def test_garbled_cid_text_layer_is_flagged():

@@ -52,4 +52,4 @@ def test_broken_plugins_are_logged_and_skipped(caplog):
 
 def test_no_parser_for_a_type_is_unsupported():
     with pytest.raises(UnsupportedType):
-        load_registry(BUILTINS).select("image/png")
+        load_registry(BUILTINS).select("image/gif")

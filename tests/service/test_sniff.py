@@ -140,10 +140,32 @@ def test_empty_file(tmp_path):
         s.sniff(write(tmp_path, "a.pdf", b""))
 
 
-def test_image_is_unsupported_and_named(tmp_path):
+def test_an_image_ocr_cannot_read_is_unsupported_and_named(tmp_path):
     with pytest.raises(UnsupportedType) as info:
-        s.sniff(write(tmp_path, "scan.bin", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100))
-    assert "PNG" in info.value.message
+        s.sniff(write(tmp_path, "scan.bin", b"GIF89a" + b"\x00" * 100))
+    assert "GIF" in info.value.message
+
+
+@pytest.mark.parametrize("name, head, media_type", [
+    ("扫描件.png", b"\x89PNG\r\n\x1a\n", s.PNG), ("照片.jpg", b"\xff\xd8\xff\xe0", s.JPEG),
+    ("照片.JPEG", b"\xff\xd8\xff\xe1", s.JPEG), ("扫描.tif", b"II*\x00", s.TIFF), ("扫描.tiff", b"MM\x00*", s.TIFF),
+    ("upload", b"\x89PNG\r\n\x1a\n", s.PNG),
+])
+def test_scanned_images_by_their_signature(tmp_path, name, head, media_type):
+    assert s.sniff(write(tmp_path, name, head + b"\x00" * 100)).media_type == media_type
+
+
+def test_an_image_named_pdf_is_type_mismatch_and_a_pdf_named_png_too(tmp_path, data_dir):
+    with pytest.raises(TypeMismatch) as info:
+        s.sniff(write(tmp_path, "通知.pdf", b"\xff\xd8\xff\xe0" + b"\x00" * 100))
+    assert "JPEG" in info.value.message
+    with pytest.raises(TypeMismatch):
+        s.sniff(data_dir / "pdf" / "samples__simple1.pdf", "扫描件.png")
+
+
+def test_an_image_that_is_also_a_pdf_is_ambiguous(tmp_path):
+    with pytest.raises(AmbiguousType):
+        s.sniff(write(tmp_path, "x.png", b"\x89PNG\r\n\x1a\n%PDF-1.7\n" + b"\x00" * 100))
 
 
 def test_pdf_with_damaged_header_still_goes_to_the_pdf_parser(data_dir):

@@ -171,7 +171,7 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
                                                    "秋收在即，现就做好秸秆禁烧和综合利用工作通知如下。",
                                                    "各乡镇要落实网格化巡查，严禁露天焚烧秸秆。"]])
     secret = build_gongwen_docx(tmp_path / "机密文件.docx")
-    (tmp_path / "照片.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    (tmp_path / "照片.gif").write_bytes(b"GIF89a" + b"0" * 64)
 
     # An uploader uploads a .docx and a .pdf (and a 密级 document); the worker processes them.
     clerk = new_page(browser, server, guard)
@@ -179,7 +179,7 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     expect(clerk.locator("header.site")).to_contain_text("县农业农村局")
     expect(clerk.locator("header.site")).to_contain_text("经办人")
     clerk.goto(f"{base}/upload")
-    clerk.set_input_files("#picker", [str(word), str(pdf), str(secret), str(tmp_path / "照片.png")])
+    clerk.set_input_files("#picker", [str(word), str(pdf), str(secret), str(tmp_path / "照片.gif")])
     statuses = clerk.locator("#uploads .upload-status")
     expect(statuses.nth(3)).to_contain_text("不支持的文件类型")  # refused before upload
     for i in range(3):

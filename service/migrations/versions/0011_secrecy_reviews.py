@@ -14,9 +14,7 @@ from alembic import op
 
 
 revision = '0011'
-# Written on branch h21-review beside 0010 (OCR, branch of wt-ocr): it will be re-pointed to
-# '0010' when the branches are merged.
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

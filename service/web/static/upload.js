@@ -34,7 +34,7 @@
   function refusal(file) {
     const dot = file.name.lastIndexOf(".");
     const ext = dot >= 0 ? file.name.slice(dot).toLowerCase() : "";
-    if (accept.indexOf(ext) < 0) return "不支持的文件类型，请上传 Word（.docx/.doc）、WPS（.wps）、RTF、PDF、OFD 或 .txt 文件。";
+    if (accept.indexOf(ext) < 0) return "不支持的文件类型，请上传 Word（.docx/.doc）、WPS（.wps）、RTF、PDF、OFD、.txt 文件或扫描图片（.jpg/.png/.tif）。";
     if (file.size === 0) return "文件是空的（0 字节）。";
     if (file.size > maxBytes) return "文件超过大小上限（" + size(maxBytes) + "），请压缩或拆分后再上传。";
     return null;
