@@ -6,14 +6,20 @@ reads a page's objects (its templates first, each once, and composite units) and
 ``plugins.ofd_text`` turns their text into lines; ``plugins.ofd_hidden`` collects
 annotations, attachments, custom tags and signatures.
 
-Pages without text come out empty and the cleaning step says ``no_text_layer`` /
-``partial_text_layer`` as for PDFs; :func:`page_images` gives those pages' images for OCR.
+A page without text whose content is an image (a scanned original kept as OFD) is read by
+OCR (``plugins.ocr_pages``, the same reader and budget as scanned PDF pages: ``ocr_text``,
+``ocr_incomplete``, the lines' boxes in millimetres of the page); a page OCR cannot read
+comes out empty and the cleaning step says ``no_text_layer`` / ``partial_text_layer`` as
+for PDFs. :func:`page_images` gives such pages' images to other callers.
 Text the cleaning step's character rule would pass but the file's structure shows to be
 glyph codes (private-use code points of embedded fonts, kept as found) gets
 ``garbled_text_layer`` here; the cleaning step keeps a parser's garbled warning.
 """
 from __future__ import annotations
 
+import dataclasses
+import io
+import warnings as py_warnings
 from pathlib import Path
 
 from plugins import ofd_hidden
@@ -22,6 +28,7 @@ from plugins.ofd_package import OfdPackage
 from plugins.ofd_pages import PageReader
 from plugins.ofd_text import Line, lines
 from service.parsers import (
+    CorruptFile,
     HiddenText,
     Paragraph,
     ParseContext,
@@ -80,19 +87,63 @@ class OfdParser:
     priority = 0
 
     def parse(self, path: Path, context: ParseContext) -> ParsedDocument:
+        from plugins.ocr_pages import PageReader as OcrReader
+
+        ocr = OcrReader(context.limits)
         with OfdPackage(path, context.limits) as pkg:
             doc = open_document(pkg, context.limits.max_pages)
             reader = PageReader(pkg, doc)
-            blocks, objects, first_lines = _read_pages(reader, context.limits)
+            blocks, objects, first_lines = _read_pages(reader, context.limits, ocr)
             hidden = (ofd_hidden.annotations(pkg, doc) + ofd_hidden.attachments(pkg, doc)
                       + ofd_hidden.custom_tags(pkg, doc, objects) + ofd_hidden.signatures(pkg, doc))
-        return _document(doc, blocks, hidden, garbled=reader.garbled(),
-                         title=_title(doc.info) or title_from_lines(first_lines))
+        document = _document(doc, blocks, hidden, garbled=reader.garbled(),
+                             title=_title(doc.info) or title_from_lines(first_lines))
+        if not ocr.read_pages and not ocr.unread_pages:
+            return document
+        return dataclasses.replace(document, warnings=document.warnings + tuple(ocr.warnings()),
+                                   ocr_lines=tuple(ocr.lines))
 
 
-def _read_pages(reader: PageReader, limits: ParseLimits) -> tuple[list[Paragraph], dict[str, str], list[Line]]:
-    """The lines of every page as paragraphs, the text of each TextObject by ID, and the
-    first page's lines (with their font sizes, for the title)."""
+def _scanned_page(reader: PageReader, ref, page, ocr, limits: ParseLimits) -> list[Paragraph]:
+    """A page without text: OCR of its largest image (the scan), or nothing."""
+    for resource, _share in sorted(page.images, key=lambda item: -item[1]):
+        entry = reader.doc.media.get(resource)
+        data = reader.pkg.read(entry) if entry else None
+        if data:
+            width_mm = (reader.doc.page_box[2] if len(reader.doc.page_box) > 2 else 210.0) or 210.0
+            try:
+                return ocr.read(ref.number, lambda: _page_pixels(data, limits, width_mm))
+            except CorruptFile:
+                return []   # an image nothing can decode: the page stays unread (no_text_layer)
+    return []
+
+
+def _page_pixels(data: bytes, limits: ParseLimits, width_mm: float):
+    """The image decoded for OCR (grey, at most an A4 page at the OCR resolution) and the
+    page's millimetres per pixel (the scan is taken to fill the page's width)."""
+    from PIL import Image, UnidentifiedImageError
+
+    from plugins.image import _page_image
+
+    with py_warnings.catch_warnings():
+        py_warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                if image.width * image.height > limits.max_image_pixels:
+                    raise ResourceLimit(f"{image.width}x{image.height} px",
+                                        what=f"图片像素过多（{image.width}×{image.height}）")
+                pixels, original_per_pixel = _page_image(image)
+                return pixels, width_mm / image.width * original_per_pixel
+        except Image.DecompressionBombError as exc:
+            raise ResourceLimit(str(exc), what="图片像素过多") from exc
+        except (UnidentifiedImageError, OSError, ValueError, EOFError, SyntaxError) as exc:
+            raise CorruptFile(f"page image: {type(exc).__name__}: {exc}") from exc
+
+
+def _read_pages(reader: PageReader, limits: ParseLimits, ocr=None) -> tuple[list[Paragraph], dict[str, str], list[Line]]:
+    """The lines of every page as paragraphs (OCR's for scanned pages, when ``ocr`` is given),
+    the text of each TextObject by ID, and the first page's lines (with their font sizes, for
+    the title)."""
     first_page: list[Line] | None = None
     blocks: list[Paragraph] = []
     objects: dict[str, str] = {}
@@ -101,6 +152,9 @@ def _read_pages(reader: PageReader, limits: ParseLimits) -> tuple[list[Paragraph
         page = reader.read(ref)
         objects.update(page.objects)
         page_lines = lines(page.runs)
+        if ocr is not None and page.images and not any(line.text.strip() for line in page_lines):
+            blocks.extend(_scanned_page(reader, ref, page, ocr, limits))
+            continue
         if first_page is None and page_lines:
             first_page = page_lines
         for line in page_lines:

@@ -106,9 +106,15 @@ def test_without_docinfo_title_the_largest_lines_at_the_top_are_the_title():
     assert parse(OFD / "reader-helloworld.ofd").title is None  # one line, nothing stands out
 
 
-def test_image_only_files_say_no_text_layer_and_give_their_images():
-    doc = clean(parse(OFD / "converter-containsJPEG.ofd"))
-    assert codes(doc) == {"no_text_layer"}
+def test_image_only_pages_are_read_by_ocr_and_their_images_are_given():
+    parsed = parse(OFD / "converter-containsJPEG.ofd")   # two pages, each a photo of a film poster
+    assert [(b.page, b.text) for b in parsed.blocks][:2] == [(1, "我和我的租国"), (1, "AY PEOPLE,MY COUNT")]
+    ocr = next(w for w in parsed.warnings if w.code == "ocr_text")
+    assert ocr.pages == (1, 2) and {line.page for line in parsed.ocr_lines} == {1, 2}
+    assert all(0 <= line.box[0] < line.box[2] and line.box[1] < line.box[3] for line in parsed.ocr_lines)
+    # the same few words on both photos are no document text (cleaning drops them as repeated
+    # furniture): the pages still ask for a person
+    assert codes(clean(parsed)) == {"ocr_text", "no_text_layer"}
     images = page_images(OFD / "converter-containsJPEG.ofd", [1, 2])
     assert [(n, t) for n, _, t in images] == [(1, "image/jpeg"), (2, "image/jpeg")]
     assert images[0][1].startswith(b"\xff\xd8\xff")
