@@ -498,3 +498,43 @@ def age_session(page, data_dir: Path, seconds: int) -> None:
         conn.execute(update(BrowserSession).where(BrowserSession.sid_sha256 == digest)
                      .values(last_seen_at=datetime.now(timezone.utc) - timedelta(seconds=seconds)))
     engine.dispose()
+
+
+def test_a_scanned_gongwen_is_read_by_ocr_reviewed_published_and_found(server, browser):
+    """A stamped original kept only as a scan (image-only PDF, no text layer): uploaded through
+    the page, read by OCR in the worker, reviewed with its 公文 fields, published and found."""
+    from playwright.sync_api import expect
+
+    base, guard = server["url"], Guard(server["url"])
+    scan = ROOT / "tests" / "data" / "scans" / "028.pdf"
+
+    clerk = new_page(browser, server, guard)
+    log_in(clerk, base, "clerk")
+    clerk.goto(f"{base}/upload")
+    clerk.set_input_files("#picker", str(scan))
+    expect(clerk.locator("#uploads .upload-status").first).to_contain_text("待审核", timeout=180_000)
+
+    rev = new_page(browser, server, guard)
+    log_in(rev, base, "checker")
+    rev.goto(f"{base}/review")
+    rows = rev.locator("table.queue tbody tr")
+    expect(rows).to_have_count(1)
+    rev.goto(f"{base}/review/{rows.first.get_attribute('data-id')}")
+    expect(rev.locator("h1")).to_have_text("晋城市人民政府办公室关于印发晋城市地质灾害应急预案的通知")
+    expect(rev.locator("#warnings [data-code=ocr_text]")).to_contain_text("文字由 OCR 识别")
+    expect(rev.locator("#text")).to_contain_text("现印发给你们")
+    expect(rev.locator("#f-doc_number")).to_have_value("晋市政办〔2023〕33号")
+    expect(rev.locator("#f-issuer")).to_have_value("晋城市人民政府办公室")
+    rev.locator("#choices .choice[data-category=应急预案]").click()
+    rev.click("#confirm")
+    expect(rev.locator("#status")).to_have_text("已审核")
+    rev.click("#publish")
+    expect(rev.locator("#status")).to_have_text("已发布")
+
+    public = new_page(browser, server, guard)
+    public.goto(f"{base}/catalogue")
+    public.fill("input[name=q]", "地质灾害")
+    public.press("input[name=q]", "Enter")
+    expect(public.locator(".summary")).to_contain_text("共 1 条")
+    expect(public.locator("table.catalogue")).to_contain_text("晋城市地质灾害应急预案")
+    assert not guard.foreign, guard.foreign
