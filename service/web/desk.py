@@ -16,6 +16,7 @@ from service.inputs import query_int
 from service.intake import display_filename
 from service.localtime import as_utc
 from service.review import load_for_change
+from service.secrecy_review import page_list_zh, pages_needing_reading
 from service.web import error_pages, page, runtime
 
 bp = error_pages(Blueprint("desk", __name__))
@@ -145,7 +146,8 @@ def queue():
     filters = _queue_filters()
     with transaction(runtime().sessions, readonly=True) as s:
         docs = queue_documents(s, **filters)
-        rows = [{**full_view(d), "pii": has_pii(d), "low": uncertain(d), "batchable": batchable(d)} for d in docs]
+        rows = [{**full_view(d), "pii": has_pii(d), "low": uncertain(d), "batchable": batchable(d),
+                 "unread": page_list_zh(pages_needing_reading(d.warnings, d.pages))} for d in docs]
         departments = [(d.code, d.name) for d in s.execute(select(Department).order_by(Department.code)).scalars()]
     return render_template("queue.html", rows=rows, filters=filters, departments=departments,
                            categories=_taxonomy().names, batch_confidence=BATCH_CONFIDENCE)

@@ -574,3 +574,16 @@ def test_review_page_says_what_the_parser_warned_about_and_offers_only_what_the_
     assert 'id="withdraw"' in html and 'id="withdraw-dialog"' in html
     assert 'id="confirm"' not in html and 'id="reject"' not in html and 'id="publish"' not in html
     assert 'id="secrecy-clear"' not in html            # a published document is not reviewed again until withdrawn
+
+
+def test_the_queue_marks_documents_with_pages_a_person_must_read(app, world):
+    warned = [{"code": "partial_text_layer", "message": "部分页面没有可提取的文字（可能是扫描页）：第 2、3 页。",
+               "pages": [2, 3]}]
+    with transaction(world["sessions"]) as s:
+        a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
+        scanned = add_doc(s, a, "pending_review", 75, warnings=warned, pages=3)
+    html = login(app, "rev").get("/review").get_data(as_text=True)
+    row = re.search(rf'<tr data-id="{scanned}">(.*?)</tr>', html, re.S).group(1)
+    assert '<span class="tag unread" title="第 2、3 页无法识别文字，须逐页阅读原件">需逐页阅读</span>' in row
+    other = re.search(rf'<tr data-id="{world["docs"]["a_pending"]}">(.*?)</tr>', html, re.S).group(1)
+    assert "需逐页阅读" not in other
