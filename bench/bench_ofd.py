@@ -22,24 +22,17 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from plugins.ofd import OfdParser, page_images  # noqa: E402
 from service.cleaning import clean  # noqa: E402
 from service.parsers import ParseContext, ParseError  # noqa: E402
 from service.sniff import sniff  # noqa: E402
+from bench_classifier import best_of  # noqa: E402
 
 FILES = sorted((ROOT / "tests" / "data" / "ofd").glob("*.ofd"))
 CTX = ParseContext(media_type="application/ofd")
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def outcome(path: Path) -> tuple[str, int]:
