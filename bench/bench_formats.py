@@ -7,8 +7,8 @@ Data: ../shared/scans (README there): 32 real texts, each as .docx, as .doc save
 LibreOffice, every third also as .wps, and as an image-only scanned PDF; ``truth.jsonl``
 holds each text's category and whether it carries personal data or a 密级 mark.
 
-Each file goes through the worker's path (``pipeline.extract`` in the sandbox, then
-``analysis.analyze``). Per format: macro-F1 of the model's top category against the truth
+Each file goes through the worker's path (``pipeline.process``: extract in the sandbox,
+then analyze). Per format: macro-F1 of the model's top category against the truth
 (labels present in the truth), how often it abstained, agreement with the .docx twin,
 character recall of the extracted text against the truth, whether every ``secret`` file
 was blocked and every ``pii`` file had findings, and seconds per file.
@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 from sklearn.metrics import f1_score  # noqa: E402
 
 from service import config  # noqa: E402
-from service.analysis import analyze  # noqa: E402
 from service.errors import GongkaiError  # noqa: E402
-from service.pipeline import extract  # noqa: E402
+from service.modelstore import active_classifier  # noqa: E402
+from service.pipeline import process  # noqa: E402
 
 FORMATS = (("docx", ".docx"), ("doc", ".doc"), ("wps", ".wps"), ("scan", ".pdf"))
 
@@ -61,8 +61,8 @@ def run(scans: Path) -> dict:
                 continue
             began = time.perf_counter()
             try:
-                extraction = extract(path, settings=settings)
-                analysis = analyze(extraction, settings)
+                processed = process(path, active_classifier(settings), settings=settings)
+                extraction, analysis = processed.extraction, processed.analysis
                 candidates = analysis.prediction.get("candidates") or []
                 row = {"top": candidates[0]["category"] if candidates else None,
                        "chosen": analysis.prediction.get("category"),

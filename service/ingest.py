@@ -25,10 +25,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from service import audit
-from service.analysis import analyze
 from service.db import Document, utcnow
 from service.parsers import ParseError
-from service.pipeline import extract
+from service.modelstore import active_classifier
+from service.pipeline import process as run_pipeline
 from service.runtime import Runtime
 from service.states import FINAL_FOR_INTAKE, transition_entry
 
@@ -118,12 +118,12 @@ def process(rt: Runtime, document_id: int, sha256: str, filename: str) -> Outcom
     if not path.is_file():
         raise FileNotFoundError(f"original {sha256} missing for document {document_id}")  # infrastructure
     try:
-        extraction = extract(path, filename=filename, settings=rt.settings)
+        processed = run_pipeline(path, active_classifier(rt.settings), filename=filename, settings=rt.settings)
     except ParseError as error:
         log.info("document %s failed: %s (%s)", document_id, error.code, error.detail)
         return Outcome({"error_code": error.code, "error_message": error.message}, "failed", reason=error.code,
                        detail={"detail": error.detail})
-    result = analyze(extraction, rt.settings)
+    extraction, result = processed.extraction, processed.analysis
     d = extraction.document
     p = result.prediction
     values = {

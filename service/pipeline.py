@@ -1,10 +1,15 @@
-"""The intake pipeline, top to bottom. Plain Python: no Flask, no rq.
+"""The intake pipeline, top to bottom. Plain Python: no Flask, no rq, no database.
 
-    file bytes ─► size check ─► sniff type ─► parser plugin (isolated child, limits)
-               ─► clean (running headers/footers, watermarks, width, quality warnings)
-               ─► 公文 metadata (GB/T 9704) ─► display text + analysis text
+``process`` is every step one file goes through, in order:
 
-The CLI (`gongkai parse`, `gongkai classify`), the worker and the tests call ``extract``.
+    extract:  size check ─► sniff the type from the bytes ─► parser plugin (isolated child, limits)
+              ─► clean (running headers/footers, watermarks, width, quality warnings)
+              ─► 公文 fields (GB/T 9704) ─► display text + analysis text
+    analyze:  tokenize ─► classify (calibrated, may abstain) ─► privacy & 密级 scan
+
+The worker (``service.processing``) stores what ``process`` returns; ``gongkai classify``
+prints it and ``gongkai parse`` prints ``extract``'s half. There is no other path: the CLI
+and the review queue cannot disagree on a file.
 """
 from __future__ import annotations
 
@@ -12,11 +17,13 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from service import config as config_module
 from service.cleaning import clean, reflow
 from service.gongwen import FieldHit, extract_gongwen
 from service.normalize import analysis_form
+from service.privacy import scan_document
 from service.parsers import (
     FileTooLarge,
     ParseContext,
@@ -28,6 +35,7 @@ from service.parsers import (
 from service.registry import Registry, load_registry
 from service.sandbox import Limits, parse_in_process, run_isolated
 from service.sniff import sniff
+from service.text import tokenize_document
 
 
 @dataclass(frozen=True)
@@ -141,3 +149,48 @@ def extract(path: Path, *, filename: str | None = None, settings: config_module.
         analysis_text=analysis_form(text),
         metadata=metadata,
     )
+
+
+#: Findings stored per document; a hostile file could otherwise produce millions. Blocking
+#: findings are kept first, and ``secrecy_blocked`` is computed over all of them.
+MAX_FINDINGS = 500
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the words of an extraction say: tokens, a suggested category, privacy and 密级 findings."""
+
+    tokens: dict[str, Any]
+    prediction: dict[str, Any]
+    findings: list[dict[str, Any]]
+    secrecy_blocked: bool
+
+
+@dataclass(frozen=True)
+class Processed:
+    extraction: Extraction
+    analysis: Analysis
+
+
+def _field(extraction: Extraction, name: str) -> str | None:
+    hit = extraction.metadata.get(name)
+    return str(hit.value) if hit is not None else None
+
+
+def analyze(extraction: Extraction, classifier) -> Analysis:
+    """Tokenize, classify and scan an extraction. Tokens are stored with the document so
+    reclassification never re-segments."""
+    tokens = tokenize_document(extraction.title, extraction.analysis_text, doc_type=_field(extraction, "doc_type"),
+                               doc_number=_field(extraction, "doc_number"), analysed=True)
+    prediction = classifier.predict_extracted(tokens, extraction.title, extraction.analysis_text).to_dict()
+    findings = sorted(scan_document(extraction.document), key=lambda f: not f.blocking)
+    return Analysis(tokens=tokens.to_dict(), prediction=prediction,
+                    findings=[f.to_dict() for f in findings[:MAX_FINDINGS]],
+                    secrecy_blocked=any(f.blocking for f in findings))
+
+
+def process(path: Path, classifier, *, filename: str | None = None, settings: config_module.Settings | None = None,
+            registry: Registry | None = None, isolate: bool = True) -> Processed:
+    """Every step for one file: ``extract`` then ``analyze``. Raises a ParseError subclass."""
+    extraction = extract(path, filename=filename, settings=settings, registry=registry, isolate=isolate)
+    return Processed(extraction, analyze(extraction, classifier))

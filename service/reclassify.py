@@ -38,6 +38,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from service import audit, localtime
 from service.db import Department, Document, ReclassBatch, ReclassItem, ReclassShard, transaction, utcnow
 from service.errors import GongkaiError
+from service.model import HINT_CHARS, hint_text
+from service.normalize import analysis_form
 from service.text import DocumentTokens
 
 PAGE_SIZE = 1000
@@ -143,7 +145,9 @@ def _conditions(filters: dict[str, Any]) -> list:
 #: What a page reads of each document. Its candidates and explanation are not read: only
 #: ``change`` items keep them (what a roll back restores), copied by the database (``_keep_old_details``).
 _DOC_COLUMNS = (Document.id, Document.status, Document.category, Document.tokens, Document.suggested_category,
-                Document.confidence, Document.needs_attention, Document.model_version)
+                Document.confidence, Document.needs_attention, Document.model_version, Document.title,
+                # rule hints read the body's head, as at intake (``model.hint_text``)
+                func.substr(Document.text, 1, HINT_CHARS).label("head"))
 
 SHARDS = ReclassShard.__table__
 ITEMS = ReclassItem.__table__
@@ -373,7 +377,9 @@ def _classify(classifier, rows: Sequence[Any]) -> list[dict[str, Any]]:
             return not confirmed and (p.category != row.suggested_category
                                       or p.needs_attention != bool(row.needs_attention))
 
-        predictions = classifier.predict_many([t for *_x, t in chunk], explain=changes)
+        predictions = classifier.predict_many([t for *_x, t in chunk],
+                                              [hint_text(t, row.title, analysis_form(row.head or ""))
+                                               for _i, row, _c, t in chunk], explain=changes)
         for i, ((item, row, confirmed, _tokens), p) in enumerate(zip(chunk, predictions)):
             item.update(new_category=p.category, new_top_category=p.top_category, new_confidence=p.confidence,
                         new_candidates=p.candidates, new_needs_attention=p.needs_attention, new_model_version=p.model,

@@ -113,7 +113,7 @@ def prepare(records: Sequence[dict[str, Any]], taxonomy: Taxonomy) -> tuple[Data
             doc = tokenize_document(title, body, doc_type=r.get("doc_type"), doc_number=r.get("doc_number"),
                                     tokenizer=tokenizer, analysed=True)
         docs.append(doc)
-        texts.append((title or "".join(doc.title), body[:400]))
+        texts.append(M.hint_text(doc, title, body))
     return Dataset(kept, docs, texts, np.array([r["category"] for r in kept], dtype=object),
                    np.array([D.source_group(r) for r in kept], dtype=object),
                    np.array([r.get("split") or "train" for r in kept], dtype=object)), refused

@@ -111,25 +111,16 @@ def _fail(exc: GongkaiError, as_json: bool) -> int:
 
 
 # -- classify ---------------------------------------------------------------------------------
-def _hit(extraction, name: str) -> str | None:
-    hit = extraction.metadata.get(name)
-    return str(hit.value) if hit is not None and hit.value else None
-
-
 def classify_file(path: Path, classifier, isolate: bool = True) -> dict[str, Any]:
+    """The suggestion the review queue would show for ``path``: the worker's own pipeline."""
     from service.commands.parse import FileNotFound, InternalError, error_record
-    from service.pipeline import extract
-    from service.text import tokenize_document
+    from service.pipeline import process
 
     try:
         if not path.is_file():
             raise FileNotFound(str(path))
-        extraction = extract(path, isolate=isolate)
-        tokens = tokenize_document(extraction.title, extraction.analysis_text, doc_type=_hit(extraction, "doc_type"),
-                                   doc_number=_hit(extraction, "doc_number"), analysed=True)
-        texts = [(extraction.title or "".join(tokens.title), extraction.analysis_text[:400])]
-        prediction = classifier.predict_many([tokens], texts)[0]
-        return {"path": str(path), "title": extraction.title, **prediction.to_dict()}
+        processed = process(path, classifier, isolate=isolate)
+        return {"path": str(path), "title": processed.extraction.title, **processed.analysis.prediction}
     except GongkaiError as exc:
         return error_record(path, exc)
     except Exception as exc:  # a bug of ours: log it, never show a traceback to the clerk
