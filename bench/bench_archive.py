@@ -134,13 +134,13 @@ def seed_documents(rt, n: int, distinct: int = 300) -> int:
     from sqlalchemy import insert
 
     from service.db import Department, Document, transaction
-    from service.modelstore import store_from_settings
-    from service.text import tokenize_document
+    from service.classifier.store import store_from_settings
+    from service.analysis.tokenizer import tokenize_document
 
     texts = [t for t in corpus() if len(t["text"]) > 1500][:distinct]
     token_sets = [tokenize_document(None, t["text"][:3000]).to_dict() for t in texts]
     classifier = store_from_settings(rt.settings).load()
-    from service.text import DocumentTokens
+    from service.analysis.tokenizer import DocumentTokens
 
     predictions = classifier.predict_many([DocumentTokens.from_dict(t) for t in token_sets], explain=True)
     names = classifier.taxonomy.names
@@ -185,7 +185,7 @@ def vm_hwm_kib(pid: int) -> int:
 
 
 def parse_helpers(pid: int) -> list[int]:
-    """The worker's parse server (``python -m service.zygote``) and the parse children it forked.
+    """The worker's parse server (``python -m service.parsing.parse_server``) and the parse children it forked.
 
     rq's scheduler, also a child of the worker, is left out: it is a fork of the worker
     whose high-water mark is mostly the worker's own pages, shared."""
@@ -195,7 +195,7 @@ def parse_helpers(pid: int) -> list[int]:
     try:
         for child in psutil.Process(pid).children():
             try:
-                if "service.zygote" in " ".join(child.cmdline()):
+                if "service.parsing.parse_server" in " ".join(child.cmdline()):
                     found += [child.pid] + [c.pid for c in child.children(recursive=True)]
             except psutil.Error:
                 continue
@@ -318,7 +318,7 @@ def run_import(db_url: str, folder: Path, workers: int, data_dir: Path) -> dict:
 def run_reclassify(rt, docs: int, workers: int) -> tuple[dict, object]:
     from service import reclassify as R
     from service.jobs import enqueue_reclassify
-    from service.modelstore import store_from_settings
+    from service.classifier.store import store_from_settings
 
     rt = new_queue(rt)
     pool = Workers(rt, workers)

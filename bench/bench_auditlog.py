@@ -103,7 +103,8 @@ def run_case(db_url: str, data_dir: Path, planned) -> dict:
     from sqlalchemy import text
     from werkzeug.security import generate_password_hash
 
-    from service import audit, config, create_app
+    from service import audit, config
+    from service.web import create_app
     from service.db import User, transaction
     from service.migrate import upgrade
     from service.runtime import Runtime

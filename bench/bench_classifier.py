@@ -14,7 +14,7 @@ Data: the 481 real documents of models/training/documents.jsonl (titles + bodies
 - The scope check (is there enough Chinese text to judge?) side by side: the same batch with
   it on and off in one run, and its cost per document alone.
 - The explanation alone, side by side on the same rows: words (what gongkai shows,
-  ``service.explanation``) and the features one by one (how it was shown before).
+  ``service.classifier.explanation``) and the features one by one (how it was shown before).
 - Single-document latency: pre-tokenized, and from raw text (tokenize + classify + explain).
 - Model load time (fresh interpreter: imports + load) and the artifact's size.
 """
@@ -35,11 +35,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service import model as M, modelstore, taxonomy as T  # noqa: E402
-from service.model import MODEL_FILE  # noqa: E402
-from service.normalize import analysis_form  # noqa: E402
-from service.text import Tokenizer, available_engines, tokenize_document  # noqa: E402
-from service.trainingdata import read_jsonl  # noqa: E402
+from service.classifier import model as M, store as modelstore
+
+from service.classifier import artifact as A
+from service import taxonomy as T  # noqa: E402
+from service.classifier.model import MODEL_FILE  # noqa: E402
+from service.analysis.normalize import analysis_form  # noqa: E402
+from service.analysis.tokenizer import Tokenizer, available_engines, tokenize_document  # noqa: E402
+from service.classifier.training_data import read_jsonl  # noqa: E402
 
 TRAINING = ROOT / "models" / "training" / "documents.jsonl"
 REPEAT_DOCS = 5          # the 481 documents, repeated, for steady throughput figures
@@ -86,7 +89,7 @@ def _worker_classify(args) -> int:
 
 def explanation_figures(classifier, docs) -> tuple[str, str, str]:
     """Side by side in this run, on the same feature rows: the explanation as words
-    (``service.explanation``, what gongkai shows) and the features one by one, largest
+    (``service.classifier.explanation``, what gongkai shows) and the features one by one, largest
     contribution first (how it was shown before; the top-n of the same products)."""
     features = classifier.features(classifier.rows(docs)).tocsr()
     categories = [classifier.labels[0]] * len(docs)
@@ -118,7 +121,7 @@ def classify_figures(classifier, docs, records) -> list[tuple[str, str, str]]:
         seconds = best_of(lambda: classifier.predict_many(many, explain=explain))
         label = "with explanation" if explain else "without explanation"
         rows.append((f"classify pre-tokenized, 1 process, batch, {label}", f"{len(many) / seconds:,.0f}", "docs/s"))
-    # Side by side in this run: the same batch with the scope check (service.model.out_of_scope)
+    # Side by side in this run: the same batch with the scope check (service.classifier.model.out_of_scope)
     # switched off, and the check alone per document.
     checked = best_of(lambda: classifier.predict_many(many, explain=False), repeats=5)
     real_check, M.out_of_scope = M.out_of_scope, lambda doc: None
@@ -183,9 +186,8 @@ def load_figures(directory: Path) -> list[tuple[str, str, str]]:
             "modelstore.active_classifier(); print(time.perf_counter()-t)")
     cold = min(float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                                     check=True).stdout.strip()) for _ in range(3))
-    from service import model as M
 
-    warm = best_of(lambda: M.load(directory, T.load()))
+    warm = best_of(lambda: A.load(directory, T.load()))
     size = (directory / MODEL_FILE).stat().st_size
     return [("model load, fresh interpreter (imports + load + probe check)", f"{cold:.2f}", "s"),
             ("model load, warm process", f"{warm * 1000:.0f}", "ms"),

@@ -31,7 +31,7 @@ from sklearn.metrics import f1_score  # noqa: E402
 
 from service import config  # noqa: E402
 from service.errors import GongkaiError  # noqa: E402
-from service.modelstore import active_classifier  # noqa: E402
+from service.classifier.store import active_classifier  # noqa: E402
 from service.pipeline import process  # noqa: E402
 
 FORMATS = (("docx", ".docx"), ("doc", ".doc"), ("wps", ".wps"), ("scan", ".pdf"))

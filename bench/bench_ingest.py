@@ -94,7 +94,7 @@ def run_case(db_url: str, pdfs: list[Path], workers: int, data_dir: Path) -> dic
 
     from service import config
     from service.db import AuditEntry, Department, Document, transaction
-    from service.intake import receive
+    from service.receiving import receive
     from service.migrate import upgrade
     from service.queue import enqueue_ingest
     from service.runtime import Runtime

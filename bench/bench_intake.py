@@ -107,7 +107,7 @@ def bench_docx(tmp: Path) -> list[tuple[str, float, str]]:
     from plugins.word import WordParser
     from service.parsers import ParseContext
     from service.pipeline import extract
-    from service.sniff import DOCX
+    from service.parsing.sniff import DOCX
 
     path = build_long_docx(tmp / "long-20.docx", pages=20)
     real = ROOT / "tests" / "data" / "docx" / "libreoffice_conversion.docx"

@@ -5,7 +5,7 @@
 CORPUS defaults to ../shared/corpus/documents.jsonl beside the repository (777 real public
 documents: none may carry a 密级 mark, since all were published). Each document's title
 and text go through ``privacy.scan_document`` as paragraphs (one per line), as a parsed
-upload would. The detector before issue #21 item 2 is ``service/privacy.py`` at commit
+upload would. The detector before issue #21 item 2 is ``service/analysis/privacy.py`` at commit
 ``BASELINE``, loaded from git. Every secrecy or internal finding either detector makes is
 listed with its context, so each can be judged; the time per detector is given too. The
 labelled set goes through both detectors as well.
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service import privacy  # noqa: E402
+from service.analysis import privacy  # noqa: E402
 from service.parsers import HiddenText, Paragraph, ParsedDocument, Table  # noqa: E402
 
 BASELINE = "bb11014"
@@ -32,7 +32,7 @@ LABELLED = ROOT / "tests" / "data" / "secrecy_marks.jsonl"
 
 
 def _baseline_module():
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{BASELINE}:service/privacy.py"],
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{BASELINE}:service/analysis/privacy.py"],
                             check=True, capture_output=True, text=True).stdout
     spec = importlib.util.spec_from_loader("privacy_baseline", loader=None)
     module = importlib.util.module_from_spec(spec)
@@ -80,7 +80,7 @@ def main() -> None:
         "## 密级 marks over the shared corpus (issue #21 item 2)", "",
         f"`.venv/bin/python bench/bench_marks.py` — {date.today()}, one process. {len(docs)} documents of "
         f"../shared/corpus, {chars:,} characters, each line a paragraph through `privacy.scan_document`; "
-        f"\"before\" is service/privacy.py at `{BASELINE}` (before issue #21 item 2).", "",
+        f"\"before\" is service/analysis/privacy.py at `{BASELINE}` (before issue #21 item 2).", "",
         "| detector | secrecy findings | internal findings | documents with a secrecy finding | seconds |",
         "|---|---|---|---|---|",
     ]

@@ -92,7 +92,7 @@ def without_leaders(text: str) -> str:
 
 
 def comparable(text: str) -> str:
-    from service.normalize import to_simplified
+    from service.analysis.normalize import to_simplified
 
     return "".join(to_simplified(unicodedata.normalize("NFKC", text)).split())
 
@@ -170,7 +170,7 @@ def run_one(name: str, scans: Path, files: int) -> dict:
         distance = levenshtein(want, got)
         errors += distance
         chars += len(want)
-        from service.normalize import to_simplified
+        from service.analysis.normalize import to_simplified
 
         group = groups["simplified" if to_simplified(record["text"]) == record["text"] else "traditional"]
         group[0] += distance

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from plugins.ofd import OfdParser, page_images  # noqa: E402
-from service.cleaning import clean  # noqa: E402
+from service.analysis.cleaning import clean  # noqa: E402
 from service.parsers import ParseContext, ParseError  # noqa: E402
-from service.sniff import sniff  # noqa: E402
+from service.parsing.sniff import sniff  # noqa: E402
 from bench_classifier import best_of  # noqa: E402
 
 FILES = sorted((ROOT / "tests" / "data" / "ofd").glob("*.ofd"))

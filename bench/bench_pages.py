@@ -81,7 +81,8 @@ def warm_best_of(fn) -> float:
 def run_case(db_url: str, data_dir: Path, n: int) -> list[tuple[str, float]]:
     import re
 
-    from service import create_app, quality
+    from service.web import create_app
+    from service import quality
     from service import report as R
     from service.db import transaction
     from service.migrate import upgrade

@@ -8,7 +8,7 @@ socket. ~0.1 s per 2-page document instead of ~1 s and ~210 MB for a cold start.
 process group, one at a time per owner (they share its profile), killed at the deadline.
 
 Where the warm converter lives. Parsers run in a child forked by the parse server
-(``service/zygote.py``) with an address-space limit of 1 GiB over the server's size, a
+(``service/parsing/parse_server.py``) with an address-space limit of 1 GiB over the server's size, a
 CPU limit per parse and a wall deadline after which the child is killed. A soffice
 started *from that child* would inherit those limits (its CPU seconds would add up over
 thousands of files until SIGXCPU) and, as the child's helper, would be orphaned or lost
@@ -16,7 +16,7 @@ whenever the child is replaced. So the bridge belongs to the parse server, one p
 server — that is one per worker process — and is a sibling of the parse children:
 
 - the server calls the plugin's optional ``prepare()`` before each parse it hands to a
-  child (``service/zygote.py``); ``prepare()`` starts the bridge the first time and
+  child (``service/parsing/parse_server.py``); ``prepare()`` starts the bridge the first time and
   again whenever it has died. It is the only place that starts one in production;
 - the child only connects to the bridge's socket, whose path is derived from the
   server's pid (``GONGKAI_PARSE_SERVER_PID``, set by the server for its children), so a

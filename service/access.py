@@ -1,4 +1,5 @@
-"""Who may see which documents. Every route asks here; nothing is filtered only in the UI.
+"""Who is asking (``Principal``) and which documents they may see. Every route asks here;
+nothing is filtered only in the UI.
 
 - admin: every document;
 - reviewer: documents past intake (pending_review and every state after it), all departments;
@@ -7,10 +8,33 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import ColumnElement, false, true
 
-from service.auth import Principal
 from service.db import Document
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" | "token" | "public"
+    name: str
+    role: str  # "uploader" | "reviewer" | "admin" | "public"
+    department_id: int | None = None
+    user_id: int | None = None
+    password_change: str | None = None    # "temporary" / "expired": must choose a new password first
+
+    @property
+    def must_change_password(self) -> bool:
+        return self.password_change is not None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.kind != "public"
+
+
+PUBLIC = Principal(kind="public", name="public", role="public")
+
 
 REVIEWER_STATES = ("pending_review", "approved", "published", "withdrawn", "rejected")
 

@@ -81,6 +81,12 @@ class Settings:
     parse_max_pages: int = 2000
     #: Most extracted text, in bytes (UTF-8).
     parse_max_text_bytes: int = 10 * 1024 * 1024
+    #: Where ``gongkai serve`` / ``gongkai web`` listen. The port stays text here: only the two
+    #: commands that listen check it, so a bad value spoils no other command.
+    host: str = "127.0.0.1"
+    port: str = "8000"
+    #: rq's log level in ``gongkai worker`` (DEBUG, INFO, WARNING …).
+    worker_log_level: str = "WARNING"
 
 
 _ENV_PREFIX = "GONGKAI_"

@@ -239,7 +239,7 @@ class AuditEntry(Base):
     """Append-only, hash-chained: ``hash = sha256(prev_hash + canonical JSON of the entry)``."""
 
     __tablename__ = "audit_log"
-    # The 操作日志 page's filters, newest first (service/auditlog.py; bench/bench_auditlog.py).
+    # The 操作日志 page's filters, newest first (service/audit_query.py; bench/bench_auditlog.py).
     __table_args__ = (Index("ix_audit_log_actor_seq", "actor", "seq"),
                       Index("ix_audit_log_kind_action_seq", "kind", "action", "seq"),
                       Index("ix_audit_log_at", "at"))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from service import runtime
-from service.ingest import ingest
+from service.processing import ingest
 
 
 def ingest_job(document_id: int) -> str:
@@ -18,7 +18,7 @@ def retrain_job(actor: str) -> dict:
 
 def ingest_many_job(document_ids: list[int]) -> dict[str, str]:
     """Ingest a chunk of documents (archive import): one job, many ids, no fork per file."""
-    from service.archive import ingest_many
+    from service.bulk_import import ingest_many
     from service.queue import forget_chunk
 
     rt = runtime.current()

@@ -2,7 +2,7 @@
 
 A plugin is any object with ``name``, ``version``, ``media_types``, ``priority`` and
 ``parse(path, context) -> ParsedDocument``, registered under the ``gongkai.parsers``
-entry-point group (see ``service.registry`` for how one is chosen). ``parse`` runs in a
+entry-point group (see ``service.parsing.registry`` for how one is chosen). ``parse`` runs in a
 child process with resource limits; it should raise a ``ParseError`` subclass for any
 problem it recognises. Any other exception is turned into ``parser_failed``.
 

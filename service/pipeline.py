@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from service import config as config_module
-from service.cleaning import clean, reflow
-from service.gongwen import FieldHit, extract_gongwen
-from service.normalize import analysis_form
-from service.privacy import scan_document
+from service.analysis.cleaning import clean, reflow
+from service.analysis.gongwen import FieldHit, extract_gongwen
+from service.analysis.normalize import analysis_form
+from service.analysis.privacy import scan_document
 from service.parsers import (
     FileTooLarge,
     ParseContext,
@@ -32,10 +31,11 @@ from service.parsers import (
     ParseWarning,
     Paragraph,
 )
-from service.registry import Registry, load_registry
-from service.sandbox import Limits, parse_in_process, run_isolated
-from service.sniff import sniff
-from service.text import tokenize_document
+from service.parsing.parse_server import run_isolated
+from service.parsing.registry import Registry, default_registry
+from service.parsing.sandbox import Limits, parse_in_process
+from service.parsing.sniff import sniff
+from service.analysis.tokenizer import tokenize_document
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,6 @@ class Extraction:
     @property
     def warnings(self) -> tuple[ParseWarning, ...]:
         return self.document.warnings
-
-
-@lru_cache(maxsize=1)
-def default_registry() -> Registry:
-    return load_registry()
 
 
 def sha256_of(path: Path) -> str:

@@ -31,9 +31,9 @@ from typing import Any, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import evaluation
+from service.classifier import evaluation
 from service.db import Department, Document
-from service.modelcard import GOALS, goal_figures
+from service.classifier.card import GOALS, goal_figures
 from service.retrain import CONFIRMED_STATES
 
 CORRECTIONS_LISTED = 5

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from service import spreadsheet
 from service.db import Department, Document
 from service.localtime import beijing, year_bounds
 from service.taxonomy import Taxonomy
@@ -130,3 +131,8 @@ def as_rows(report: AnnualReport) -> list[list[Any]]:
     rows.append(["其中已撤回", *(report.withdrawn.get(c, 0) for c in report.categories),
                  sum(report.withdrawn.values())])
     return rows
+
+
+def write_csv(report: AnnualReport, stream) -> None:
+    """The report's rows as CSV for Excel/WPS (``service.spreadsheet``)."""
+    spreadsheet.write_rows(stream, as_rows(report))

@@ -42,7 +42,7 @@ def confirmed_records(sessions, *, shareable: bool = False, since: datetime | No
     docstring; ``since``: reviewed at or after). Each record's ``source`` is
     ``<source_prefix>:<department code>``: the source group that keeps evaluation
     source-disjoint, so a deployment exporting for a pool names itself."""
-    from service.trainingdata import STORED_TEXT_CHARS
+    from service.classifier.training_data import STORED_TEXT_CHARS
 
     stmt = select(Document, Department.code).join(Department).where(
         Document.status.in_(("published",) if shareable else CONFIRMED_STATES), Document.category.is_not(None),
@@ -62,10 +62,10 @@ def confirmed_records(sessions, *, shareable: bool = False, since: datetime | No
 def retrain(settings: Settings, sessions, actor: str, *, base_data: Path | None = None,
             candidate_names: list[str] | None = None) -> dict[str, Any]:
     """Train on the shipped data plus confirmed documents; save; promote if not worse."""
-    from service import modelstore, train
-    from service import trainingdata as D
+    from service.classifier import store, train
+    from service.classifier import training_data as D
 
-    store = modelstore.store_from_settings(settings)
+    store = store.store_from_settings(settings)
     confirmed = confirmed_records(sessions)
     base = D.read_jsonl(base_data or training_data_path(settings))
     result = train.train(base + confirmed, store.taxonomy, candidate_names=candidate_names)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from service import audit, localtime, search, secrecy_review
+from service import access, audit, localtime, search, secrecy_review
+from service.localtime import as_utc
+from service.access import Principal
 from service.db import Department, Document, IndexCounter, dialect_insert, utcnow
 from service.errors import GongkaiError
-from service.states import STATE_NAMES_ZH, check_transition, transition
+from service.states import NotUnderReview, check_transition, transition
 from service.taxonomy import Taxonomy
 
 
@@ -109,20 +111,6 @@ class AlreadyAcknowledged(GongkaiError):
     http_status = 409
     message_zh = "个人信息已由 {who} 确认处理，无需重复确认。"
     message_en = "The personal information was already acknowledged by {who}."
-
-
-class NotUnderReview(GongkaiError):
-    code = "invalid_transition"
-    http_status = 409
-    message_zh = "文件当前状态为「{current}」，不能执行此操作。"
-    message_en = "A document in state {current} cannot be changed this way."
-
-    def __init__(self, status: str) -> None:
-        super().__init__(status, current=STATE_NAMES_ZH.get(status, status))
-        self.status = status
-
-    def extra(self) -> dict[str, str]:
-        return {"status": self.status}
 
 
 def pii_findings(doc: Document) -> list[dict]:
@@ -234,3 +222,81 @@ def withdraw(session: Session, doc: Document, actor: str, reason: str) -> None:
         raise ReasonRequired()
     transition(session, doc, "withdrawn", actor=actor, reason=reason.strip())
     search.unindex_document(session, doc)
+
+
+# ---------------------------------------------------------------------------
+# The review queue
+# ---------------------------------------------------------------------------
+
+QUEUE_LIMIT = 2000
+#: At or above this confidence an item with a pre-selected category and no findings may be
+#: confirmed together with others (below it, one by one, even when the model pre-selected it).
+BATCH_CONFIDENCE = 0.9
+
+
+def has_pii(doc: Document) -> bool:
+    return any(not f.get("blocking") for f in doc.findings or [])
+
+
+def uncertain(doc: Document) -> bool:
+    """The model pre-selected no category (below its threshold: ``needs_attention``)."""
+    return bool(doc.needs_attention)
+
+
+def batchable(doc: Document) -> bool:
+    return (doc.status == "pending_review" and not doc.secrecy_blocked and not has_pii(doc) and not uncertain(doc)
+            and (doc.confidence or 0.0) >= BATCH_CONFIDENCE)
+
+
+def attention_key(doc: Document):
+    """密级 first, then personal information, then uncertain suggestions, then the oldest."""
+    return (not doc.secrecy_blocked, not has_pii(doc), not uncertain(doc), as_utc(doc.created_at), doc.id)
+
+
+def queue_documents(s: Session, who: Principal, status: str, department: str | None,
+                    category: str | None) -> list[Document]:
+    """The review queue ``who`` sees, filtered, most urgent first (``attention_key``)."""
+    query = select(Document).where(access.visible(who), Document.status == status)
+    if department:
+        query = query.join(Department).where(Department.code == department)
+    if category:
+        query = query.where(Document.suggested_category == category)
+    docs = s.execute(query.options(selectinload(Document.secrecy_reviews))
+                     .order_by(Document.id).limit(QUEUE_LIMIT)).scalars().all()
+    return sorted(docs, key=attention_key)
+
+
+# ---------------------------------------------------------------------------
+# 公文 fields
+# ---------------------------------------------------------------------------
+
+#: 公文 fields a reviewer may correct before publishing (keys of ``Document.gongwen``).
+EDITABLE_FIELDS = (("issuer", "发文机关"), ("doc_number", "发文字号"), ("date", "成文日期"), ("signer", "签发人"),
+                   ("recipients", "主送机关"))
+
+
+def update_fields(session: Session, doc: Document, actor: str, values: dict[str, str]) -> dict[str, dict]:
+    """Correct the 公文 fields read from ``doc`` (read with ``load_for_change``); every change is
+    audited. ``values`` maps field keys to what the reviewer typed; returns the changes."""
+    if doc.status not in ("pending_review", "approved"):
+        raise NotUnderReview(doc.status)
+    fields, changes = dict(doc.gongwen or {}), {}
+    for key, _label in EDITABLE_FIELDS:
+        if key not in values:
+            continue
+        value, hit = values[key].strip()[:500], fields.get(key) or {}
+        if value == (hit.get("value") or ""):
+            continue
+        changes[key] = {"from": hit.get("value"), "to": value}
+        if value:
+            fields[key] = {**hit, "value": value, "edited_by": actor}
+        else:
+            fields.pop(key, None)
+    if changes:
+        doc.gongwen = fields
+        if "doc_number" in changes and doc.tokens:
+            # The classifier reads the 发文字号 from the stored tokens (metadata features, the 文号
+            # rule hint): retraining and reclassification see the corrected one.
+            doc.tokens = {**doc.tokens, "doc_number": changes["doc_number"]["to"] or None}
+        audit.append(session, actor, "review.fields", document_id=doc.id, changes=changes)
+    return changes

@@ -39,7 +39,7 @@ class Runtime:
     @property
     def redis(self):
         if self._redis is None:
-            from service.queue import connect_redis
+            from service.redis_server import connect_redis
 
             self._redis = connect_redis(self.settings)
         return self._redis

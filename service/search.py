@@ -1,7 +1,7 @@
 """Full-text search over published documents, for Chinese.
 
 Documents are indexed by their stored token stream (``Document.tokens``: the title and
-body segmented by ``service.text``'s tokenizer), joined by spaces; a query is segmented
+body segmented by ``service.analysis.tokenizer``'s tokenizer), joined by spaces; a query is segmented
 by the same tokenizer, so "政务公开" in a query matches "政务公开" in a body however the
 sentence around it was written. Every query token must occur (AND).
 
@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.db import Document
-from service.text import get_tokenizer
+from service.analysis.tokenizer import get_tokenizer
 
 
 def _is_sqlite(session: Session) -> bool:

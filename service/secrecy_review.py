@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from service import audit
 from service.db import Document, SecrecyReview, utcnow
 from service.errors import GongkaiError
-from service.privacy import KIND_LABELS
+from service.states import NotUnderReview
+from service.analysis.privacy import KIND_LABELS
 
 CLEARED, NOT_CLEARED = "cleared", "not_cleared"
 RESULTS = (CLEARED, NOT_CLEARED)
@@ -170,8 +171,6 @@ def record(session: Session, doc: Document, actor: str, result: str, pages_read:
     """Record a reviewer's 保密审查 of ``doc`` (read with ``review.load_for_change``).
 
     A cleared review must list every page the machine could not read as read by eye."""
-    from service.review import NotUnderReview
-
     if doc.status not in REVIEWABLE:
         raise NotUnderReview(doc.status)
     if result not in RESULTS:

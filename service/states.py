@@ -93,3 +93,17 @@ def transition(session: Session, doc: Document, target: str, actor: str, reason:
     set_committed_value(doc, "status", target)
     set_committed_value(doc, "status_changed_at", now)
     audit.append(session, *entry[:3], **entry[3])
+
+
+class NotUnderReview(GongkaiError):
+    code = "invalid_transition"
+    http_status = 409
+    message_zh = "文件当前状态为「{current}」，不能执行此操作。"
+    message_en = "A document in state {current} cannot be changed this way."
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status, current=STATE_NAMES_ZH.get(status, status))
+        self.status = status
+
+    def extra(self) -> dict[str, str]:
+        return {"status": self.status}

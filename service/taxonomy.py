@@ -14,7 +14,7 @@ Rule hints serve formulaic classes the training data lacks (人事任免: "关�
 A rule has a ``field`` (title, doc_number, body_head = the first 300 characters of the
 body), a regular ``pattern``, an optional ``exclude`` pattern and a ``weight`` w: when it
 fires, the category's probability p becomes (1 − w)·p + w (the others scale by 1 − w); rules
-of several categories share the weight (``service.model.rule_weights``).
+of several categories share the weight (``service.classifier.model.rule_weights``).
 Fired rules are reported in the explanation; they never act silently.
 """
 from __future__ import annotations

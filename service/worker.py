@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 
 def preload(rt: Runtime) -> None:
     """Load what every job needs once: parser registry, tokenizer, model."""
-    from service.modelstore import active_classifier
-    from service.pipeline import default_registry
-    from service.text import get_tokenizer
+    from service.classifier.store import active_classifier
+    from service.parsing.registry import default_registry
+    from service.analysis.tokenizer import get_tokenizer
 
     default_registry()
     get_tokenizer()
@@ -129,6 +129,6 @@ def run_worker(rt: Runtime, burst: bool = False, name: str | None = None) -> boo
     sweeper.start()
     try:
         worker = IngestWorker([queue], connection=rt.redis, serializer=JSONSerializer, name=name)
-        return worker.work(burst=burst, with_scheduler=True, logging_level=os.environ.get("GONGKAI_WORKER_LOG_LEVEL", "WARNING"))
+        return worker.work(burst=burst, with_scheduler=True, logging_level=rt.settings.worker_log_level)
     finally:
         stop.set()

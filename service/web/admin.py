@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
-from service import accounts, audit, auth, quality, tokens
+from service import accounts, audit, quality, api_tokens as tokens
+from service.web import auth
 from service.accounts import AccountInputError as AdminInputError
 from service.db import ROLES, Department, Document, User, transaction
-from service.intake import display_filename
-from service.modelcard import GOALS
-from service.web import error_pages, page, runtime
+from service.receiving import display_filename
+from service.classifier.card import GOALS
+from service.web.pages import error_pages, page, runtime
 
 bp = error_pages(Blueprint("admin", __name__))
 
@@ -31,7 +32,7 @@ def _queue_status() -> dict:
 
 
 def _models() -> dict:
-    from service.modelstore import store_from_settings
+    from service.classifier.store import store_from_settings
 
     store = store_from_settings(runtime().settings)
     return {"versions": [v.to_dict() for v in store.versions()], "history": store.history()[-10:][::-1]}
@@ -126,7 +127,7 @@ def revoke_token(token_id: int):
 @bp.post("/admin/models")
 @page("admin")
 def model_action():
-    from service.modelstore import store_from_settings
+    from service.classifier.store import store_from_settings
 
     store, action = store_from_settings(runtime().settings), request.form.get("action")
     reason = request.form.get("reason", "").strip() or "管理员在网页上操作"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, session, stream_with_context, url_for
 
-from service import audit, auditlog, localtime, spreadsheet
+from service import audit, audit_query as auditlog, localtime, spreadsheet
 from service.db import transaction
-from service.web import error_pages, page, runtime
+from service.web.pages import error_pages, page, runtime
 
 bp = error_pages(Blueprint("auditlog", __name__))
 

@@ -21,13 +21,15 @@ from typing import Any
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import and_, func, select
 
-from service import auth, localtime
+from service.web import auth
+from service import localtime
 from service import reclassify as R
 from service.db import STATES, Department, Document, ReclassBatch, ReclassItem, transaction
 from service.errors import GongkaiError
-from service.inputs import parse_day, parse_int, query_int
-from service.intake import display_filename
-from service.web import error_pages, page, runtime, same_site_path
+from service.values import parse_day, parse_int
+from service.web.inputs import query_int
+from service.receiving import display_filename
+from service.web.pages import error_pages, page, runtime, same_site_path
 
 bp = error_pages(Blueprint("batches", __name__))
 
@@ -196,7 +198,7 @@ def _batch_or_404(batch_id: int) -> dict[str, Any]:
 
 
 def _model_versions() -> list[dict[str, Any]]:
-    from service.modelstore import store_from_settings
+    from service.classifier.store import store_from_settings
 
     return [v.to_dict() for v in store_from_settings(runtime().settings).versions()]
 
@@ -249,7 +251,7 @@ def _enqueue(batch_id: int) -> list[str]:
 @bp.post("/admin/batches")
 @page("admin")
 def create():
-    from service.modelstore import store_from_settings
+    from service.classifier.store import store_from_settings
 
     form = request.form
     statuses = [x for x in form.getlist("status") if x]

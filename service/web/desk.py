@@ -8,28 +8,21 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import access, audit, auditlog, auth, secrecy_review
-from service.api import full_view
+from service import access, audit_query, secrecy_review
+from service.web import auth
+from service.web.views import full_view
 from service.db import AuditEntry, Department, Document, transaction
-from service.explanation import FIELD_LABELS_ZH, term_label
-from service.inputs import query_int
-from service.intake import display_filename
-from service.localtime import as_utc
-from service.review import load_for_change
+from service.classifier.explanation import FIELD_LABELS_ZH, term_label
+from service.web.inputs import query_int
+from service.receiving import display_filename
+from service.review import (BATCH_CONFIDENCE, EDITABLE_FIELDS, batchable, has_pii, load_for_change,
+                            queue_documents, uncertain, update_fields)
 from service.secrecy_review import page_list_zh, pages_needing_reading
-from service.web import error_pages, page, runtime
+from service.web.pages import error_pages, page, runtime
 
 bp = error_pages(Blueprint("desk", __name__))
 PER_PAGE = 30
-QUEUE_LIMIT = 2000
-#: At or above this confidence an item with a pre-selected category and no findings may be
-#: confirmed together with others (below it, one by one, even when the model pre-selected it).
-BATCH_CONFIDENCE = 0.9
 ACCEPT = ".pdf,.docx,.doc,.wps,.rtf,.ofd,.txt,.jpg,.jpeg,.png,.tif,.tiff"
-#: Where an explanation term was found (``service.features.FIELD_NAMES``), for reviewers.
-#: 公文 fields a reviewer may correct before publishing (keys of ``Document.gongwen``).
-EDITABLE_FIELDS = (("issuer", "发文机关"), ("doc_number", "发文字号"), ("date", "成文日期"), ("signer", "签发人"),
-                   ("recipients", "主送机关"))
 
 
 def _taxonomy():
@@ -83,7 +76,7 @@ def document(document_id: int):
         doc = full_view(_load(s, document_id))
         history = s.execute(select(AuditEntry).where(AuditEntry.document_id == document_id)
                             .order_by(AuditEntry.seq)).scalars().all()
-        events = [{"at": e.at, "actor": e.actor, "action": auditlog.action_name(e.action), "detail": e.detail,
+        events = [{"at": e.at, "actor": e.actor, "action": audit_query.action_name(e.action), "detail": e.detail,
                    "code": e.action} for e in history]
     return render_template("document.html", doc=doc, events=events, review_results=secrecy_review.RESULT_NAMES_ZH)
 
@@ -105,36 +98,6 @@ def original_inline(document_id: int):
 # Reviewers
 # ---------------------------------------------------------------------------
 
-def has_pii(doc: Document) -> bool:
-    return any(not f.get("blocking") for f in doc.findings or [])
-
-
-def uncertain(doc: Document) -> bool:
-    """The model pre-selected no category (below its threshold: ``needs_attention``)."""
-    return bool(doc.needs_attention)
-
-
-def batchable(doc: Document) -> bool:
-    return (doc.status == "pending_review" and not doc.secrecy_blocked and not has_pii(doc) and not uncertain(doc)
-            and (doc.confidence or 0.0) >= BATCH_CONFIDENCE)
-
-
-def attention_key(doc: Document):
-    """密级 first, then personal information, then uncertain suggestions, then the oldest."""
-    return (not doc.secrecy_blocked, not has_pii(doc), not uncertain(doc), as_utc(doc.created_at), doc.id)
-
-
-def queue_documents(s, status: str, department: str | None, category: str | None) -> list[Document]:
-    query = select(Document).where(access.visible(auth.current()), Document.status == status)
-    if department:
-        query = query.join(Department).where(Department.code == department)
-    if category:
-        query = query.where(Document.suggested_category == category)
-    docs = s.execute(query.options(selectinload(Document.secrecy_reviews))
-                     .order_by(Document.id).limit(QUEUE_LIMIT)).scalars().all()
-    return sorted(docs, key=attention_key)
-
-
 def _queue_filters() -> dict:
     return {"status": request.args.get("status") or "pending_review",
             "department": request.args.get("department") or None, "category": request.args.get("category") or None}
@@ -145,8 +108,9 @@ def _queue_filters() -> dict:
 def queue():
     filters = _queue_filters()
     with transaction(runtime().sessions, readonly=True) as s:
-        docs = queue_documents(s, **filters)
-        rows = [{**full_view(d), "pii": has_pii(d), "low": uncertain(d), "batchable": batchable(d),
+        docs = queue_documents(s, auth.current(), **filters)
+        rows = [{**full_view(d), "pii": has_pii(d), "low": uncertain(d),
+                 "batchable": batchable(d),
                  "unread": page_list_zh(pages_needing_reading(d.warnings, d.pages))} for d in docs]
         departments = [(d.code, d.name) for d in s.execute(select(Department).order_by(Department.code)).scalars()]
     return render_template("queue.html", rows=rows, filters=filters, departments=departments,
@@ -186,7 +150,7 @@ def review(document_id: int):
         assessment = secrecy_review.assess(doc)
         open_review = secrecy_review.open_review(s, doc.id)
         open_review = {**secrecy_review.to_dict(open_review), "at": open_review.reviewed_at} if open_review else None
-        order = [d.id for d in queue_documents(s, **filters)]
+        order = [d.id for d in queue_documents(s, auth.current(), **filters)]
     if document_id in order:
         i = order.index(document_id)
         prev_id, next_id = (order[i - 1] if i > 0 else None), (order[i + 1] if i + 1 < len(order) else None)
@@ -215,32 +179,12 @@ def review(document_id: int):
 @page("reviewer", "admin")
 def edit_fields(document_id: int):
     """Correct the 公文 fields read from the document; every change is audited."""
-    actor = auth.current().name
     with transaction(runtime().sessions) as s:
         doc = load_for_change(s, document_id)
         if doc is None or not access.can_see(auth.current(), doc):
             abort(404)
-        if doc.status not in ("pending_review", "approved"):
-            abort(409)
-        fields, changes = dict(doc.gongwen or {}), {}
-        for key, _label in EDITABLE_FIELDS:
-            if key not in request.form:
-                continue
-            value, hit = request.form[key].strip()[:500], fields.get(key) or {}
-            if value == (hit.get("value") or ""):
-                continue
-            changes[key] = {"from": hit.get("value"), "to": value}
-            if value:
-                fields[key] = {**hit, "value": value, "edited_by": actor}
-            else:
-                fields.pop(key, None)
-        if changes:
-            doc.gongwen = fields
-            if "doc_number" in changes and doc.tokens:
-                # The classifier reads the 发文字号 from the stored tokens (metadata features, the 文号
-                # rule hint): retraining and reclassification see the corrected one.
-                doc.tokens = {**doc.tokens, "doc_number": changes["doc_number"]["to"] or None}
-            audit.append(s, actor, "review.fields", document_id=doc.id, changes=changes)
+        update_fields(s, doc, auth.current().name,
+                      {key: request.form[key] for key, _label in EDITABLE_FIELDS if key in request.form})
     return redirect(url_for("desk.review", document_id=document_id))
 
 

@@ -7,10 +7,9 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from service import localtime
 from service import report as R
-from service.commands.report import write_csv
 from service.db import transaction
 from service.states import STATE_NAMES_ZH
-from service.web import error_pages, page, runtime
+from service.web.pages import error_pages, page, runtime
 
 bp = error_pages(Blueprint("report", __name__))
 
@@ -42,6 +41,6 @@ def export():
     year = _year()
     report, _ = _report(year)
     buffer = io.StringIO()
-    write_csv(report, buffer)
+    R.write_csv(report, buffer)
     return Response(buffer.getvalue().encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=gongkai-report-{year}.csv"})

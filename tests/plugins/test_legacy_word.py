@@ -79,9 +79,9 @@ def test_through_the_sandbox_the_parse_server_owns_the_converter(tmp_path):
     result = extract(LEGACY / "030.wps", filename="救助公示.wps")
     assert result.media_type == MSWORD and result.plugin == "legacy_word/1"
     assert char_recall(TRUTH["030"]["text"], result.text) >= 0.98
-    from service import zygote
+    from service.parsing import parse_server
 
-    server = zygote._client.proc.pid
+    server = parse_server._client.proc.pid
     bridges = [pid for pid in _pids_with(f"bridge-{server}.sock") if _pids_with("soffice_bridge.py", [pid])]
     assert len(bridges) == 1
     assert _ppid(bridges[0]) == server  # a sibling of the parse children, not one's helper

@@ -10,12 +10,12 @@ import pytest
 
 from service import config
 from service.db import Department, Document, transaction
-from service.ingest import ingest
-from service.intake import receive
-from service.normalize import to_simplified
+from service.processing import ingest
+from service.receiving import receive
+from service.analysis.normalize import to_simplified
 from service.parsers import ParseContext
 from service.pipeline import extract
-from service.privacy import RESIDENT_ID
+from service.analysis.privacy import RESIDENT_ID
 from service.runtime import Runtime
 
 SCANS = Path(__file__).resolve().parents[1] / "data" / "scans"

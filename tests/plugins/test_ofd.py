@@ -7,9 +7,9 @@ import pytest
 
 from build_ofd import build_ofd, page_xml, text_object
 from plugins.ofd import OfdParser, page_images
-from service.cleaning import clean
+from service.analysis.cleaning import clean
 from service.parsers import ParseContext, ParseError, ParseLimits
-from service.sniff import sniff
+from service.parsing.sniff import sniff
 
 OFD = Path(__file__).resolve().parents[1] / "data" / "ofd"
 CTX = ParseContext(media_type="application/ofd")
@@ -257,7 +257,7 @@ def test_odd_numbers_and_self_drawing_composites_stay_bounded(tmp_path):
 
 
 def test_privacy_scan_reads_annotations_and_attachment_names(tmp_path):
-    from service.privacy import scan_document
+    from service.analysis.privacy import scan_document
 
     ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
     annots = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Annotations {ns}><ofd:Page PageID="100">'

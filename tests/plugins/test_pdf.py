@@ -4,7 +4,7 @@ import pytest
 
 from build_pdf import build_pdf, build_seed_report_pdf, paginate
 from plugins.pdf import PdfParser
-from service.cleaning import clean
+from service.analysis.cleaning import clean
 from service.parsers import CorruptFile, Encrypted, ParseContext, ParseLimits, ResourceLimit, Table
 
 CTX = ParseContext(media_type="application/pdf")

@@ -9,9 +9,9 @@ from collections import defaultdict
 from functools import lru_cache
 
 from service import taxonomy as T
-from service import train as TR
+from service.classifier import train as TR
 from service.config import PROJECT_ROOT
-from service.trainingdata import read_jsonl
+from service.classifier.training_data import read_jsonl
 
 TRAINING = PROJECT_ROOT / "models" / "training" / "documents.jsonl"
 PER_SPLIT = {"train": 12, "validation": 4, "test": 4}

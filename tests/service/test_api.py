@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from service import create_app
-from service.auth import new_api_token, token_digest
+from service.web import create_app
+from service.api_tokens import new_api_token, token_digest
 from service.db import ApiToken, Department, Document, User, transaction
 from conftest import unique_queue_name
 

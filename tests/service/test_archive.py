@@ -14,7 +14,7 @@ from build_pdf import build_pdf
 from conftest import runtime_env, unique_queue_name
 from sqlalchemy import func, select
 
-from service import archive, audit, config
+from service import bulk_import, audit, config
 from service.db import AuditEntry, Department, Document, transaction
 from service.runtime import Runtime
 
@@ -209,12 +209,12 @@ def test_bad_manifest_and_unknown_department_are_usage_errors(rt, tmp_path):
     ("\\\\server\\share\\x.txt", None),
 ])
 def test_safe_member_path(name, expected):
-    assert archive.safe_member_path(name) == expected
+    assert bulk_import.safe_member_path(name) == expected
 
 
 def test_gbk_entry_names_are_decoded():
     info = zipfile.ZipInfo("通知.txt".encode("gbk").decode("cp437"))
-    assert archive.entry_name(info) == "通知.txt"
+    assert bulk_import.entry_name(info) == "通知.txt"
 
 
 def test_large_entry_is_streamed_with_bounded_memory(tmp_path, monkeypatch):
@@ -226,10 +226,10 @@ def test_large_entry_is_streamed_with_bounded_memory(tmp_path, monkeypatch):
         with zf.open("zeros.txt", "w") as out:
             for _ in range(64):
                 out.write(b"\0" * (1024 * 1024))
-    monkeypatch.setattr(archive, "MAX_RATIO", 10 ** 9)
+    monkeypatch.setattr(bulk_import, "MAX_RATIO", 10 ** 9)
     storage = LocalStorage(tmp_path / "originals")
     with zipfile.ZipFile(path) as zf:
-        (item,) = list(archive.iter_zip(zf, max_entry_bytes=128 * 1024 * 1024))
+        (item,) = list(bulk_import.iter_zip(zf, max_entry_bytes=128 * 1024 * 1024))
         tracemalloc.start()
         with item.open() as stream:
             stored = storage.put(stream, max_bytes=128 * 1024 * 1024)
@@ -239,7 +239,7 @@ def test_large_entry_is_streamed_with_bounded_memory(tmp_path, monkeypatch):
     assert peak < 16 * 1024 * 1024, peak
     # And a declared size over the upload cap is refused without reading.
     with zipfile.ZipFile(path) as zf:
-        (item,) = list(archive.iter_zip(zf, max_entry_bytes=1024 * 1024))
+        (item,) = list(bulk_import.iter_zip(zf, max_entry_bytes=1024 * 1024))
     assert item.error[0] == "file_too_large"
 
 
@@ -259,8 +259,8 @@ def test_a_lying_size_field_ends_as_a_failure(tmp_path):
 
     storage = LocalStorage(tmp_path / "originals")
     with zipfile.ZipFile(path) as zf:
-        (item,) = list(archive.iter_zip(zf, max_entry_bytes=10 ** 6))
-        with pytest.raises(archive.ItemFailed) as exc, item.open() as stream:
+        (item,) = list(bulk_import.iter_zip(zf, max_entry_bytes=10 ** 6))
+        with pytest.raises(bulk_import.ItemFailed) as exc, item.open() as stream:
             storage.put(stream)
     assert exc.value.code in {"corrupt_file", "resource_limit"}
     assert not list(storage.iter_digests())
@@ -270,8 +270,8 @@ def test_wait_settles_a_manifest_document_only_once_its_outcome_is_recorded(rt, 
     """Between the manifest's confirm (→ approved) and its publish, a waiting import must not
     count the document as settled: it did, under load, and reported 'approved'."""
     from service import review
-    from service.commands.archive import _settled
-    from service.ingest import ingest
+    from service.cli.import_files import _settled
+    from service.processing import ingest
     from service.taxonomy import from_settings
 
     src = tmp_path / "src"
@@ -280,27 +280,27 @@ def test_wait_settles_a_manifest_document_only_once_its_outcome_is_recorded(rt, 
     wish = {"category": "工作动态", "status": "published"}
     with transaction(rt.sessions, readonly=True) as s:
         dept = s.execute(select(Department.id)).scalar_one()
-    result = archive.import_items(rt, archive.iter_folder(src), department_id=dept, uploaded_by="import:test",
+    result = bulk_import.import_items(rt, bulk_import.iter_folder(src), department_id=dept, uploaded_by="import:test",
                                   manifest={"公开.txt": wish})
     (doc_id,) = result.to_queue
     assert ingest(rt, doc_id) == "pending_review"
     assert _settled(rt, result, [doc_id]) == {}          # the manifest has yet to be applied
     with transaction(rt.sessions) as s:                  # the chunk job's first step: confirm
-        review.confirm(s, s.get(Document, doc_id), archive.MANIFEST_ACTOR, from_settings(rt.settings), "工作动态")
+        review.confirm(s, s.get(Document, doc_id), bulk_import.MANIFEST_ACTOR, from_settings(rt.settings), "工作动态")
     assert _settled(rt, result, [doc_id]) == {}          # approved, but publishing is still to come
     with transaction(rt.sessions) as s:                  # second step: publish, then the outcome entry
-        review.publish(s, s.get(Document, doc_id), archive.MANIFEST_ACTOR)
-    archive._outcome(rt, doc_id, "published")
+        review.publish(s, s.get(Document, doc_id), bulk_import.MANIFEST_ACTOR)
+    bulk_import._outcome(rt, doc_id, "published")
     assert _settled(rt, result, [doc_id]) == {doc_id: "published"}
 
 
-def _one_wished_document(rt, tmp_path, wish: dict) -> tuple[archive.ImportResult, int]:
+def _one_wished_document(rt, tmp_path, wish: dict) -> tuple[bulk_import.ImportResult, int]:
     src = tmp_path / "src"
     src.mkdir(exist_ok=True)
     (src / "公开.txt").write_bytes(txt("公布年度政务公开工作要点"))
     with transaction(rt.sessions, readonly=True) as s:
         dept = s.execute(select(Department.id)).scalar_one()
-    result = archive.import_items(rt, archive.iter_folder(src), department_id=dept, uploaded_by="import:test",
+    result = bulk_import.import_items(rt, bulk_import.iter_folder(src), department_id=dept, uploaded_by="import:test",
                                   manifest={"公开.txt": wish})
     return result, result.to_queue[0]
 
@@ -311,37 +311,37 @@ def test_wait_reads_outcomes_before_states_so_a_job_finishing_between_them_count
     between the manifest's confirm and publish), then the outcomes, which the job wrote meanwhile."""
     from service import review
     from service.commands import archive as command
-    from service.ingest import ingest
+    from service.processing import ingest
     from service.taxonomy import from_settings
 
     result, doc_id = _one_wished_document(rt, tmp_path, {"category": "工作动态", "status": "published"})
     assert ingest(rt, doc_id) == "pending_review"
     with transaction(rt.sessions) as s:                  # the chunk job's first step: confirm (→ approved)
-        review.confirm(s, s.get(Document, doc_id), archive.MANIFEST_ACTOR, from_settings(rt.settings), "工作动态")
-    real = archive.manifest_outcomes
+        review.confirm(s, s.get(Document, doc_id), bulk_import.MANIFEST_ACTOR, from_settings(rt.settings), "工作动态")
+    real = bulk_import.manifest_outcomes
 
     def job_finishes_now(rt_, ids, *args, **kwargs):     # ... and it publishes while the import reads
         if doc_id in ids and not real(rt_, [doc_id]):
             with transaction(rt.sessions) as s:
-                review.publish(s, s.get(Document, doc_id), archive.MANIFEST_ACTOR)
-            archive._outcome(rt, doc_id, "published")
+                review.publish(s, s.get(Document, doc_id), bulk_import.MANIFEST_ACTOR)
+            bulk_import._outcome(rt, doc_id, "published")
         return real(rt_, ids, *args, **kwargs)
 
-    monkeypatch.setattr(archive, "manifest_outcomes", job_finishes_now)
+    monkeypatch.setattr(bulk_import, "manifest_outcomes", job_finishes_now)
     assert command._settled(rt, result, [doc_id]) == {doc_id: "published"}
 
 
 def test_an_earlier_imports_outcome_does_not_settle_this_ones_document(rt, tmp_path):
     from service.commands import archive as command
-    from service.ingest import ingest
+    from service.processing import ingest
 
     first, doc_id = _one_wished_document(rt, tmp_path, {"category": "不存在的分类", "status": "published"})
     assert ingest(rt, doc_id) == "pending_review"
-    assert archive.apply_manifest(rt, doc_id) == "not_confirmed"        # the first import's outcome
+    assert bulk_import.apply_manifest(rt, doc_id) == "not_confirmed"        # the first import's outcome
     again, same = _one_wished_document(rt, tmp_path, {"category": "工作动态", "status": "published"})
     assert same == doc_id and again.to_queue == [doc_id]              # pending_review with a wish: queued again
     assert command._settled(rt, again, [doc_id]) == {}                # its new job has not run yet
-    assert archive.apply_manifest(rt, doc_id) == "published"
+    assert bulk_import.apply_manifest(rt, doc_id) == "published"
     assert command._settled(rt, again, [doc_id]) == {doc_id: "published"}
 
 
@@ -388,7 +388,7 @@ def test_the_manifest_publishes_only_what_the_automatic_checks_cleared(rt, tmp_p
     approved. A file with nothing to judge is published, its 保密审查 recorded automatically."""
     from build_pdf import build_scanned_pdf
     from service import secrecy_review
-    from service.ingest import ingest
+    from service.processing import ingest
 
     src = tmp_path / "src"
     src.mkdir()
@@ -398,20 +398,20 @@ def test_the_manifest_publishes_only_what_the_automatic_checks_cleared(rt, tmp_p
     with transaction(rt.sessions, readonly=True) as s:
         dept = s.execute(select(Department.id)).scalar_one()
     wish = {"category": "工作动态", "status": "published"}
-    result = archive.import_items(rt, archive.iter_folder(src), department_id=dept, uploaded_by="import:test",
+    result = bulk_import.import_items(rt, bulk_import.iter_folder(src), department_id=dept, uploaded_by="import:test",
                                   manifest={name: wish for name in ("公开.txt", "名单.txt", "扫描件.pdf")})
     outcomes = {}
     for doc_id in result.to_queue:
         assert ingest(rt, doc_id) == "pending_review"
-        outcomes[doc_id] = archive.apply_manifest(rt, doc_id)
+        outcomes[doc_id] = bulk_import.apply_manifest(rt, doc_id)
     by_name = docs(rt)
     assert {name: outcomes[d.id] for name, d in by_name.items()} == {
         "公开.txt": "published", "名单.txt": "publish_refused", "扫描件.pdf": "publish_refused"}
-    recorded = archive.manifest_outcomes(rt, list(outcomes))
+    recorded = bulk_import.manifest_outcomes(rt, list(outcomes))
     for name in ("名单.txt", "扫描件.pdf"):
         assert by_name[name].status == "approved"
         assert recorded[by_name[name].id]["code"] == "secrecy_review_required", recorded
     with transaction(rt.sessions, readonly=True) as s:
         (auto,) = secrecy_review.reviews_of(s, by_name["公开.txt"].id)
-        assert (auto.reviewer, auto.automatic, auto.result) == (archive.MANIFEST_ACTOR, True, "cleared")
+        assert (auto.reviewer, auto.automatic, auto.result) == (bulk_import.MANIFEST_ACTOR, True, "cleared")
         assert secrecy_review.reviews_of(s, by_name["扫描件.pdf"].id) == []

@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import update
 
-from service import audit, auditlog, localtime
+from service import audit, audit_query as auditlog, localtime
 from service.db import AuditEntry, transaction
 
 

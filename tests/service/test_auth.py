@@ -9,7 +9,8 @@ import requests
 from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
-from service import config, create_app
+from service import config
+from service.web import create_app
 from service.db import BrowserSession, User, transaction, utcnow
 from service.localtime import as_utc
 from conftest import unique_queue_name

@@ -9,7 +9,7 @@ from classifier_helpers import subset, training_records
 from service import taxonomy as T
 from service.cli import main
 from service.config import PROJECT_ROOT
-from service.trainingdata import write_jsonl
+from service.classifier.training_data import write_jsonl
 
 DOCX = PROJECT_ROOT / "tests" / "data" / "docx" / "libreoffice_conversion.docx"
 

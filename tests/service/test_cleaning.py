@@ -1,6 +1,6 @@
 import pytest
 
-from service.cleaning import (
+from service.analysis.cleaning import (
     clean,
     find_running_lines,
     inline_running_pattern,

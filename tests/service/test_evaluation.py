@@ -1,5 +1,5 @@
-"""service/evaluation.py: figures and their bootstrap intervals."""
-from service import evaluation
+"""service/classifier/evaluation.py: figures and their bootstrap intervals."""
+from service.classifier import evaluation
 
 
 def test_intervals_are_seeded_and_hold_the_point_estimate():

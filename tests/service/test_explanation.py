@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from classifier_helpers import training_records
-from service import explanation as E
+from service.classifier import explanation as E
 from service import taxonomy as T
 from service.config import PROJECT_ROOT
-from service.modelstore import ModelStore
-from service.text import DocumentTokens
-from service.train import prepare
+from service.classifier.store import ModelStore
+from service.analysis.tokenizer import DocumentTokens
+from service.classifier.train import prepare
 
 
 @pytest.fixture(scope="module")

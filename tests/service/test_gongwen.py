@@ -1,4 +1,4 @@
-"""Tests for service.gongwen: 公文 metadata extraction (GB/T 9704-2012).
+"""Tests for service.analysis.gongwen: 公文 metadata extraction (GB/T 9704-2012).
 
 Part 1 builds 公文 of known content (every element, then variants). Part 2 is a table of real
 documents from the shared corpus (copied, trimmed, to tests/data/gongwen_corpus.jsonl) with the
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.gongwen import FieldHit, extract_gongwen
+from service.analysis.gongwen import FieldHit, extract_gongwen
 
 # ---------------------------------------------------------------- part 1: known-content documents
 

@@ -8,8 +8,8 @@ from build_docx import build_gongwen_docx
 from build_pdf import build_pdf
 from service import audit, config
 from service.db import Department, Document, transaction
-from service.ingest import ingest
-from service.intake import receive
+from service.processing import ingest
+from service.receiving import receive
 from service.runtime import Runtime
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -102,9 +102,9 @@ def test_a_chunk_settles_each_document_and_claims_the_next_in_one_transaction(rt
     document's trouble (parse error, missing original, a failing write) never costs the others."""
     from sqlalchemy import select
 
-    from service import ingest as ingest_module
+    from service import processing as ingest_module
     from service.db import AuditEntry
-    from service.ingest import ingest_chain
+    from service.processing import ingest_chain
 
     def text_doc(i):
         body = f"关于做好第{i}批政府信息公开工作的通知\n各乡镇人民政府：\n现将第{i}项有关事项通知如下。".encode()
@@ -152,7 +152,7 @@ def test_ingest_commits_without_waiting_for_the_disk_only_in_its_own_transaction
     synchronous commits for uploads and reviews; SQLite's WAL with synchronous=NORMAL."""
     from sqlalchemy import text
 
-    import service.ingest as I
+    import service.processing as I
 
     postgres = rt.engine.dialect.name == "postgresql"
     setting = text("SHOW synchronous_commit" if postgres else "PRAGMA synchronous")

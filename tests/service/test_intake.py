@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from service import audit
 from service.db import Department, Document, transaction
-from service.intake import clean_filename, receive
+from service.receiving import clean_filename, receive
 from service.storage import LocalStorage
 
 
@@ -81,7 +81,7 @@ def test_filenames_lose_bidi_overrides_and_isolates():
 
 
 def test_a_name_stored_before_is_shown_without_them():
-    from service.intake import display_filename
+    from service.receiving import display_filename
 
     assert display_filename("旧\u202efdp.exe") == "旧fdp.exe" and display_filename(None) == "未命名文件"
 

@@ -34,7 +34,7 @@ def test_accounts_from_before_the_lockout_columns_start_unlocked_and_keep_their_
 def test_entries_from_before_the_kind_column_get_their_kind_and_still_verify(engine):
     from sqlalchemy.orm import sessionmaker
 
-    from service import audit, auditlog
+    from service import audit, audit_query as auditlog
     from service.db import transaction
 
     sessions = sessionmaker(engine, expire_on_commit=False)

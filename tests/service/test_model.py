@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 from classifier_helpers import small_result, training_records
-from service import evaluation
-from service import model as M
+from service.classifier import evaluation
+from service.classifier import model as M
+from service.classifier import artifact as A
 from service import taxonomy as T
 from service.config import PROJECT_ROOT
-from service.modelstore import ModelStore
-from service.text import tokenize_document
-from service.train import prepare
+from service.classifier.store import ModelStore
+from service.analysis.tokenizer import tokenize_document
+from service.classifier.train import prepare
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def test_split():
 
 def test_a_default_model_is_committed_active_and_loads(default_store, default_model):
     version = default_store.active_version()
-    assert version and (default_store.root / version / M.CARD_FILE).is_file()
+    assert version and (default_store.root / version / A.CARD_FILE).is_file()
     assert default_model.name == f"county-default/{version}"
     assert default_model.taxonomy.fingerprint == default_model.metadata["taxonomy"]["fingerprint"]
     assert default_store.load() is default_model            # loaded once per process
@@ -140,21 +141,21 @@ def test_rule_weights_are_order_independent_and_conflicting_hints_share():
 def saved(tmp_path_factory):
     result = small_result()
     directory = tmp_path_factory.mktemp("models") / "county-default" / "2026.01.01-1"
-    M.save(result.classifier, directory, result.metadata, "card")
+    A.save(result.classifier, directory, result.metadata, "card")
     return directory
 
 
 def test_skops_round_trip_gives_identical_probabilities(saved):
     result = small_result()
-    loaded = M.load(saved, T.load())
+    loaded = A.load(saved, T.load())
     docs = [d for d in prepare(list(training_records())[:40], T.load())[0].docs]
     assert np.array_equal(loaded.model_probabilities(docs)[0], result.classifier.model_probabilities(docs)[0])
-    with zipfile.ZipFile(saved / M.MODEL_FILE) as archive:
+    with zipfile.ZipFile(saved / A.MODEL_FILE) as archive:
         assert "schema.json" in archive.namelist()
         assert not [n for n in archive.namelist() if n.endswith((".pkl", ".pickle"))]
     import skops.io as sio
 
-    assert set(sio.get_untrusted_types(file=saved / M.MODEL_FILE)) <= set(M.TRUSTED_TYPES)
+    assert set(sio.get_untrusted_types(file=saved / A.MODEL_FILE)) <= set(A.TRUSTED_TYPES)
 
 
 def _copy(saved, tmp_path):
@@ -164,7 +165,7 @@ def _copy(saved, tmp_path):
 
 
 def _edit_metadata(directory, edit):
-    path = directory / M.METADATA_FILE
+    path = directory / A.METADATA_FILE
     meta = json.loads(path.read_text(encoding="utf-8"))
     edit(meta)
     path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
@@ -181,7 +182,7 @@ def test_incompatible_artifacts_fail_with_a_clear_error(saved, tmp_path, edit, c
     directory = _copy(saved, tmp_path)
     _edit_metadata(directory, edit)
     with pytest.raises(M.ModelError) as err:
-        M.load(directory, T.load())
+        A.load(directory, T.load())
     assert err.value.code == code
     assert err.value.message          # a Chinese sentence for the clerk
 
@@ -190,21 +191,21 @@ def test_a_different_taxonomy_is_refused(saved):
     raw = json.loads(T.default_path().read_text(encoding="utf-8"))
     raw["categories"][0]["name"] = "政务动态"
     with pytest.raises(M.TaxonomyMismatch) as err:
-        M.load(saved, T.parse(raw))
+        A.load(saved, T.parse(raw))
     assert "重新训练" in err.value.message
 
 
 def test_a_corrupt_or_untrusted_model_file_is_refused(saved, tmp_path):
     directory = _copy(saved, tmp_path)
-    (directory / M.MODEL_FILE).write_bytes(b"not a zip")
+    (directory / A.MODEL_FILE).write_bytes(b"not a zip")
     with pytest.raises(M.ModelIncompatible):
-        M.load(directory, T.load())
+        A.load(directory, T.load())
     import skops.io as sio
     from sklearn.preprocessing import StandardScaler
 
-    sio.dump({"format": M.ARTIFACT_FORMAT, "pipeline": StandardScaler()}, directory / M.MODEL_FILE)
+    sio.dump({"format": A.ARTIFACT_FORMAT, "pipeline": StandardScaler()}, directory / A.MODEL_FILE)
     with pytest.raises(M.ModelUntrusted) as err:
-        M.load(directory, T.load())
+        A.load(directory, T.load())
     assert "StandardScaler" in err.value.message
 
 
@@ -237,19 +238,19 @@ def test_activate_and_rollback_walk_the_version_history(saved, tmp_path):
 @pytest.mark.parametrize("candidate", ["linear_svc_c1", "logistic_regression_c30", "sgd_modified_huber", "complement_nb"])
 def test_every_candidate_persists_with_trusted_types_only(candidate, tmp_path):
     """Whichever candidate wins, its artifact holds only explicitly trusted types."""
-    from service import train as TR
+    from service.classifier import train as TR
 
     data, _ = prepare([r for r in training_records() if r["split"] == "train"][::6], T.load())
     pipeline = TR.make_pipeline(TR.candidates()[candidate]).fit(TR._rows(data), data.y)
-    M.dump_pipeline(pipeline, tmp_path / M.MODEL_FILE)
-    reloaded = M.load_pipeline(tmp_path / M.MODEL_FILE)
+    A.dump_pipeline(pipeline, tmp_path / A.MODEL_FILE)
+    reloaded = A.load_pipeline(tmp_path / A.MODEL_FILE)
     X = TR._rows(data)
     assert np.allclose(M.decision_scores(reloaded[-1], reloaded[:-1].transform(X)),
                        M.decision_scores(pipeline[-1], pipeline[:-1].transform(X)))
 
 
 def test_fast_feature_path_equals_scikit_learns_transform(default_model, test_split):
-    from service import features as F
+    from service.classifier import features as F
 
     X = default_model.rows(test_split.docs)
     fast = F.fast_transformers(default_model.pipeline[0])
@@ -260,8 +261,8 @@ def test_fast_feature_path_equals_scikit_learns_transform(default_model, test_sp
 
 
 def test_fast_feature_path_handles_empty_fields_between_full_ones(default_model, test_split):
-    from service import features as F
-    from service.text import DocumentTokens
+    from service.classifier import features as F
+    from service.analysis.tokenizer import DocumentTokens
 
     full = test_split.docs[0]
     docs = [full, DocumentTokens((), (), None, None, ()), DocumentTokens((), full.body, None, None, ()), full]
@@ -274,8 +275,8 @@ def test_fast_feature_path_handles_empty_fields_between_full_ones(default_model,
 
 
 def test_fast_feature_path_never_pairs_the_last_word_of_one_document_with_the_first_of_the_next(default_model):
-    from service import features as F
-    from service.text import DocumentTokens
+    from service.classifier import features as F
+    from service.analysis.tokenizer import DocumentTokens
 
     body = next(vec for name, vec, _ in default_model.pipeline[0].transformers_ if name == "body_words")
     first, second = next(term for term in body.vocabulary_ if " " in term).split(" ")
@@ -292,8 +293,8 @@ def test_fast_feature_path_never_pairs_the_last_word_of_one_document_with_the_fi
 
 
 def test_fast_feature_path_never_joins_characters_of_two_documents(default_model):
-    from service import features as F
-    from service.text import DocumentTokens
+    from service.classifier import features as F
+    from service.analysis.tokenizer import DocumentTokens
 
     title = next(vec for name, vec, _ in default_model.pipeline[0].transformers_ if name == "title_chars")
     gram = next(term for term in title.vocabulary_ if len(term) == 3)
@@ -310,7 +311,7 @@ def test_fast_feature_path_never_joins_characters_of_two_documents(default_model
 
 
 def test_code_table_finds_exactly_the_codes_it_holds_even_when_their_slots_collide():
-    from service.features import CodeTable
+    from service.classifier.features import CodeTable
 
     rng = np.random.default_rng(7)
     codes = np.unique(rng.integers(0, 2 ** 62, size=5000, dtype=np.int64)).astype(np.uint64)
@@ -364,7 +365,7 @@ def test_out_of_scope_counts_chinese_characters_and_latin_letters(title, body, c
 
 
 def test_chinese_letters_counts_code_points_not_bytes():
-    from service.text import DocumentTokens
+    from service.analysis.tokenizer import DocumentTokens
     doc = DocumentTokens(title=("ÀZaz@[`{", "一龥㐀䶵", "ｶ가"), body=("政", "x") * 400)
     # À, @, [, `, {, half-width kana and Hangul are neither; body counted to SCOPE_TOKENS only
     assert M.chinese_letters(doc) == (4 + M.SCOPE_TOKENS // 2, 3 + M.SCOPE_TOKENS // 2)

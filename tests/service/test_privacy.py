@@ -1,4 +1,4 @@
-"""Tests for service.privacy: the privacy and 密级 gate.
+"""Tests for service.analysis.privacy: the privacy and 密级 gate.
 
 Part 1 is a fixture table: positives of every kind (which must all be found, with the exact
 text and offsets: recall 100 %) and false friends (which must give no finding at all). ID
@@ -17,7 +17,7 @@ import pytest
 from build_docx import build_gongwen_docx
 from plugins.word import WordParser
 from service.parsers import HiddenText, ParseContext, ParsedDocument, Paragraph, Table
-from service.privacy import Finding, mask, scan_document, scan_text, summarize
+from service.analysis.privacy import Finding, mask, scan_document, scan_text, summarize
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 TODAY = dt.date.today()

@@ -10,8 +10,8 @@ from service import config, quality, review
 from service import taxonomy as T
 from service.cli import main
 from service.db import Department, Document, transaction
-from service.ingest import ingest
-from service.intake import receive
+from service.processing import ingest
+from service.receiving import receive
 from service.runtime import Runtime
 
 UTC = timezone.utc

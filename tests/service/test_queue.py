@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from service import config
-from service.queue import announce_embedded_redis, serve_marker_path, shared_redis_url, withdraw_embedded_redis
+from service.redis_server import announce_embedded_redis, serve_marker_path, shared_redis_url, withdraw_embedded_redis
 
 
 def write_marker(settings, pid: int, url: str) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 
 from service import audit, config, reclassify as R
 from service.db import AuditEntry, Department, Document, ReclassBatch, ReclassItem, transaction
-from service.modelstore import store_from_settings
-from service.text import tokenize_document
+from service.classifier.store import store_from_settings
+from service.analysis.tokenizer import tokenize_document
 from conftest import SHIPPED_MODEL
 from sample_texts import TEXTS
 
@@ -171,7 +171,9 @@ def test_document_confirmed_or_reanalysed_between_compute_and_apply_is_not_chang
 
 def test_change_items_keep_the_replaced_candidates_and_explanation_only_while_the_document_still_has_them(
         settings, sessions, world, monkeypatch):
-    classify = R._classify
+    from service.reclassify import compute
+
+    classify = compute._classify
     moved: list[int] = []
 
     def classify_then_reanalyse_one(classifier, rows):
@@ -182,7 +184,7 @@ def test_change_items_keep_the_replaced_candidates_and_explanation_only_while_th
         moved.append(doc_id)
         return values
 
-    monkeypatch.setattr(R, "_classify", classify_then_reanalyse_one)
+    monkeypatch.setattr(compute, "_classify", classify_then_reanalyse_one)
     batch_id = new_batch(settings, sessions)
     by_kind: dict[str, list[ReclassItem]] = {}
     for item in items(sessions, batch_id):
@@ -247,7 +249,7 @@ def test_cancel_from_elsewhere_stops_computing(settings, sessions, world):
 
 
 def test_no_re_segmentation(settings, sessions, world, monkeypatch):
-    import service.text as text_module
+    import service.analysis.tokenizer as text_module
 
     def boom(*a, **kw):
         raise AssertionError("re-segmented")
@@ -256,7 +258,7 @@ def test_no_re_segmentation(settings, sessions, world, monkeypatch):
     monkeypatch.setattr(text_module, "get_tokenizer", boom)
     monkeypatch.setattr(text_module.Tokenizer, "segment", boom)
     monkeypatch.setattr(text_module.Tokenizer, "tokens", boom)
-    import service.model as model_module
+    import service.classifier.model as model_module
 
     monkeypatch.setattr(model_module, "tokenize_document", boom, raising=False)
     monkeypatch.setattr(model_module, "get_tokenizer", boom, raising=False)

@@ -4,7 +4,7 @@ from importlib.metadata import EntryPoint
 import pytest
 
 from service.parsers import UnsupportedType
-from service.registry import ENTRY_POINT_GROUP, load_registry
+from service.parsing.registry import ENTRY_POINT_GROUP, load_registry
 
 
 def ep(name: str, value: str) -> EntryPoint:

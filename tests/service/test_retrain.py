@@ -83,11 +83,12 @@ def test_retrain_saves_a_version_promotes_it_and_audits(sqlite_rt, tmp_path):
 
 
 def test_confirmed_records_carry_the_stored_tokens_so_retraining_never_segments_again(rt, monkeypatch):
-    from service import text, train
+    from service.analysis import tokenizer
+    from service.classifier import train
     from service import taxonomy as T
 
     doc_id = add(rt, "approved", "人事任免", None, "审核员", 1)
-    tokens = text.tokenize_document("县人民政府关于张三等同志职务任免的通知（1）", NOTICE)
+    tokens = tokenizer.tokenize_document("县人民政府关于张三等同志职务任免的通知（1）", NOTICE)
     with transaction(rt.sessions) as s:
         s.get(Document, doc_id).tokens = tokens.to_dict()
     (record,) = confirmed_records(rt.sessions)
@@ -116,7 +117,7 @@ def test_export_training_then_train_with_it_elsewhere(sqlite_rt, tmp_path, monke
     """One deployment exports its published corrections; another trains on them (--confirmed)."""
     from datetime import datetime, timezone
 
-    from service import trainingdata as D
+    from service.classifier import training_data as D
     from service.cli import main
 
     rt = sqlite_rt

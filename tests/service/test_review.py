@@ -55,7 +55,7 @@ from werkzeug.security import generate_password_hash
 
 from conftest import unique_queue_name
 from live_server import at_once, copy_of, serving, signed_in
-from service import create_app
+from service.web import create_app
 from service.db import AuditEntry, IndexCounter, User
 
 PASSWORD = "correct horse 电池"
@@ -226,8 +226,8 @@ from datetime import datetime, timezone
 from build_pdf import build_scanned_pdf
 from service import review, secrecy_review
 from service.db import SecrecyReview
-from service.ingest import ingest
-from service.intake import receive
+from service.processing import ingest
+from service.receiving import receive
 
 
 @pytest.fixture

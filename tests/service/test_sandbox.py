@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from service.parsers import CorruptFile, ParseContext, ParserFailed, ResourceLimit
-from service.sandbox import Limits, run_isolated
+from service.parsing.parse_server import run_isolated
+from service.parsing.sandbox import Limits
 
 CTX = ParseContext(media_type="application/x-test")
 QUICK = Limits(memory_bytes=256 * 1024 * 1024, cpu_seconds=2, wall_seconds=20)
@@ -88,14 +89,14 @@ def children_of(pid: int) -> list[int]:
 
 
 def test_no_child_processes_are_left_behind(sample):
-    from service import zygote
+    from service.parsing import parse_server
 
     for target in ("Good", "RaisesTypeError", "Sleeps"):
         try:
             run(target, sample, Limits(memory_bytes=256 * 1024 * 1024, cpu_seconds=5, wall_seconds=1))
         except (ParserFailed, ResourceLimit):
             pass
-    server = zygote._client.proc.pid
+    server = parse_server._client.proc.pid
     assert server in children_of(os.getpid())  # the parse server is ours
     assert children_of(server) == []  # the crashed and the timed-out children are gone (and reaped)
     pid = int(run("Pid", sample).paragraphs[0].text)

@@ -1,4 +1,4 @@
-"""The 密级 grammar (service.marks) measured on a labelled set, and shared by privacy and gongwen.
+"""The 密级 grammar (service.analysis.marks) measured on a labelled set, and shared by privacy and gongwen.
 
 tests/data/secrecy_marks.jsonl: one string a line with ``text``, ``label`` (``mark``: it
 carries a 密级 marking; ``prose``: it does not), ``form`` (what it tests), optionally
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from service import gongwen, marks, privacy
+from service.analysis import gongwen, marks, privacy
 from service.parsers import HiddenText, Paragraph, ParsedDocument, Table
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "secrecy_marks.jsonl"

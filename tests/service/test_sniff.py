@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from service import sniff as s
+from service.parsing import sniff as s
 from service.parsers import AmbiguousType, CorruptFile, EmptyFile, Encrypted, TypeMismatch, UnsupportedType
 
 TESTS = Path(__file__).resolve().parents[1]

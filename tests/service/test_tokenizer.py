@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from service import text as T
+from service.analysis import tokenizer as T
 from service.config import PROJECT_ROOT
-from service.normalize import analysis_form
-from service.trainingdata import read_jsonl
+from service.analysis.normalize import analysis_form
+from service.classifier.training_data import read_jsonl
 
 TRAINING = PROJECT_ROOT / "models" / "training" / "documents.jsonl"
 

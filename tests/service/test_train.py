@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from classifier_helpers import FAST_CANDIDATES, small_result, subset, training_records
-from service import model as M
+from service.classifier import model as M
+from service.classifier import artifact as A
 from service import taxonomy as T
-from service import train as TR
-from service import trainingdata as D
-from service.modelstore import ModelStore
+from service.classifier import train as TR
+from service.classifier import training_data as D
+from service.classifier.store import ModelStore
 
 
 def test_training_twice_on_the_same_data_gives_the_same_predictions():
@@ -51,7 +52,7 @@ def test_unconfirmed_predictions_are_never_trained_on():
 
 
 def test_stored_tokens_are_used_without_re_segmenting(monkeypatch):
-    from service.text import tokenize_document
+    from service.analysis.tokenizer import tokenize_document
 
     records = subset({"test": 1})
     for r in records:
@@ -125,7 +126,7 @@ def test_a_worse_model_is_not_promoted_and_versions_are_kept(tmp_path):
     assert forced["promoted"] and store.active_version() == "2026.01.01-4"
     assert store.rollback() == "2026.01.01-2"
     assert len(store.versions()) == 4
-    card = (store.path("2026.01.01-1") / M.CARD_FILE).read_text(encoding="utf-8")
+    card = (store.path("2026.01.01-1") / A.CARD_FILE).read_text(encoding="utf-8")
     assert "source-disjoint" in card and "Confusion matrix" in card and "| 应急预案 |" in card
 
 

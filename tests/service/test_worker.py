@@ -15,9 +15,9 @@ from sqlalchemy import func, select, update
 
 from service import audit, config
 from service.db import Department, Document, transaction, utcnow
-from service.intake import receive
+from service.receiving import receive
 from conftest import runtime_env, unique_queue_name
-from service.archive import chunk_job_id
+from service.queue import chunk_job_id
 from service.queue import chunk_index_key, enqueue_ingest, enqueue_ingest_chunks, requeue_stuck
 from service.runtime import Runtime
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from werkzeug.security import generate_password_hash
 
-from service import create_app
+from service.web import create_app
 from service.db import AuditEntry, Department, User, transaction
 from conftest import SHIPPED_MODEL, unique_queue_name
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import update
 from werkzeug.security import generate_password_hash
 
-from service import create_app
+from service.web import create_app
 from service.db import AuditEntry, Department, User, transaction
 from conftest import unique_queue_name
 

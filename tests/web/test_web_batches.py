@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
-from service import create_app
+from service.web import create_app
 from service import reclassify as R
 from service import runtime as runtime_module
 from service.db import AuditEntry, Department, Document, ReclassBatch, ReclassItem, User, transaction
-from service.text import tokenize_document
+from service.analysis.tokenizer import tokenize_document
 from service.web import batches as web_batches
 from conftest import SHIPPED_MODEL, unique_queue_name
 from sample_texts import TEXTS

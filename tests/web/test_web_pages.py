@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from service import create_app, review, search
+from service.web import create_app
+from service import review, search
 from service.db import Department, Document, User, transaction
 from conftest import unique_queue_name
 
@@ -143,7 +144,7 @@ def test_ids_and_numbers_out_of_range_get_the_error_page_never_a_server_error(ap
 
 
 def test_a_department_token_cannot_open_the_account_page(app, world):
-    from service.auth import new_api_token, token_digest
+    from service.api_tokens import new_api_token, token_digest
     from service.db import ApiToken
 
     token = new_api_token()
@@ -292,7 +293,7 @@ def test_static_assets_are_served_by_the_app(app, world):
 
 
 def test_reviewer_corrects_gongwen_fields_with_audit(app, world):
-    from service.text import tokenize_document
+    from service.analysis.tokenizer import tokenize_document
 
     doc_id = world["docs"]["a_pending"]
     stored = tokenize_document("甲乡人民政府关于张三同志任职的通知", "经研究决定：任命张三为甲乡党政办主任。").to_dict()
@@ -458,7 +459,7 @@ def test_next_never_leads_to_another_site(app, world, target):
 
 
 def test_same_site_paths_are_kept_and_the_rest_refused(app):
-    from service.web import same_site_path
+    from service.web.pages import same_site_path
     from service.web.batches import _back, _next_or
 
     for kept in ("/review", "/review?status=approved&department=a", "/admin/batches/3/group?old=-&new=%E5%B7%A5"):
@@ -493,7 +494,7 @@ def test_secure_cookies_mark_the_cookie_and_send_hsts_everywhere(app, world, db_
 
 
 def test_what_a_signed_in_person_sees_is_never_cached_and_the_public_catalogue_is(app, world):
-    from service.auth import new_api_token, token_digest
+    from service.api_tokens import new_api_token, token_digest
     from service.db import ApiToken
 
     with transaction(world["sessions"]) as s:

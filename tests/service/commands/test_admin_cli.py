@@ -11,7 +11,7 @@ import pytest
 
 from service import config
 from service.db import Department, transaction
-from service.intake import receive
+from service.receiving import receive
 from service.runtime import Runtime
 
 

@@ -1,4 +1,4 @@
-"""Progress bars of the long commands (`service/progress.py`): on stderr with a count, rate and
+"""Progress bars of the long commands (`service/cli/progress.py`): on stderr with a count, rate and
 ETA when forced on (or when stderr is a terminal), never on stdout, which stays the same."""
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from build_pdf import build_pdf
 from service import config
 from service.cli import main
 from service.db import Department, transaction
-from service.intake import receive
+from service.receiving import receive
 from service.runtime import Runtime
-from service.trainingdata import read_jsonl, write_jsonl
+from service.classifier.training_data import read_jsonl, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data"
@@ -122,7 +122,7 @@ def test_classify_progress_on_stderr_json_lines_unchanged(files):
 
 # -- evaluate: one step per chunk of records ----------------------------------------------------
 def test_evaluate_progress_and_the_same_report_as_one_batch(tmp_path):
-    from service import evaluation, modelstore
+    from service.classifier import evaluation, store as modelstore
 
     test_records = [{"title": r.get("title"), "text": r["text"], "category": r["category"]}
                     for r in training_records("test")]

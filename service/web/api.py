@@ -1,0 +1,293 @@
+"""The REST API under /api/v1: JSON in, JSON out, errors as {"error": {"code", "message"}}."""
+from __future__ import annotations
+
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, request, send_file
+from redis.exceptions import RedisError
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from service import access, audit_query as auditlog, localtime, review, secrecy_review, api_tokens as tokens
+from service.web.auth import current, require
+from service.db import Department, Document, transaction
+from service.errors import GongkaiError, InvalidRequest
+from service.web.inputs import json_object, query_day, query_int, text
+from service.receiving import display_filename, receive
+from service.web.views import full_view, view_for
+from service.queue import enqueue_ingest, ingest_job_id, job_status
+
+bp = Blueprint("api", __name__)
+log = logging.getLogger(__name__)
+MAX_PER_PAGE = 200
+
+
+class NotFound(GongkaiError):
+    code = "not_found"
+    http_status = 404
+    message_zh = "找不到该文件，或您无权查看。"
+    message_en = "No such document, or you may not see it."
+
+
+#: A parameter or body the API cannot use (422); ``service.web.inputs`` raises it too.
+BadRequest = InvalidRequest
+
+
+class NotMultipart(GongkaiError):
+    code = "unsupported_media_type"
+    http_status = 415
+    message_zh = "请以 multipart/form-data 方式上传，文件字段名为 file。"
+    message_en = "Upload as multipart/form-data with a 'file' field."
+
+
+def rt():
+    return current_app.extensions["gongkai"]
+
+
+def taxonomy():
+    return current_app.extensions["gongkai.taxonomy"]
+
+
+# ---------------------------------------------------------------------------
+# Representations
+# ---------------------------------------------------------------------------
+
+def _load_visible(session, document_id: int, who) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None or not access.can_see(who, doc):
+        raise NotFound(str(document_id))
+    return doc
+
+
+# ---------------------------------------------------------------------------
+# Upload
+# ---------------------------------------------------------------------------
+
+@bp.post("/documents")
+@require("uploader", "admin")
+def upload():
+    who = current()
+    if not request.content_type or not request.content_type.startswith("multipart/form-data"):
+        raise NotMultipart()
+    file = request.files.get("file")
+    if file is None:
+        raise NotMultipart()
+    department_id = who.department_id
+    if who.role == "admin":
+        code = request.form.get("department", "")
+        with transaction(rt().sessions, readonly=True) as s:
+            dept = s.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+        if dept is None:
+            raise BadRequest(what="管理员上传须指定 department（部门代码）")
+        department_id = dept.id
+    got = receive(rt().sessions, rt().storage, department_id=department_id, filename=file.filename or "",
+                  stream=file.stream, uploaded_by=who.name, max_bytes=rt().settings.max_upload_bytes)
+    queued = got.created and _queue_ingest(got.document_id)
+    return jsonify({"id": got.document_id, "status": got.status, "created": got.created, "queued": queued}), 202
+
+
+def _queue_ingest(document_id: int) -> bool:
+    """Hand a stored document to the workers. The original and its row are committed already
+    (the database is the source of truth): with Redis unreachable the upload still succeeds
+    and the workers' sweep (``service.queue.requeue_stuck``) queues it once Redis is back."""
+    try:
+        enqueue_ingest(rt().queue, [document_id])
+        return True
+    except RedisError as exc:
+        log.warning("document %s stored but not queued (Redis: %s); the sweep will queue it", document_id, exc)
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Read
+# ---------------------------------------------------------------------------
+
+@bp.get("/documents")
+def list_documents():
+    who = current()
+    query = select(Document).where(access.visible(who))
+    if who.authenticated:   # full_view lists each document's reviews: one query for the page, not one each
+        query = query.options(selectinload(Document.secrecy_reviews))
+    if status := request.args.get("status"):
+        query = query.where(Document.status == status)
+    if category := request.args.get("category"):
+        query = query.where((Document.category == category) | (Document.suggested_category == category))
+    if department := request.args.get("department"):
+        query = query.join(Department).where(Department.code == department)
+    if since := query_day("since"):
+        query = query.where(Document.created_at >= localtime.day_start(since))
+    if until := query_day("until"):
+        query = query.where(Document.created_at < localtime.day_end(until))
+    page, per_page = query_int("page", 1), query_int("per_page", 50, maximum=MAX_PER_PAGE)
+    with transaction(rt().sessions, readonly=True) as s:
+        total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        docs = s.execute(query.order_by(Document.id.desc()).offset((page - 1) * per_page).limit(per_page)).scalars().all()
+        items = [view_for(who, d) for d in docs]
+    return jsonify({"items": items, "total": total, "page": page, "per_page": per_page})
+
+
+@bp.get("/documents/<id:document_id>")
+def get_document(document_id: int):
+    who = current()
+    with transaction(rt().sessions, readonly=True) as s:
+        return jsonify(view_for(who, _load_visible(s, document_id, who)))
+
+
+@bp.get("/documents/<id:document_id>/original")
+def download_original(document_id: int):
+    who = current()
+    with transaction(rt().sessions, readonly=True) as s:
+        doc = _load_visible(s, document_id, who)
+        sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
+    return send_file(rt().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)
+
+
+@bp.get("/documents/<id:document_id>/job")
+def job(document_id: int):
+    who = current()
+    with transaction(rt().sessions, readonly=True) as s:
+        doc = _load_visible(s, document_id, who)
+        if not who.authenticated:
+            raise NotFound(str(document_id))
+        status, attempts = doc.status, doc.attempts
+    queue = rt().queue
+    job_id = ingest_job_id(queue, document_id)
+    return jsonify({"document_id": document_id, "status": status, "attempts": attempts,
+                    "job_id": job_id, "job_status": job_status(queue, job_id)})
+
+
+# ---------------------------------------------------------------------------
+# Review and publication
+# ---------------------------------------------------------------------------
+
+def _act(document_id: int, action) -> dict:
+    """A reviewer's action on one document, on the row locked for this transaction: two
+    actions at once run one after the other, and the second sees the first's result."""
+    who = current()
+    with transaction(rt().sessions) as s:
+        doc = review.load_for_change(s, document_id)
+        if doc is None or not access.can_see(who, doc):
+            raise NotFound(str(document_id))
+        action(s, doc)
+        return full_view(doc)
+
+
+@bp.post("/documents/<id:document_id>/review")
+@require("reviewer", "admin")
+def review_document(document_id: int):
+    data = json_object()
+    act, who = data.get("action"), current().name
+    if act == "confirm":
+        category = text(data, "category", None)
+        body = _act(document_id, lambda s, d: review.confirm(s, d, who, taxonomy(), category))
+    elif act == "correct":
+        category = text(data, "category")
+        body = _act(document_id, lambda s, d: review.correct(s, d, who, taxonomy(), category))
+    elif act == "reject":
+        reason = text(data, "reason")
+        body = _act(document_id, lambda s, d: review.reject(s, d, who, reason))
+    else:
+        raise BadRequest(what="action 应为 confirm、correct 或 reject")
+    return jsonify(body)
+
+
+@bp.post("/documents/<id:document_id>/acknowledge-pii")
+@require("reviewer", "admin")
+def acknowledge(document_id: int):
+    note = text(json_object(), "note")
+    return jsonify(_act(document_id, lambda s, d: review.acknowledge_pii(s, d, current().name, note)))
+
+
+@bp.post("/documents/<id:document_id>/publish")
+@require("reviewer", "admin")
+def publish(document_id: int):
+    two_person = rt().settings.publish_two_person
+    return jsonify(_act(document_id, lambda s, d: review.publish(s, d, current().name, two_person=two_person)))
+
+
+@bp.post("/documents/<id:document_id>/secrecy-review")
+@require("reviewer", "admin")
+def record_secrecy_review(document_id: int):
+    """Record a 保密审查: ``result`` cleared / not_cleared, ``pages_read`` (pages read by eye), ``note``."""
+    data = json_object()
+    result = text(data, "result")
+    note = text(data, "note", "")
+    pages = data.get("pages_read", [])
+    if not isinstance(pages, list):
+        raise BadRequest(what="pages_read 应为页码列表")
+    return jsonify(_act(document_id, lambda s, d: secrecy_review.record(s, d, current().name, result, pages, note)))
+
+
+@bp.post("/documents/<id:document_id>/withdraw")
+@require("reviewer", "admin")
+def withdraw(document_id: int):
+    reason = text(json_object(), "reason")
+    return jsonify(_act(document_id, lambda s, d: review.withdraw(s, d, current().name, reason)))
+
+
+@bp.post("/departments/<code>/tokens")
+@require("admin")
+def create_token(code: str):
+    """A department token for a system that uploads; the token is in this answer only."""
+    label = text(json_object(), "label")
+    with transaction(rt().sessions) as s:
+        token, secret = tokens.create(s, code, label, current().name)
+        body = {**tokens.to_dict(token), "token": secret}
+    return jsonify(body), 201
+
+
+@bp.get("/departments/<code>/tokens")
+@require("admin")
+def list_tokens(code: str):
+    with transaction(rt().sessions, readonly=True) as s:
+        return jsonify({"tokens": tokens.listing(s, code)})
+
+
+@bp.post("/tokens/<id:token_id>/revoke")
+@require("admin")
+def revoke_token(token_id: int):
+    with transaction(rt().sessions) as s:
+        return jsonify(tokens.to_dict(tokens.revoke(s, token_id, current().name)))
+
+
+@bp.get("/audit")
+@require("admin")
+def audit_log():
+    with transaction(rt().sessions, readonly=True) as s:
+        entries, next_before = auditlog.page(s, auditlog.parse(request.args))
+    return jsonify({"entries": entries, "next_before": next_before})
+
+
+@bp.get("/model-quality")
+@require("reviewer", "admin")
+def model_quality():
+    """The admin page's 在本单位文件上的实际表现 as JSON (``service.quality``)."""
+    from service import quality
+
+    since = query_day("since")
+    with transaction(rt().sessions, readonly=True) as s:
+        versions = quality.quality_by_version(s, taxonomy().names, since=localtime.day_start(since) if since else None)
+    return jsonify({"since": since.isoformat() if since else None, "versions": versions})
+
+
+@bp.get("/report")
+@require("reviewer", "admin")
+def annual_report():
+    """The year's disclosure statistics (``service.report``) as JSON; ``year`` defaults to this one."""
+    from service import report as R
+
+    raw = request.args.get("year")
+    year = localtime.now().year if raw is None else R.parse_year(raw)
+    if year is None:
+        raise BadRequest(what=f"year 应为 {R.YEARS.start}–{R.YEARS.stop - 1} 之间的年份")
+    with transaction(rt().sessions, readonly=True) as s:
+        return jsonify(R.annual_report(s, year, taxonomy()).to_dict())
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from service.web.openapi import spec
+
+    return jsonify(spec())
+

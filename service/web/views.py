@@ -1,0 +1,58 @@
+"""What a document looks like to the outside: the public's view and staff's full view.
+
+The API answers with these, and the pages render them: what the public may see of a
+document is decided here, in one place (never the text of an unpublished one — ``access``
+decides who sees which documents; this decides which fields).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from service import secrecy_review
+from service.db import Document
+from service.receiving import display_filename
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
+
+
+def _field(doc: Document, name: str):
+    hit = (doc.gongwen or {}).get(name)
+    return hit.get("value") if hit else None
+
+
+def public_view(doc: Document) -> dict:
+    return {
+        "id": doc.id, "index_number": doc.index_number, "title": doc.title or display_filename(doc.filename),
+        "category": doc.category, "issuer": _field(doc, "issuer") or doc.department.name,
+        "doc_number": _field(doc, "doc_number"), "date": _field(doc, "date"),
+        "department": doc.department.name, "published_at": _iso(doc.published_at),
+        "filename": display_filename(doc.filename), "media_type": doc.media_type, "pages": doc.pages, "text": doc.text,
+    }
+
+
+def full_view(doc: Document) -> dict:
+    return {
+        **public_view(doc),
+        "status": doc.status, "status_changed_at": _iso(doc.status_changed_at), "department_id": doc.department_id,
+        "uploaded_by": doc.uploaded_by, "sha256": doc.sha256, "size": doc.size, "created_at": _iso(doc.created_at),
+        "error": {"code": doc.error_code, "message": doc.error_message} if doc.error_code else None,
+        "plugin": doc.plugin, "tables": doc.tables, "metadata": doc.gongwen, "hidden_text": doc.hidden_text,
+        "warnings": doc.warnings, "suggestion": {
+            "category": doc.suggested_category, "confidence": doc.confidence, "candidates": doc.candidates,
+            "needs_attention": doc.needs_attention, "explanation": doc.explanation, "model": doc.model_version,
+        },
+        "findings": doc.findings, "secrecy_blocked": doc.secrecy_blocked,
+        "pii_acknowledged_by": doc.pii_acknowledged_by, "pii_acknowledged_at": _iso(doc.pii_acknowledged_at),
+        "reviewed_by": doc.reviewed_by, "reviewed_at": _iso(doc.reviewed_at), "reject_reason": doc.reject_reason,
+        "secrecy_reviews": [secrecy_review.to_dict(r) for r in doc.secrecy_reviews],
+    }
+
+
+def view_for(who, doc: Document) -> dict:
+    return full_view(doc) if who.authenticated else public_view(doc)
