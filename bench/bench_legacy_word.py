@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_legacy_word.py      # writes bench/results/legacy_word.md
 
-- Throughput on 2-page .doc files (tests/build_docx.py's long document, 2 pages, saved as
+- Throughput on 2-page .doc files (tests/support/build_docx.py's long document, 2 pages, saved as
   Word 97 by LibreOffice), the whole plugin (conversion + the .docx walker), in 2
   processes as 2 workers run: each with its own warm converter (one soffice each),
   started before the clock; then the same with a cold ``soffice --convert-to`` per file.
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_classifier import _spin  # noqa: E402  (the machine check shared by the benches)
 SCANS = Path("/work/shared/scans")

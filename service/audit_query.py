@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from service.audit import kind_of
 from service.db import AuditEntry
 from service.errors import GongkaiError
-from service.values import INT32_MAX, INT64_MAX, parse_day
-from service.receiving import without_bidi
 from service.localtime import beijing, day_end, day_start, display
+from service.receiving import without_bidi
+from service.values import INT32_MAX, INT64_MAX, parse_day
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500

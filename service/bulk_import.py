@@ -64,10 +64,12 @@ from sqlalchemy import func, select
 from service import audit, review
 from service.db import AuditEntry, Document, transaction
 from service.errors import GongkaiError
+from service.processing import ingest_chain
 from service.receiving import receive
 from service.runtime import Runtime
 from service.states import transition
 from service.storage import EmptyUpload, UploadTooLarge
+from service.taxonomy import from_settings
 
 log = logging.getLogger(__name__)
 
@@ -453,7 +455,6 @@ def apply_manifest(rt: Runtime, document_id: int, taxonomy=None) -> str | None:
         if not wish:
             return None
         if taxonomy is None:
-            from service.taxonomy import from_settings
 
             taxonomy = from_settings(rt.settings)
         try:
@@ -491,7 +492,6 @@ def ingest_many(rt: Runtime, document_ids: list[int]) -> dict[str, str]:
     sweeper finds it again. Documents are written through ``ingest_chain``: settling one
     and claiming the next share a transaction (each transition still its own audit entry).
     """
-    from service.processing import ingest_chain
 
     ids = [int(i) for i in document_ids]
     with transaction(rt.sessions, readonly=True) as s:  # one look for the chunk, not a write per document

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterator
@@ -20,15 +19,15 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Float,
-    Index,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     create_engine,
-    false,
     event,
+    false,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 from service import runtime
+from service.bulk_import import ingest_many
+from service.db import ReclassBatch, transaction
 from service.processing import ingest
+from service.queue import forget_chunk
+from service.reclassify import BatchStateError, compute_batch, compute_shard, unfinished_shards
+from service.retrain import retrain
 
 
 def ingest_job(document_id: int) -> str:
@@ -10,7 +15,6 @@ def ingest_job(document_id: int) -> str:
 
 
 def retrain_job(actor: str) -> dict:
-    from service.retrain import retrain
 
     rt = runtime.current()
     return retrain(rt.settings, rt.sessions, actor)
@@ -18,8 +22,6 @@ def retrain_job(actor: str) -> dict:
 
 def ingest_many_job(document_ids: list[int]) -> dict[str, str]:
     """Ingest a chunk of documents (archive import): one job, many ids, no fork per file."""
-    from service.bulk_import import ingest_many
-    from service.queue import forget_chunk
 
     rt = runtime.current()
     ids = [int(i) for i in document_ids]
@@ -42,7 +44,6 @@ def enqueue_reclassify(queue, sessions, batch_id: int) -> list[str]:
 
     from rq import Queue
 
-    from service.reclassify import unfinished_shards
 
     stamp = time.time_ns()
     job_ids = {seq: f"{queue.name}-reclassify-{batch_id}-{seq}-{stamp}"
@@ -73,13 +74,11 @@ def reclassify_shard_job(batch_id: int, seq: int) -> dict:
     A batch cancelled before or while the job runs ends the job quietly (``status``
     ``cancelled``); ``gongkai batches resume`` queues the unfinished shards again.
     """
-    from service.reclassify import BatchStateError, compute_shard
 
     rt = runtime.current()
     try:
         status = compute_shard(rt.sessions, rt.settings, int(batch_id), int(seq), progress=_meta_progress(batch_id))
     except BatchStateError:  # cancelled (or finished) before this job started
-        from service.db import ReclassBatch, transaction
 
         with transaction(rt.sessions, readonly=True) as s:
             status = s.get(ReclassBatch, int(batch_id)).status
@@ -92,7 +91,6 @@ def reclassify_job(batch_id: int) -> dict:
     Cancelling (the batch's status set to ``cancelled`` in the database) stops it between
     pages; ``gongkai batches resume`` queues it again and it continues where it stopped.
     """
-    from service.reclassify import compute_batch
 
     rt = runtime.current()
     status = compute_batch(rt.sessions, rt.settings, int(batch_id), progress=_meta_progress(batch_id))

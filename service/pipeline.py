@@ -23,19 +23,19 @@ from service.analysis.cleaning import clean, reflow
 from service.analysis.gongwen import FieldHit, extract_gongwen
 from service.analysis.normalize import analysis_form
 from service.analysis.privacy import scan_document
+from service.analysis.tokenizer import tokenize_document
 from service.parsers import (
     FileTooLarge,
+    Paragraph,
     ParseContext,
     ParsedDocument,
     ParseLimits,
     ParseWarning,
-    Paragraph,
 )
 from service.parsing.parse_server import run_isolated
 from service.parsing.registry import Registry, default_registry
 from service.parsing.sandbox import Limits, parse_in_process
 from service.parsing.sniff import sniff
-from service.analysis.tokenizer import tokenize_document
 
 
 @dataclass(frozen=True)

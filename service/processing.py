@@ -25,9 +25,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from service import audit
+from service.classifier.store import active_classifier
 from service.db import Document, utcnow
 from service.parsers import ParseError
-from service.classifier.store import active_classifier
 from service.pipeline import process as run_pipeline
 from service.runtime import Runtime
 from service.states import FINAL_FOR_INTAKE, transition_entry

@@ -32,8 +32,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.classifier import evaluation
-from service.db import Department, Document
 from service.classifier.card import GOALS, goal_figures
+from service.db import Department, Document
 from service.retrain import CONFIRMED_STATES
 
 CORRECTIONS_LISTED = 5

@@ -14,14 +14,16 @@ an approved-but-unpublished or withdrawn one.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from datetime import datetime
 
 from sqlalchemy import select
 
 from service import audit
+from service.classifier import store, train
+from service.classifier import training_data as D
+from service.classifier.training_data import STORED_TEXT_CHARS
 from service.config import PROJECT_ROOT, Settings
 from service.db import Department, Document, transaction
 
@@ -42,7 +44,6 @@ def confirmed_records(sessions, *, shareable: bool = False, since: datetime | No
     docstring; ``since``: reviewed at or after). Each record's ``source`` is
     ``<source_prefix>:<department code>``: the source group that keeps evaluation
     source-disjoint, so a deployment exporting for a pool names itself."""
-    from service.classifier.training_data import STORED_TEXT_CHARS
 
     stmt = select(Document, Department.code).join(Department).where(
         Document.status.in_(("published",) if shareable else CONFIRMED_STATES), Document.category.is_not(None),
@@ -62,15 +63,12 @@ def confirmed_records(sessions, *, shareable: bool = False, since: datetime | No
 def retrain(settings: Settings, sessions, actor: str, *, base_data: Path | None = None,
             candidate_names: list[str] | None = None) -> dict[str, Any]:
     """Train on the shipped data plus confirmed documents; save; promote if not worse."""
-    from service.classifier import store, train
-    from service.classifier import training_data as D
-
-    store = store.store_from_settings(settings)
+    models = store.store_from_settings(settings)
     confirmed = confirmed_records(sessions)
     base = D.read_jsonl(base_data or training_data_path(settings))
-    result = train.train(base + confirmed, store.taxonomy, candidate_names=candidate_names)
-    version = store.new_version_name()
-    decision = train.save_and_promote(store, version, result)
+    result = train.train(base + confirmed, models.taxonomy, candidate_names=candidate_names)
+    version = models.new_version_name()
+    decision = train.save_and_promote(models, version, result)
     summary = {"version": version, "confirmed_documents": len(confirmed), **decision}
     with transaction(sessions) as s:
         audit.append(s, actor, "model.retrained", **{k: v for k, v in summary.items() if k != "message"})

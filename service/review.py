@@ -7,15 +7,14 @@ acknowledgment before publishing.
 """
 from __future__ import annotations
 
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service import access, audit, localtime, search, secrecy_review
-from service.localtime import as_utc
 from service.access import Principal
 from service.db import Department, Document, IndexCounter, dialect_insert, utcnow
 from service.errors import GongkaiError
+from service.localtime import as_utc
 from service.states import NotUnderReview, check_transition, transition
 from service.taxonomy import Taxonomy
 

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from service import config as config_module
 from service.db import make_engine, session_factory
 from service.errors import ConfigError
+from service.queue import ingest_queue
+from service.redis_server import connect_redis
 from service.storage import LocalStorage, Storage
 
 
@@ -39,14 +41,12 @@ class Runtime:
     @property
     def redis(self):
         if self._redis is None:
-            from service.redis_server import connect_redis
 
             self._redis = connect_redis(self.settings)
         return self._redis
 
     @property
     def queue(self):
-        from service.queue import ingest_queue
 
         return ingest_queue(self.redis, self.settings.queue_name)
 

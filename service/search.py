@@ -19,8 +19,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.db import Document
 from service.analysis.tokenizer import get_tokenizer
+from service.db import Document
 
 
 def _is_sqlite(session: Session) -> bool:

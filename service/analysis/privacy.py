@@ -75,7 +75,7 @@ from typing import Any
 
 from service.analysis import marks
 from service.analysis.normalize import fold_width
-from service.parsers import HiddenText, ParsedDocument, Paragraph, Table
+from service.parsers import HiddenText, Paragraph, ParsedDocument, Table
 
 RESIDENT_ID = "resident_id"
 MOBILE = "mobile"

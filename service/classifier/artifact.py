@@ -9,8 +9,8 @@ time for a few probe documents.
 from __future__ import annotations
 
 import json
-import math
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any

@@ -24,8 +24,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from service.classifier import features as F
 from service.analysis.tokenizer import DocumentTokens
+from service.classifier import features as F
 
 #: Which tokens each feature group was built from, and the field its words are shown under.
 GROUP_FIELDS = {"title_words": "title", "title_chars": "title", "body_words": "body",

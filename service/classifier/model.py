@@ -18,12 +18,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from service.classifier import features as F
-from service.errors import GongkaiError
-from service.classifier.explanation import FeatureWords, top_words_many
 from service.analysis.normalize import analysis_form
-from service.taxonomy import RuleHit, Taxonomy
 from service.analysis.tokenizer import TOKEN_FORMAT, DocumentTokens, get_tokenizer, tokenize_document
+from service.classifier import features as F
+from service.classifier.explanation import FeatureWords, top_words_many
+from service.errors import GongkaiError
+from service.taxonomy import RuleHit, Taxonomy
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from service.classifier import model as M
-
-from service.classifier import artifact as A
+from service import config
 from service import taxonomy as T
+from service.classifier import artifact as A
+from service.classifier import model as M
 
 ACTIVE_FILE, HISTORY_FILE = "ACTIVE", "history.jsonl"
 _VERSION = re.compile(r"^\d{4}\.\d{2}\.\d{2}-\d+$")
@@ -161,7 +161,6 @@ def store_from_settings(settings) -> ModelStore:
 
 def active_classifier(settings=None) -> M.Classifier:
     """The configured deployment's active model, loaded once per process."""
-    from service import config
 
     settings = settings or config.load()
     return store_from_settings(settings).load()

@@ -40,12 +40,14 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from service.classifier import evaluation, features as F, model as M, training_data as D
-
-from service.classifier import artifact as A
 from service.analysis.normalize import analysis_form
-from service.taxonomy import Taxonomy
 from service.analysis.tokenizer import TOKEN_FORMAT, DocumentTokens, get_tokenizer, tokenize_document
+from service.classifier import artifact as A
+from service.classifier import card, evaluation
+from service.classifier import features as F
+from service.classifier import model as M
+from service.classifier import training_data as D
+from service.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -393,7 +395,6 @@ def save_and_promote(store, version: str, result: TrainResult, *, promote: bool 
                      force: bool = False) -> dict[str, Any]:
     """Write the new version and activate it unless its test macro-F1 is below the active
     model's on the same test split (``force`` activates anyway). Versions are kept."""
-    from service.classifier import card
 
     directory = store.path(version)
     if directory.exists():

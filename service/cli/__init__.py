@@ -1,11 +1,21 @@
-"""The ``gongkai`` command. Each command group lives in ``service/cli/<name>.py``
-and exposes ``register(subparsers)``; the chosen command's ``func(args) -> int`` runs."""
+"""The ``gongkai`` command line (entry point ``service.cli:main``; ``python -m service.cli``).
+
+Each command group lives in ``service/cli/<name>.py`` and exposes ``register(subparsers)``; the
+chosen command's ``func(args) -> int`` runs. Groups: ``parse``, ``admin`` (db, audit, check,
+departments, users, tokens, worker), ``serve`` (serve, web), ``classify`` (classify, evaluate, train,
+train-data, export-training, models), ``import_files`` (import), ``reclassify``, ``report``;
+``progress`` draws their progress bars. Commands import what they need when they run, so
+``gongkai --help`` does not load the classifier. The command line never imports the web
+application but for its factory (``serve``, ``web``).
+"""
 from __future__ import annotations
 
 import argparse
 import importlib
 import logging
 import sys
+
+__all__ = ["build_parser", "main"]
 
 COMMAND_MODULES = (
     "service.cli.parse",
@@ -35,9 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from service.errors import GongkaiError
-
     from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from service.errors import GongkaiError
 
     try:
         code = int(args.func(args) or 0)

@@ -11,7 +11,8 @@ import sys
 
 from sqlalchemy import select
 
-from service import audit, audit_query as auditlog, config, localtime, spreadsheet
+from service import audit, config, localtime, spreadsheet
+from service import audit_query as auditlog
 from service.cli import progress
 from service.db import Department, Document, User, transaction
 from service.runtime import Runtime

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from service import config
+from service.classifier.explanation import FIELD_LABELS_ZH, term_label
 from service.cli import progress
 from service.errors import GongkaiError
-from service.classifier.explanation import FIELD_LABELS_ZH, term_label
 
 log = logging.getLogger(__name__)
 DEFAULT_TRAINING_DATA = config.PROJECT_ROOT / "models" / "training" / "documents.jsonl"
@@ -153,10 +153,10 @@ def describe(record: dict[str, Any]) -> str:
 
 
 def run_classify(args) -> int:
-    from service.classifier import store
+    from service.classifier.store import store_from_settings
 
     try:
-        store = store.store_from_settings(_settings(args))
+        store = store_from_settings(_settings(args))
         classifier = store.load(args.model)
     except GongkaiError as exc:
         return _fail(exc, args.json)
@@ -174,13 +174,14 @@ EVALUATE_CHUNK = 64
 
 
 def run_evaluate(args) -> int:
-    from service.classifier import evaluation, store
+    from service.classifier import evaluation
+    from service.classifier.store import store_from_settings
     from service.classifier import training_data as D
 
     if args.reviewed:
         return run_evaluate_reviewed(args)
     try:
-        classifier = store.store_from_settings(_settings(args)).load(args.model)
+        classifier = store_from_settings(_settings(args)).load(args.model)
         records = D.read_jsonl(args.data)
         if args.split:
             records = [r for r in records if r.get("split") == args.split]
@@ -207,8 +208,8 @@ def run_evaluate(args) -> int:
 
 def run_evaluate_reviewed(args) -> int:
     """`gongkai evaluate --reviewed`: the stored suggestions against reviewers' decisions."""
-    from service.classifier import evaluation
     from service import quality
+    from service.classifier import evaluation
     from service.db import transaction
     from service.localtime import day_start
     from service.runtime import Runtime
@@ -273,12 +274,13 @@ def run_export_training(args) -> int:
 
 
 def run_train(args) -> int:
-    from service.classifier import store, train
+    from service.classifier import train
+    from service.classifier.store import store_from_settings
     from service.classifier import training_data as D
 
     settings = _settings(args)
     try:
-        store = store.store_from_settings(settings)
+        store = store_from_settings(settings)
         records: list[dict] = []
         from service.retrain import training_data_path
 
@@ -329,10 +331,10 @@ def run_train_data(args) -> int:
 
 # -- models -----------------------------------------------------------------------------------
 def run_models(args) -> int:
-    from service.classifier import store
+    from service.classifier.store import store_from_settings
 
     try:
-        store = store.store_from_settings(_settings(args))
+        store = store_from_settings(_settings(args))
         if args.action == "activate":
             if not args.version:
                 from service.classifier.model import ModelError

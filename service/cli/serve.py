@@ -125,11 +125,18 @@ def _serve_http(app, host: str, port: int, threads: int) -> None:
 
 
 def serve(args) -> int:
-    from service.web import create_app
-    from service.migrate import upgrade
     from service.errors import ConfigError
-    from service.redis_server import announce_embedded_redis, retire_orphaned_redis, shared_redis_url, start_embedded_redis, stop_redis, withdraw_embedded_redis
+    from service.migrate import upgrade
+    from service.redis_server import (
+        announce_embedded_redis,
+        retire_orphaned_redis,
+        shared_redis_url,
+        start_embedded_redis,
+        stop_redis,
+        withdraw_embedded_redis,
+    )
     from service.runtime import Runtime
+    from service.web import create_app
 
     settings = config.load()
     args.host, args.port = _listen_on(args, settings)
@@ -203,8 +210,8 @@ def die_with_parent() -> None:
 
 
 def web(args) -> int:
-    from service.web import create_app
     from service.errors import ConfigError
+    from service.web import create_app
 
     settings = config.load()
     host, port = _listen_on(args, settings)

@@ -15,10 +15,9 @@ Selection rule, for a media type sniffed from the file's bytes:
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Iterable
 

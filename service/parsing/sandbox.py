@@ -28,11 +28,11 @@ import faulthandler
 import logging
 import os
 import pickle
-import select
-import time
 import resource
+import select
 import signal
 import struct
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,7 @@ from service.parsers import (
     ParserFailed,
     ResourceLimit,
 )
+from service.parsing.registry import instantiate
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,6 @@ def check_output_limits(doc: ParsedDocument, context: ParseContext) -> None:
 
 def parse_in_process(target: str, path: Path, context: ParseContext) -> ParsedDocument:
     """Instantiate the parser named by ``target`` and run it here, mapping every failure to a ParseError."""
-    from service.parsing.registry import instantiate
 
     try:
         doc = instantiate(target).parse(path, context)

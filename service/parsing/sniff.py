@@ -30,13 +30,13 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.parsing.ole2 import MSWORD, PPT, XLS, ole2_type
 from service.parsers import (
     AmbiguousType,
     EmptyFile,
     TypeMismatch,
     UnsupportedType,
 )
+from service.parsing.ole2 import MSWORD, PPT, XLS, ole2_type
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -2,11 +2,14 @@
 on items, apply and roll back, and read (summary, progress, list). What computing a batch
 does on the workers is ``service.reclassify.compute``."""
 from __future__ import annotations
+
 from collections import Counter
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
+
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
+
 from service import audit, localtime
 from service.db import Department, Document, ReclassBatch, ReclassItem, ReclassShard, transaction, utcnow
 from service.errors import GongkaiError

@@ -5,18 +5,34 @@ head of the stored text, for rule hints) and written as items; the shard that en
 the batch ``ready``. Run by ``service.jobs.reclassify_shard_job`` (or ``compute_batch`` in one process).
 """
 from __future__ import annotations
+
 from typing import Any, Callable, Sequence
+
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
 from service import audit
-from service.db import Document, transaction, utcnow
-from service.classifier.model import HINT_CHARS, hint_text
 from service.analysis.normalize import analysis_form
 from service.analysis.tokenizer import DocumentTokens
-from service.reclassify.batches import (BATCHES, ITEMS, KINDS, PAGE_SIZE, PREDICT_CHUNK, SHARDS, BatchStateError,
-                                       ReclassifyError, cancel, is_confirmed, load_batch, selection_conditions,
-                                       state_error)
+from service.classifier.model import HINT_CHARS, hint_text
+from service.classifier.store import store_from_settings
+from service.db import Document, transaction, utcnow
+from service.reclassify.batches import (
+    BATCHES,
+    ITEMS,
+    KINDS,
+    PAGE_SIZE,
+    PREDICT_CHUNK,
+    SHARDS,
+    BatchStateError,
+    ReclassifyError,
+    cancel,
+    is_confirmed,
+    load_batch,
+    selection_conditions,
+    state_error,
+)
 
 #: What a page reads of each document. Its candidates and explanation are not read: only
 #: ``change`` items keep them (what a roll back restores), copied by the database (``_keep_old_details``).
@@ -43,7 +59,6 @@ def compute_batch(sessions: sessionmaker[Session], settings, batch_id: int,
     stopping; a shard another process is computing at the same time is harmless (no
     document gets two items), and the batch becomes ``ready`` once, when the last shard ends.
     """
-    from service.classifier.store import store_from_settings
 
     with transaction(sessions, readonly=True) as s:
         batch = load_batch(s, batch_id)
@@ -85,7 +100,6 @@ def compute_shard(sessions: sessionmaker[Session], settings, batch_id: int, seq:
     if shard.status == "done":
         return _finish(sessions, batch_id, None, progress)
     if classifier is None:
-        from service.classifier.store import store_from_settings
 
         classifier = store_from_settings(settings).load(version)
     conditions = [Document.id <= shard.last_id, *selection_conditions(filters)]

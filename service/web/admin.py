@@ -5,12 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
-from service import accounts, audit, quality, api_tokens as tokens
-from service.web import auth
+from service import accounts, audit, quality
+from service import api_tokens as tokens
 from service.accounts import AccountInputError as AdminInputError
+from service.classifier.card import GOALS
+from service.classifier.store import store_from_settings
 from service.db import ROLES, Department, Document, User, transaction
 from service.receiving import display_filename
-from service.classifier.card import GOALS
+from service.web import auth
+from service.web.batches import running
 from service.web.pages import error_pages, page, runtime
 
 bp = error_pages(Blueprint("admin", __name__))
@@ -32,7 +35,6 @@ def _queue_status() -> dict:
 
 
 def _models() -> dict:
-    from service.classifier.store import store_from_settings
 
     store = store_from_settings(runtime().settings)
     return {"versions": [v.to_dict() for v in store.versions()], "history": store.history()[-10:][::-1]}
@@ -62,7 +64,6 @@ def index():
         taxonomy = current_app.extensions["gongkai.taxonomy"]
         in_use = quality.quality_by_version(s, taxonomy.names)
         api_tokens = tokens.listing(s)
-    from service.web.batches import running
 
     return render_template("admin.html", departments=departments, users=users, by_status=by_status,
                            failures=failures, queue=_queue_status(), models=_models(), roles=ROLES,
@@ -127,7 +128,6 @@ def revoke_token(token_id: int):
 @bp.post("/admin/models")
 @page("admin")
 def model_action():
-    from service.classifier.store import store_from_settings
 
     store, action = store_from_settings(runtime().settings), request.form.get("action")
     reason = request.form.get("reason", "").strip() or "管理员在网页上操作"

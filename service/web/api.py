@@ -1,7 +1,6 @@
 """The REST API under /api/v1: JSON in, JSON out, errors as {"error": {"code", "message"}}."""
 from __future__ import annotations
 
-
 import logging
 
 from flask import Blueprint, current_app, jsonify, request, send_file
@@ -9,14 +8,18 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import access, audit_query as auditlog, localtime, review, secrecy_review, api_tokens as tokens
-from service.web.auth import current, require
+from service import access, localtime, quality, review, secrecy_review
+from service import api_tokens as tokens
+from service import audit_query as auditlog
+from service import report as R
 from service.db import Department, Document, transaction
 from service.errors import GongkaiError, InvalidRequest
-from service.web.inputs import json_object, query_day, query_int, text
-from service.receiving import display_filename, receive
-from service.web.views import full_view, view_for
 from service.queue import enqueue_ingest, ingest_job_id, job_status
+from service.receiving import display_filename, receive
+from service.web.auth import current, require
+from service.web.inputs import json_object, query_day, query_int, text
+from service.web.openapi import spec
+from service.web.views import full_view, view_for
 
 bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
@@ -263,7 +266,6 @@ def audit_log():
 @require("reviewer", "admin")
 def model_quality():
     """The admin page's 在本单位文件上的实际表现 as JSON (``service.quality``)."""
-    from service import quality
 
     since = query_day("since")
     with transaction(rt().sessions, readonly=True) as s:
@@ -275,7 +277,6 @@ def model_quality():
 @require("reviewer", "admin")
 def annual_report():
     """The year's disclosure statistics (``service.report``) as JSON; ``year`` defaults to this one."""
-    from service import report as R
 
     raw = request.args.get("year")
     year = localtime.now().year if raw is None else R.parse_year(raw)
@@ -287,7 +288,6 @@ def annual_report():
 
 @bp.get("/openapi.json")
 def openapi():
-    from service.web.openapi import spec
 
     return jsonify(spec())
 

@@ -18,7 +18,6 @@ from service.runtime import Runtime
 from service.taxonomy import from_settings as taxonomy_from_settings
 from service.web import admin, api, auditlog, auth, batches, catalogue, desk, http_errors, inputs, pages, report
 
-
 #: Pages load nothing from other hosts (government intranets are offline, and it keeps
 #: injected markup from calling out). Inline styles are allowed; the two inline handlers
 #: (print buttons, ``window.print()``; filter selects, ``this.form.submit()``) by their hashes.

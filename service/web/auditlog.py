@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, session, stream_with_context, url_for
 
-from service import audit, audit_query as auditlog, localtime, spreadsheet
+from service import audit, localtime, spreadsheet
+from service import audit_query as auditlog
 from service.db import transaction
 from service.web.pages import error_pages, page, runtime
 

@@ -21,14 +21,17 @@ from typing import Any
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import and_, func, select
 
-from service.web import auth
 from service import localtime
 from service import reclassify as R
+from service.classifier.store import store_from_settings
 from service.db import STATES, Department, Document, ReclassBatch, ReclassItem, transaction
 from service.errors import GongkaiError
-from service.values import parse_day, parse_int
-from service.web.inputs import query_int
+from service.jobs import enqueue_reclassify
 from service.receiving import display_filename
+from service.states import STATE_NAMES_ZH
+from service.values import parse_day, parse_int
+from service.web import auth
+from service.web.inputs import query_int
 from service.web.pages import error_pages, page, runtime, same_site_path
 
 bp = error_pages(Blueprint("batches", __name__))
@@ -88,7 +91,6 @@ def progress_row(b: ReclassBatch) -> dict[str, Any]:
 
 
 def _filters_zh(filters: dict[str, Any], departments: dict[str, str]) -> str:
-    from service.states import STATE_NAMES_ZH
 
     parts = []
     if filters.get("statuses"):
@@ -198,7 +200,6 @@ def _batch_or_404(batch_id: int) -> dict[str, Any]:
 
 
 def _model_versions() -> list[dict[str, Any]]:
-    from service.classifier.store import store_from_settings
 
     return [v.to_dict() for v in store_from_settings(runtime().settings).versions()]
 
@@ -235,7 +236,6 @@ def progress():
 
 def _enqueue(batch_id: int) -> list[str]:
     """Queue the batch's unfinished shards on this runtime's queue (as the CLI's ``--background`` does)."""
-    from service.jobs import enqueue_reclassify
 
     rt = runtime()
     try:
@@ -251,7 +251,6 @@ def _enqueue(batch_id: int) -> list[str]:
 @bp.post("/admin/batches")
 @page("admin")
 def create():
-    from service.classifier.store import store_from_settings
 
     form = request.form
     statuses = [x for x in form.getlist("status") if x]

@@ -10,12 +10,12 @@ from flask import Blueprint, abort, render_template, request, send_file
 from sqlalchemy import case, func, select
 
 from service import search
-from service.web.views import public_view
-from service.web.inputs import query_int
-from service.receiving import display_filename
 from service.db import Document, transaction
 from service.localtime import beijing, year_bounds
+from service.receiving import display_filename
+from service.web.inputs import query_int
 from service.web.pages import error_pages, runtime
+from service.web.views import public_view
 
 bp = error_pages(Blueprint("catalogue", __name__))
 PER_PAGE = 20

@@ -9,16 +9,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from service import access, audit_query, secrecy_review
-from service.web import auth
-from service.web.views import full_view
-from service.db import AuditEntry, Department, Document, transaction
 from service.classifier.explanation import FIELD_LABELS_ZH, term_label
-from service.web.inputs import query_int
+from service.db import AuditEntry, Department, Document, transaction
 from service.receiving import display_filename
-from service.review import (BATCH_CONFIDENCE, EDITABLE_FIELDS, batchable, has_pii, load_for_change,
-                            queue_documents, uncertain, update_fields)
+from service.review import (
+    BATCH_CONFIDENCE,
+    EDITABLE_FIELDS,
+    batchable,
+    has_pii,
+    load_for_change,
+    queue_documents,
+    uncertain,
+    update_fields,
+)
 from service.secrecy_review import page_list_zh, pages_needing_reading
+from service.web import auth
+from service.web.inputs import query_int
 from service.web.pages import error_pages, page, runtime
+from service.web.views import full_view
 
 bp = error_pages(Blueprint("desk", __name__))
 PER_PAGE = 30

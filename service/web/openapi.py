@@ -7,8 +7,8 @@ for JSON that is not an object).
 """
 from __future__ import annotations
 
-from service.values import INT32_MAX, INT64_MAX
 from service.report import YEARS
+from service.values import INT32_MAX, INT64_MAX
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 #: An id (document, token) or a page number.

@@ -28,11 +28,11 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from werkzeug.exceptions import HTTPException
 
 from service import accounts, localtime
-from service.web import auth
-from service.web.auth import Forbidden, Unauthorized
 from service.db import Department, User, transaction
 from service.errors import GongkaiError
 from service.states import STATE_NAMES_ZH
+from service.web import auth
+from service.web.auth import Forbidden, Unauthorized
 from service.web.http_errors import HTTP_MESSAGES, STATUS_BY_CODE, error_response, http_headers
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 tests/data/legacy/: NNN.docx/.doc/.wps from /work/shared/scans (the .doc is LibreOffice's
 Word 97 save of the .docx; the .wps the same binary under WPS's name) with their
 truth.jsonl lines; 030.rtf is 030.docx saved as RTF by LibreOffice; tracked.doc is
-tests/build_docx.py's 公文 (tracked insertion and deletion, a comment, a hidden run, a
+tests/support/build_docx.py's 公文 (tracked insertion and deletion, a comment, a hidden run, a
 text box, a footnote) saved as .doc by ``soffice --convert-to doc``; encrypted.doc is
 000.docx stored through UNO with ``FilterName="MS Word 97", Password="secret"`` (the FIB's
 fEncrypted is set; ``--convert-to``'s JSON options wrote an unencrypted file in 7.4).
@@ -27,8 +27,6 @@ from service.parsers import ConverterFailed, ConverterMissing, ParseContext
 from service.pipeline import extract
 
 TESTS = Path(__file__).resolve().parents[1]
-if str(TESTS) not in sys.path:
-    sys.path.append(str(TESTS))
 from build_docx import build_long_docx  # noqa: E402
 from build_ole2 import build_ole2  # noqa: E402
 from text_recall import char_recall  # noqa: E402
@@ -144,7 +142,7 @@ def _soffice_of(conv: Converter) -> list[int]:
 @pytest.fixture(scope="module")
 def long_doc(tmp_path_factory):
     """A 300-page .doc (~0.5 s to convert warm), made with the warm converter from
-    tests/build_docx.py's long .docx."""
+    tests/support/build_docx.py's long .docx."""
     folder = tmp_path_factory.mktemp("long")
     docx = build_long_docx(folder / "long.docx", pages=300)
     converter().convert(docx, folder / "long.doc", "MS Word 97")

@@ -20,8 +20,6 @@ from service.parsers import (
 )
 
 TESTS = Path(__file__).resolve().parents[1]
-if str(TESTS) not in sys.path:
-    sys.path.append(str(TESTS))  # for tests/build_docx.py (tests/ is not a package)
 from build_docx import GONGWEN_DEFAULTS, build_gongwen_docx, build_long_docx  # noqa: E402
 
 DOCX = TESTS / "data" / "docx"

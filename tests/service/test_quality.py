@@ -6,22 +6,19 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from classifier_helpers import training_records
-from service import config, quality, review
+from service import quality, review
 from service import taxonomy as T
 from service.cli import main
 from service.db import Department, Document, transaction
 from service.processing import ingest
 from service.receiving import receive
-from service.runtime import Runtime
 
 UTC = timezone.utc
 
 
 @pytest.fixture
-def rt(db_url, tmp_path):
-    runtime = Runtime.from_settings(config.load({"database_url": db_url, "data_dir": str(tmp_path / "data")}))
-    yield runtime
-    runtime.close()
+def rt(make_runtime):
+    return make_runtime(department=None)
 
 
 def add_reviewed(sessions, rows) -> None:

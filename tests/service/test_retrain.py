@@ -11,13 +11,8 @@ from service.runtime import Runtime
 
 
 @pytest.fixture
-def rt(db_url, tmp_path):
-    runtime = Runtime.from_settings(config.load({"database_url": db_url, "data_dir": str(tmp_path / "data"),
-                                                 "models_dir": str(tmp_path / "models")}))
-    with transaction(runtime.sessions) as s:
-        s.add(Department(code="rsj", name="县人社局"))
-    yield runtime
-    runtime.close()
+def rt(make_runtime, tmp_path):
+    return make_runtime(department=("rsj", "县人社局"), models_dir=str(tmp_path / "models"))
 
 
 NOTICE = "经县人民政府研究决定：任命张三为县人力资源和社会保障局副局长；免去李四的县人力资源和社会保障局副局长职务。"

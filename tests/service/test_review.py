@@ -53,7 +53,7 @@ def test_concurrent_publishes_get_distinct_consecutive_index_numbers(sessions):
 import pytest
 from werkzeug.security import generate_password_hash
 
-from conftest import unique_queue_name
+from testenv import unique_queue_name
 from live_server import at_once, copy_of, serving, signed_in
 from service.web import create_app
 from service.db import AuditEntry, IndexCounter, User

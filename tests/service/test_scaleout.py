@@ -22,7 +22,7 @@ import pytest
 import redis
 from build_docx import build_gongwen_docx
 from build_pdf import build_pdf
-from conftest import runtime_env, unique_queue_name
+from testenv import runtime_env
 from rq import Worker
 from rq.job import Job
 from rq.registry import StartedJobRegistry
@@ -30,9 +30,8 @@ from rq.serializers import JSONSerializer
 from rq.suspension import resume, suspend
 from sqlalchemy import func, select
 
-from service import audit, config
-from service.db import AuditEntry, Department, Document, transaction
-from service.runtime import Runtime
+from service import audit
+from service.db import AuditEntry, Document, transaction
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -50,17 +49,13 @@ GENERATED = 72
 
 
 @pytest.fixture
-def rt(db_url, redis_url, tmp_path):
-    settings = config.load({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "shared"),
-                            "stuck_after_seconds": STUCK_AFTER, "requeue_interval_seconds": 1,
-                            "queue_name": unique_queue_name()})
-    runtime = Runtime.from_settings(settings)
-    with transaction(runtime.sessions) as s:
-        s.add(Department(code="xzf", name="XX县人民政府办公室"))
+def rt(make_runtime, redis_url, tmp_path):
+    runtime = make_runtime(redis=True, data_dir=str(tmp_path / "shared"), stuck_after_seconds=STUCK_AFTER,
+                           requeue_interval_seconds=1)
     yield runtime
-    runtime.close()
+    # the jobs this test's machines left in the shared Redis
     conn = redis.Redis.from_url(redis_url)
-    keys = list(conn.scan_iter(f"*{settings.queue_name}*"))
+    keys = list(conn.scan_iter(f"*{runtime.settings.queue_name}*"))
     if keys:
         conn.delete(*keys)
 

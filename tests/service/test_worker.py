@@ -13,27 +13,19 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import func, select, update
 
-from service import audit, config
-from service.db import Department, Document, transaction, utcnow
+from service import audit
+from service.db import Document, transaction, utcnow
 from service.receiving import receive
-from conftest import runtime_env, unique_queue_name
+from testenv import runtime_env, unique_queue_name
 from service.queue import chunk_job_id
 from service.queue import chunk_index_key, enqueue_ingest, enqueue_ingest_chunks, requeue_stuck
-from service.runtime import Runtime
 
 FINAL = {"pending_review", "failed"}
 
 
 @pytest.fixture
-def rt(db_url, redis_url, tmp_path):
-    settings = config.load({"database_url": db_url, "redis_url": redis_url, "data_dir": str(tmp_path / "data"),
-                            "stuck_after_seconds": 3, "requeue_interval_seconds": 1,
-                            "queue_name": unique_queue_name()})
-    runtime = Runtime.from_settings(settings)
-    with transaction(runtime.sessions) as s:
-        s.add(Department(code="xzf", name="XX县人民政府办公室"))
-    yield runtime
-    runtime.close()
+def rt(make_runtime):
+    return make_runtime(redis=True, stuck_after_seconds=3, requeue_interval_seconds=1)
 
 
 def start_worker(rt, *extra: str) -> subprocess.Popen:

@@ -10,7 +10,6 @@ See ``service/search.py``.
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0002'
 down_revision = '0001'
 branch_labels = None

@@ -9,7 +9,6 @@ See ``service/reclassify.py``.
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0003'
 down_revision = '0002'
 branch_labels = None

@@ -10,7 +10,6 @@ see ``service/reclassify.py``.
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0004'
 down_revision = '0003'
 branch_labels = None

@@ -10,7 +10,6 @@ account is locked for ``login_lockout_minutes`` (see ``service/accounts.py``).
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0005'
 down_revision = '0004'
 branch_labels = None

@@ -12,7 +12,6 @@ is the action's first part, filled here for the entries written before it existe
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0006'
 down_revision = '0005'
 branch_labels = None

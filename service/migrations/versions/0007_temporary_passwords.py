@@ -11,7 +11,6 @@ changed at first sign-in). Accounts that exist already keep working as they are.
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0007'
 down_revision = '0006'
 branch_labels = None

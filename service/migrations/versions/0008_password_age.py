@@ -11,7 +11,6 @@ at their creation, so nobody is stopped the moment the new version starts.
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0008'
 down_revision = '0007'
 branch_labels = None

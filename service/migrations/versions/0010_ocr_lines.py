@@ -12,7 +12,6 @@ parsed before this upgrade and for documents without OCR text.
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0010'
 down_revision = '0009'
 branch_labels = None

@@ -12,7 +12,6 @@ published before this migration keep their state; a republication needs a review
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0011'
 down_revision = '0010'
 branch_labels = None

@@ -1,0 +1,51 @@
+"""Fixtures of the browser journeys: a real ``gongkai serve`` with four people, and Chromium."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from browser import CHROMIUM, FLAGS, PASSWORD, font_env, free_port, gongkai
+from testenv import unique_queue_name
+
+
+@pytest.fixture
+def server(tmp_path, redis_url):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
+    env.update(GONGKAI_DATA_DIR=str(tmp_path / "data"), GONGKAI_WORKERS="1", GONGKAI_PORT=str(port),
+               GONGKAI_REDIS_URL=redis_url, GONGKAI_QUEUE_NAME=unique_queue_name())
+    log = open(tmp_path / "serve.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if "已启动" in (tmp_path / "serve.log").read_text():
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+    gongkai(env, "departments", "add", "nyj", "县农业农村局")
+    gongkai(env, "departments", "add", "mzj", "县民政局")
+    for name, role, dept in (("clerk", "uploader", "nyj"), ("other", "uploader", "mzj"), ("checker", "reviewer", None),
+                             ("boss", "admin", None)):
+        gongkai(env, "users", "add", name, "--role", role, *(["--department", dept] if dept else []), "--permanent",
+                "--name", {"clerk": "王文书", "other": "李干事", "checker": "赵审核", "boss": "钱管理"}[name],
+                "--password", PASSWORD)
+    yield {"url": f"http://127.0.0.1:{port}", "log": tmp_path / "serve.log"}
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, env=font_env(tmp_path))
+        yield b
+        b.close()

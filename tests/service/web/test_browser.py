@@ -1,0 +1,398 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright against a real
+`gongkai serve` (web + a real worker, on the test Redis), from upload to the public catalogue.
+
+Every request the browser makes is checked: anything for a host other than the app's own
+is blocked and fails the test. Screenshots go to docs/screenshots/ (linked from the README).
+"""
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from build_docx import build_gongwen_docx
+from build_pdf import build_pdf, build_scanned_pdf
+from browser import CHROMIUM, HOSTILE, PASSWORD, ROOT, SHOTS, Guard, drop_file, log_in, make_docx, new_page
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI", "").lower() != "true",
+                                reason="Chromium not installed (apt-get install chromium)")
+
+
+def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    base = server["url"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    guard = Guard(base)
+    word = make_docx(tmp_path / "秸秆综合利用通知.docx")
+    pdf = build_pdf(tmp_path / "秸秆禁烧通知.pdf", [["县农业农村局关于做好秸秆禁烧工作的通知", "各乡镇人民政府：",
+                                                   "秋收在即，现就做好秸秆禁烧和综合利用工作通知如下。",
+                                                   "各乡镇要落实网格化巡查，严禁露天焚烧秸秆。"]])
+    secret = build_gongwen_docx(tmp_path / "机密文件.docx")
+    (tmp_path / "照片.gif").write_bytes(b"GIF89a" + b"0" * 64)
+
+    # An uploader uploads a .docx and a .pdf (and a 密级 document); the worker processes them.
+    clerk = new_page(browser, server, guard)
+    log_in(clerk, base, "clerk")
+    expect(clerk.locator("header.site")).to_contain_text("县农业农村局")
+    expect(clerk.locator("header.site")).to_contain_text("经办人")
+    clerk.goto(f"{base}/upload")
+    clerk.set_input_files("#picker", [str(word), str(pdf), str(secret), str(tmp_path / "照片.gif")])
+    statuses = clerk.locator("#uploads .upload-status")
+    expect(statuses.nth(3)).to_contain_text("不支持的文件类型")  # refused before upload
+    for i in range(3):
+        expect(statuses.nth(i)).to_contain_text("待审核", timeout=120_000)
+    drop_file(clerk, "#dropzone", "报表.xls")  # dragged in: refused in the browser, never sent
+    expect(statuses.nth(4)).to_contain_text("不支持的文件类型")
+    clerk.set_input_files("#picker", str(HOSTILE / "pdf_renamed.docx"))  # the server says why, in plain words
+    expect(statuses.nth(5)).to_contain_text("处理失败：", timeout=120_000)
+    expect(statuses.nth(5)).to_contain_text("PDF")
+    clerk.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
+    clerk.goto(f"{base}/submissions")
+    expect(clerk.locator("table.list tbody tr")).to_have_count(4)
+    clerk.select_option("select[name=status]", "failed")
+    expect(clerk.locator("table.list tbody tr")).to_have_count(1)
+    expect(clerk.locator("table.list tbody")).to_contain_text("处理失败")
+    clerk.select_option("select[name=status]", "pending_review")
+    expect(clerk.locator("table.list tbody tr")).to_have_count(3)
+    ids = {}
+    for link in clerk.locator("table.list tbody tr td:first-child a").all():
+        text, href = link.inner_text(), link.get_attribute("href")
+        key = "secret" if "信息公开" in text else "pdf" if "禁烧" in text else "word"
+        ids[key] = int(href.rsplit("/", 1)[1])
+    assert set(ids) == {"word", "pdf", "secret"}, ids
+
+    # Another department's uploader cannot open the document by URL.
+    other = new_page(browser, server, guard)
+    log_in(other, base, "other")
+    response = other.goto(f"{base}/documents/{ids['word']}")
+    assert response.status == 404
+    expect(other.locator("main")).to_contain_text("页面不存在")
+    assert other.goto(f"{base}/review/{ids['word']}").status == 403
+    assert other.goto(f"{base}/api/v1/documents/{ids['word']}/original").status == 404
+
+    # A reviewer: the queue puts the 密级 document first; confirm one with the keyboard, correct the other.
+    rev = new_page(browser, server, guard)
+    log_in(rev, base, "checker")
+    rev.goto(f"{base}/review")
+    rows = rev.locator("table.queue tbody tr")
+    expect(rows).to_have_count(3)
+    assert rows.first.get_attribute("data-id") == str(ids["secret"])
+    expect(rows.first).to_contain_text("密级")
+    rev.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
+    order = [r.get_attribute("data-id") for r in rows.all()]
+
+    rev.goto(f"{base}/review/{ids['secret']}")
+    rev.keyboard.press("j")  # J: the next item in the queue's order
+    rev.wait_for_url(re.compile(rf"/review/{order[1]}$"))
+    rev.keyboard.press("k")
+    rev.wait_for_url(re.compile(rf"/review/{ids['secret']}$"))
+
+    rev.goto(f"{base}/review/{ids['word']}")
+    expect(rev.locator("#text")).to_contain_text("秸秆综合利用")
+    first = rev.locator("#choices .choice").first.get_attribute("data-category")
+    rev.screenshot(path=str(SHOTS / "review.png"), full_page=True)
+    rev.keyboard.press("1")
+    rev.keyboard.press("Enter")
+    expect(rev.locator("#status")).to_have_text("已审核")
+
+    rev.goto(f"{base}/review/{ids['pdf']}")
+    expect(rev.locator("iframe")).to_have_count(1)  # the PDF itself beside the extracted text
+    second = rev.locator("#choices .choice").nth(1).get_attribute("data-category")
+    rev.keyboard.press("2")
+    rev.keyboard.press("Enter")
+    expect(rev.locator("#status")).to_have_text("已审核")
+
+    # Both are published. Neither has findings and every page was read by the machine, so
+    # the 保密审查 is recorded by 发布 itself: one click. (Personal information or a scanned page
+    # needs a reviewer's recorded review and another person to publish: the scan test below.)
+    # 发布 is double-clicked: the page sends one request (its buttons wait for the answer).
+    publish_posts: list[str] = []
+    rev.on("request", lambda r: publish_posts.append(r.url) if r.method == "POST" and r.url.endswith("/publish") else None)
+    for key in ("word", "pdf"):
+        rev.goto(f"{base}/review/{ids[key]}")
+        expect(rev.locator("#ack-pii")).to_have_count(0)
+        expect(rev.locator("#secrecy-status")).to_contain_text("发布时将自动记录保密审查")
+        rev.dblclick("#publish")
+        expect(rev.locator("#status")).to_have_text("已发布")
+    assert publish_posts == [f"{base}/api/v1/documents/{ids[k]}/publish" for k in ("word", "pdf")]
+    rev.goto(f"{base}/documents/{ids['word']}")
+    expect(rev.locator("ol.history")).to_contain_text("保密审查")
+    expect(rev.locator("ol.history .secrecy-entry")).to_contain_text("审查通过（自动记录）")
+
+    # The 密级 document cannot be published: the refusal is shown with its reason.
+    rev.goto(f"{base}/review/{ids['secret']}")
+    expect(rev.locator("main")).to_contain_text("依法不得公开发布")
+    rev.keyboard.press("1")
+    rev.keyboard.press("Enter")
+    expect(rev.locator("#status")).to_have_text("已审核")
+    rev.click("#publish")
+    expect(rev.locator("#message")).to_contain_text("密级标志")
+    expect(rev.locator("#status")).to_have_text("已审核")
+
+    # The public catalogue lists both with index numbers; a Chinese word from the body finds them.
+    public = new_page(browser, server, guard)
+    public.goto(f"{base}/catalogue")
+    rows = public.locator("table.catalogue tbody tr")
+    expect(rows).to_have_count(2)
+    for row in rows.all():
+        assert re.search(r"nyj-\d{4}-\d{5}", row.inner_text())
+    public.fill("input[name=q]", "秸秆")
+    public.press("input[name=q]", "Enter")
+    expect(public.locator(".summary")).to_contain_text("共 2 条")
+    public.screenshot(path=str(SHOTS / "catalogue.png"), full_page=True)
+    public.fill("input[name=q]", "人居环境")
+    public.press("input[name=q]", "Enter")
+    expect(public.locator(".summary")).to_contain_text("共 1 条")
+    expect(public.locator("table.catalogue")).to_contain_text("秸秆综合利用")
+    public.locator("table.catalogue tbody a").first.click()
+    expect(public.locator(".doc-title")).to_be_visible()
+    public.emulate_media(media="print")  # the print view leaves out the page furniture
+    expect(public.locator("header.site")).to_be_hidden()
+    expect(public.locator(".doc-text")).to_be_visible()
+    public.emulate_media(media="screen")
+    with public.expect_download() as download:
+        public.click("text=下载原件")
+    assert download.value.suggested_filename.endswith((".docx", ".pdf"))
+    assert first and second
+
+    # The year's statistics for the annual report count the two published documents.
+    rev.click("header.site nav >> text=年度统计")
+    expect(rev.locator("#report-summary")).to_contain_text("年共主动公开政府信息 2 条")
+    expect(rev.locator("#report-departments tbody tr").first).to_contain_text("2")
+    rev.screenshot(path=str(SHOTS / "report.png"), full_page=True)
+    with rev.expect_download() as report_csv:
+        rev.click("text=导出表格（CSV）")
+    assert report_csv.value.suggested_filename.startswith("gongkai-report-")
+    assert "合计" in Path(report_csv.value.path()).read_text(encoding="utf-8-sig")
+
+    # A published document is withdrawn from its review page (撤回, with a reason); it offers no
+    # confirm/reject any more, and the public catalogue no longer lists it.
+    rev.goto(f"{base}/review/{ids['pdf']}")
+    expect(rev.locator("#confirm")).to_have_count(0)
+    expect(rev.locator("#reject")).to_have_count(0)
+    rev.click("#withdraw")
+    rev.fill("#withdraw-reason", "附件有误，更正后重新发布")
+    rev.click("#withdraw-ok")
+    expect(rev.locator("#status")).to_have_text("已撤回")
+    expect(rev.locator("#publish")).to_have_text("重新发布")
+    public.goto(f"{base}/catalogue")
+    expect(public.locator("table.catalogue tbody tr")).to_have_count(1)
+
+    # The admin sees how the model's suggestions fared on the three documents reviewed above.
+    admin = new_page(browser, server, guard)
+    log_in(admin, base, "boss")
+    admin.goto(f"{base}/admin#in-use")
+    version_row = admin.locator("#in-use-table tbody tr[data-version]")
+    expect(version_row).to_have_count(1)
+    expect(version_row.locator("td").nth(1)).to_have_text("3")
+    assert version_row.get_attribute("data-version").startswith("county-default/")
+    admin.screenshot(path=str(SHOTS / "admin.png"), full_page=True)
+
+    # 李干事 forgot his password: the admin sets a temporary one, which he must replace with his
+    # own at sign-in before anything else; then he is where he was going.
+    row = admin.locator("tr[data-user=other]")
+    row.locator("input[name=password]").fill("temp-pass-2026")
+    row.locator("button", has_text="设置").click()
+    expect(admin.locator("tr[data-user=other]")).to_contain_text("待改密码")
+    other = new_page(browser, server, guard)
+    other.goto(f"{base}/login?next=/submissions")
+    other.fill("input[name=username]", "other")
+    other.fill("input[name=password]", "temp-pass-2026")
+    other.click("button[type=submit]")
+    other.wait_for_url("**/account?next=/submissions")
+    expect(other.locator("[data-testid=must-change]")).to_contain_text("临时密码")
+    other.fill("input[name=current_password]", "temp-pass-2026")
+    other.fill("input[name=new_password]", "li-own-2026")
+    other.fill("input[name=repeat_password]", "li-own-2026")
+    other.click("main form button[type=submit]")
+    other.wait_for_url("**/submissions")
+    expect(other.locator("h1")).to_have_text("我的提交")
+    admin.reload()
+    expect(admin.locator("tr[data-user=other]")).not_to_contain_text("待改密码")
+    admin.click("[data-testid=who]")            # one's own account is a click on one's name
+    expect(admin.locator("main h1")).to_have_text("我的账号")
+
+    # 操作日志: what happened above, newest first; the review of the published document is there,
+    # and the hash chain checks out.
+    admin.click("header.site nav >> text=操作日志")
+    admin.select_option("select[name=kind]", "review")
+    admin.click("#audit-filters button[type=submit]")
+    reviews = admin.locator("#audit-entries tbody tr[data-seq]")
+    expect(reviews.first).to_be_visible()
+    assert {t.strip() for t in reviews.locator("td:nth-child(4)").all_inner_texts()} <= {"确认分类", "更正分类", "修改公文要素"}
+    admin.click("#audit-verify")
+    expect(admin.locator("#audit-verification")).to_contain_text("校验通过")
+    admin.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
+
+    assert not guard.foreign, guard.foreign
+    assert any(u.startswith(base + "/static/web/") for u in guard.seen)
+
+
+def test_a_scanned_secret_notice_needs_its_pages_read_and_another_person_to_publish(server, browser, tmp_path):
+    """先审查、后公开: a notice marked 秘密★1年 scanned as images has no text for the 密级 scan. It is
+    published only after a reviewer read both pages in the original and cleared its 保密审查 —
+    and by someone else (审查与发布分人)."""
+    from playwright.sync_api import expect
+
+    base = server["url"]
+    guard = Guard(base)
+    scan = build_scanned_pdf(tmp_path / "秘密通知扫描件.pdf", 2)
+    clerk = new_page(browser, server, guard)
+    log_in(clerk, base, "clerk")
+    clerk.goto(f"{base}/upload")
+    clerk.set_input_files("#picker", str(scan))
+    expect(clerk.locator("#uploads .upload-status").first).to_contain_text("待审核", timeout=120_000)
+    clerk.goto(f"{base}/submissions")
+    doc_id = int(clerk.locator("table.list tbody tr td:first-child a").first.get_attribute("href").rsplit("/", 1)[1])
+
+    rev = new_page(browser, server, guard)
+    log_in(rev, base, "checker")
+    rev.goto(f"{base}/review/{doc_id}")
+    expect(rev.locator("#warnings")).to_contain_text("没有可提取的文字")
+    section = rev.locator("#secrecy-review")
+    expect(section).to_contain_text("已逐页阅读原件第 1 页")
+    expect(section).to_contain_text("已逐页阅读原件第 2 页")
+    expect(section).to_contain_text("审查与发布分人")
+    rev.keyboard.press("1")
+    rev.keyboard.press("Enter")
+    expect(rev.locator("#status")).to_have_text("已审核")
+    rev.click("#publish")                                   # no review yet: refused, saying which pages
+    expect(rev.locator("#message")).to_contain_text("第 1、2 页无法识别文字")
+    expect(rev.locator("#status")).to_have_text("已审核")
+    rev.check("#read-pages input[value='1']")
+    rev.click("#secrecy-clear")                             # page 2 not ticked: the page says so, sends nothing
+    expect(rev.locator("#message")).to_contain_text("勾选全部页面")
+    rev.check("#read-pages input[value='2']")
+    rev.fill("#secrecy-note", "原件第 1 页标有“秘密★1年”，经核实已于 2026 年 3 月解密")
+    rev.click("#secrecy-clear")
+    expect(rev.locator("#secrecy-status")).to_contain_text("审查通过")
+    expect(rev.locator("#secrecy-status")).to_contain_text("已逐页阅读原件第 1、2 页")
+    rev.click("#publish")                                   # the reviewer who cleared it does not publish it
+    expect(rev.locator("#message")).to_contain_text("须由另一名审核人员发布")
+    expect(rev.locator("#status")).to_have_text("已审核")
+
+    boss = new_page(browser, server, guard)
+    log_in(boss, base, "boss")
+    boss.goto(f"{base}/review/{doc_id}")
+    boss.click("#publish")
+    expect(boss.locator("#status")).to_have_text("已发布")
+    boss.goto(f"{base}/documents/{doc_id}")
+    history = boss.locator("ol.history")
+    expect(history.locator(".secrecy-entry")).to_contain_text("已逐页阅读原件第 1、2 页")
+    expect(history).to_contain_text("经核实已于 2026 年 3 月解密")
+    assert not guard.foreign, guard.foreign
+
+
+def test_confident_items_are_confirmed_together_and_an_uploader_is_refused_the_queue(server, browser, tmp_path):
+    """Three confident suggestions without findings and one uncertain: only the three can be batch-confirmed."""
+    from playwright.sync_api import expect
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
+
+    from service.db import Department, Document
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'gongkai.db'}")
+    with Session(engine) as s, s.begin():
+        dept = s.execute(select(Department).where(Department.code == "mzj")).scalar_one()
+        for n, (confidence, attention) in enumerate([(0.97, False), (0.95, False), (0.93, False), (0.41, True)]):
+            s.add(Document(department_id=dept.id, filename=f"{n}.txt", sha256=f"{n:02d}".ljust(64, "0"), size=1,
+                           status="pending_review", title=f"县民政局工作动态第{n}期", text="本期工作动态。",
+                           suggested_category="工作动态" if not attention else None, confidence=confidence,
+                           needs_attention=attention, candidates=[{"category": "工作动态", "probability": confidence}]))
+    guard = Guard(server["url"])
+    rev = new_page(browser, server, guard)
+    log_in(rev, server["url"], "checker")
+    rev.goto(f"{server['url']}/review")
+    expect(rev.locator("input.pick")).to_have_count(3)
+    rev.check("#select-all")
+    expect(rev.locator("#batch-count")).to_have_text("3")
+    rev.click("#batch-confirm")
+    expect(rev.locator("table.queue tbody tr")).to_have_count(1)
+    with Session(engine) as s:
+        assert sorted(s.execute(select(Document.status)).scalars()) == ["approved"] * 3 + ["pending_review"]
+    engine.dispose()
+
+    # An uploader asking for the queue gets a clean 403 page, not a JSON error.
+    clerk = new_page(browser, server, guard)
+    log_in(clerk, server["url"], "clerk")
+    assert clerk.goto(f"{server['url']}/review").status == 403
+    expect(clerk.locator("main")).to_contain_text("无权访问")
+
+    # Away from the desk past the idle limit: the next upload leads to the login page, which
+    # says why, and back to the upload page after signing in. (The server's record of the
+    # session — found by the id in the cookie, read with the server's own key from its data
+    # directory — is given a last activity an hour ago.)
+    clerk.goto(f"{server['url']}/upload")
+    age_session(clerk, tmp_path / "data", seconds=3600)
+    drop_file(clerk, "#dropzone", "会议纪要.txt")
+    clerk.wait_for_url("**/login?expired=1&next=%2Fupload")
+    expect(clerk.locator("[data-testid=session-expired]")).to_have_text("长时间未操作，已自动退出，请重新登录。")
+    clerk.fill("input[name=username]", "clerk")
+    clerk.fill("input[name=password]", PASSWORD)
+    clerk.click("button[type=submit]")
+    clerk.wait_for_url("**/upload")
+    assert not guard.foreign, guard.foreign
+
+
+def age_session(page, data_dir: Path, seconds: int) -> None:
+    """Move the browser session's last activity ``seconds`` into the past (on the server)."""
+    import hashlib
+    from datetime import datetime, timedelta, timezone
+
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+    from sqlalchemy import create_engine, update
+
+    from service.db import BrowserSession
+
+    signer = Flask("age_session")
+    signer.secret_key = (data_dir / "secret_key").read_text().strip()
+    serializer = SecureCookieSessionInterface().get_signing_serializer(signer)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "session")
+    digest = hashlib.sha256(serializer.loads(cookie["value"])["sid"].encode("utf-8")).hexdigest()
+    engine = create_engine(f"sqlite:///{data_dir / 'gongkai.db'}")
+    with engine.begin() as conn:
+        conn.execute(update(BrowserSession).where(BrowserSession.sid_sha256 == digest)
+                     .values(last_seen_at=datetime.now(timezone.utc) - timedelta(seconds=seconds)))
+    engine.dispose()
+
+
+def test_a_scanned_gongwen_is_read_by_ocr_reviewed_published_and_found(server, browser):
+    """A stamped original kept only as a scan (image-only PDF, no text layer): uploaded through
+    the page, read by OCR in the worker, reviewed with its 公文 fields, published and found."""
+    from playwright.sync_api import expect
+
+    base, guard = server["url"], Guard(server["url"])
+    scan = ROOT / "tests" / "data" / "scans" / "028.pdf"
+
+    clerk = new_page(browser, server, guard)
+    log_in(clerk, base, "clerk")
+    clerk.goto(f"{base}/upload")
+    clerk.set_input_files("#picker", str(scan))
+    expect(clerk.locator("#uploads .upload-status").first).to_contain_text("待审核", timeout=180_000)
+
+    rev = new_page(browser, server, guard)
+    log_in(rev, base, "checker")
+    rev.goto(f"{base}/review")
+    rows = rev.locator("table.queue tbody tr")
+    expect(rows).to_have_count(1)
+    rev.goto(f"{base}/review/{rows.first.get_attribute('data-id')}")
+    expect(rev.locator("h1")).to_have_text("晋城市人民政府办公室关于印发晋城市地质灾害应急预案的通知")
+    expect(rev.locator("#warnings [data-code=ocr_text]")).to_contain_text("文字由 OCR 识别")
+    expect(rev.locator("#text")).to_contain_text("现印发给你们")
+    expect(rev.locator("#f-doc_number")).to_have_value("晋市政办〔2023〕33号")
+    expect(rev.locator("#f-issuer")).to_have_value("晋城市人民政府办公室")
+    rev.locator("#choices .choice[data-category=应急预案]").click()
+    rev.click("#confirm")
+    expect(rev.locator("#status")).to_have_text("已审核")
+    rev.click("#publish")
+    expect(rev.locator("#status")).to_have_text("已发布")
+
+    public = new_page(browser, server, guard)
+    public.goto(f"{base}/catalogue")
+    public.fill("input[name=q]", "地质灾害")
+    public.press("input[name=q]", "Enter")
+    expect(public.locator(".summary")).to_contain_text("共 1 条")
+    expect(public.locator("table.catalogue")).to_contain_text("晋城市地质灾害应急预案")
+    assert not guard.foreign, guard.foreign
