@@ -253,6 +253,7 @@ def clean(doc: ParsedDocument) -> ParsedDocument:
     for i, block in enumerate(blocks):
         kind = removed.get(i)
         if kind:
+            assert isinstance(block, Paragraph)  # find_running_lines only picks paragraphs
             key = line_key(block.text)
             if not seen_furniture[key]:
                 hidden.append(HiddenText(kind=kind, text=block.text, where=f"第 {block.page} 页（各页重复）"))

@@ -357,6 +357,8 @@ def _edges(folded: str, start: int, end: int, first_len: int, last_len: int) -> 
 
 def _check(folded: str, start: int, end: int, kinds: tuple[str, ...], today: dt.date, found: list) -> None:
     """Append (digit count, start, end, kind, canonical) if folded[start:end] is one of ``kinds``."""
+    lens: tuple[int, ...]
+    breaks: tuple[bool, ...]
     if start + 1 == end or folded[start:end].isdigit():
         digits, lens, breaks = folded[start:end], (end - start,), ()
     else:

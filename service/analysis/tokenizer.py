@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from service.analysis.normalize import analysis_form
 
@@ -90,22 +90,27 @@ class Tokenizer:
             raise ValueError(f"unknown tokenizer engine {engine!r}; expected one of {ENGINES}")
         self.engine = engine
         self._stop = stop_words()
+        # The two engines' objects share no interface: each branch binds its own to ``_cut``.
+        self._impl: object
+        self._cut: Callable[[str], list[str]]
         if engine == "rjieba":
             import rjieba
 
-            self._impl = rjieba.Jieba()
+            fast = rjieba.Jieba()
             for word, freq in user_dictionary():
-                self._impl.add_word(word, freq, None)
-            self._cut = lambda text: self._impl.cut(text, False)
+                fast.add_word(word, freq, None)
+            self._impl = fast
+            self._cut = lambda text: fast.cut(text, False)
         else:
             import jieba
 
             jieba.setLogLevel(logging.WARNING)
-            self._impl = jieba.Tokenizer()
-            self._impl.initialize()
+            slow = jieba.Tokenizer()
+            slow.initialize()
             for word, freq in user_dictionary():
-                self._impl.add_word(word, freq)
-            self._cut = lambda text: self._impl.lcut(text, cut_all=False, HMM=False)
+                slow.add_word(word, freq)
+            self._impl = slow
+            self._cut = lambda text: slow.lcut(text, cut_all=False, HMM=False)
 
     def segment(self, text: str) -> list[str]:
         """Raw precise-mode segmentation of ``text`` as given (whitespace and punctuation kept)."""
