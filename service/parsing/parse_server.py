@@ -19,7 +19,7 @@ import sys
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from service.parsers import ParseContext, ParsedDocument, ParseError, ParserFailed, ResourceLimit, parse_error_classes
 from service.parsing.registry import default_registry, instantiate
@@ -31,11 +31,11 @@ _HEADER = struct.Struct(">Q")
 PRELOAD = ("pdfplumber", "pypdfium2", "docx", "lxml.etree", "charset_normalizer", "service.analysis.cleaning")
 
 
-def write_message(out: BinaryIO, obj: Any) -> None:
+def write_message(out: IO[bytes], obj: Any) -> None:
     write_pickled(out, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def write_pickled(out: BinaryIO, data: bytes) -> None:
+def write_pickled(out: IO[bytes], data: bytes) -> None:
     out.write(_HEADER.pack(len(data)))
     out.write(data)
     out.flush()
@@ -45,7 +45,7 @@ def write_pickled(out: BinaryIO, data: bytes) -> None:
 MAX_MESSAGE = 1 << 30
 
 
-def read_exactly(stream: BinaryIO, n: int) -> bytes | None:
+def read_exactly(stream: IO[bytes], n: int) -> bytes | None:
     """``n`` bytes, read in chunks (a bogus length never allocates a huge buffer up front)."""
     buf = bytearray()
     while len(buf) < n:
@@ -56,7 +56,7 @@ def read_exactly(stream: BinaryIO, n: int) -> bytes | None:
     return bytes(buf)
 
 
-def read_message(stream: BinaryIO) -> Any:
+def read_message(stream: IO[bytes]) -> Any:
     header = read_exactly(stream, _HEADER.size)
     if header is None:
         return None
@@ -74,8 +74,8 @@ def read_message(stream: BinaryIO) -> Any:
 def _warm_up() -> None:
     """Parse a tiny CJK PDF once, so PDFium's font lookup is done here, not in every child."""
     try:
-        path = resources.files("service").joinpath("data", "warmup.pdf")
-        parse_in_process("plugins.pdf:PdfParser", path, ParseContext(media_type="application/pdf"))
+        with resources.as_file(resources.files("service").joinpath("data", "warmup.pdf")) as path:
+            parse_in_process("plugins.pdf:PdfParser", path, ParseContext(media_type="application/pdf"))
     except Exception:  # noqa: BLE001 - a warm-up, nothing depends on it
         pass
 
@@ -145,21 +145,24 @@ class _Client:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.proc = subprocess.Popen([sys.executable, "-m", "service.parsing.parse_server"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, close_fds=True, env=env)
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both are pipes
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
 
     def alive(self) -> bool:
         return self.pid == os.getpid() and self.proc.poll() is None
 
     def call(self, request: tuple, timeout: float) -> Any:
         with self.lock:
-            write_message(self.proc.stdin, request)
-            reply = read_message(self.proc.stdout)
+            write_message(self.stdin, request)
+            reply = read_message(self.stdout)
             if reply is None:
                 raise EOFError("parse server exited")
             return reply
 
     def close(self) -> None:
         try:
-            self.proc.stdin.close()
+            self.stdin.close()
             self.proc.wait(timeout=5)
         except Exception:  # noqa: BLE001
             self.proc.kill()

@@ -123,7 +123,7 @@ def _answer(target: str, path: str, context: ParseContext) -> tuple:
         return ("error", ParserFailed.code, type(exc).__name__, {})
 
 
-_SIGNAL_REASONS = {
+_SIGNAL_REASONS: dict[int, tuple[str, str | None]] = {
     signal.SIGXCPU: ("resource_limit", "CPU 时间超过限制"),
     signal.SIGKILL: ("resource_limit", "内存或时间"),
     signal.SIGABRT: ("resource_limit", "内存"),
@@ -134,7 +134,8 @@ _SIGNAL_REASONS = {
 
 def _died(status: int) -> tuple:
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    kind, what = _SIGNAL_REASONS.get(sig, ("parser_failed", None))
+    reason = _SIGNAL_REASONS.get(sig) if sig is not None else None
+    kind, what = reason or ("parser_failed", None)
     detail = f"child exited with {'signal ' + str(sig) if sig else 'status ' + str(os.waitstatus_to_exitcode(status))}"
     return ("error", kind, detail, {"what": what} if kind == "resource_limit" else {})
 
