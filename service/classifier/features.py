@@ -207,7 +207,9 @@ class FastTfidf:
         analyzer = vectorizer.analyzer
         self.kind = "generic"
         if analyzer is word_ngrams:
-            self.kind, self.table = "words", self._bigram_table(vocab)
+            table = self._bigram_table(vocab)
+            if table is not None:  # else a bigram has a word the vocabulary lacks: stay generic
+                self.kind, self.table = "words", table
         elif analyzer in (char_ngrams, head_char_ngrams) and all(len(term) in (2, 3) for term in vocab):
             self.kind = "chars"
             self.table = CodeTable([char_code(term) for term in vocab], list(vocab.values()))
@@ -221,7 +223,6 @@ class FastTfidf:
             if space:
                 a, b = vocab.get(first), vocab.get(second)
                 if a is None or b is None:   # cannot happen with min_df; stay exact anyway
-                    self.kind = "generic"
                     return None
                 codes.append(a * self.size + b)
                 columns.append(column)
