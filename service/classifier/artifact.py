@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ def artifact_types(path: Path) -> set[str]:
     return found
 
 
-def check_trusted(types: Sequence[str]) -> None:
+def check_trusted(types: Iterable[str]) -> None:
     unknown = sorted(set(types) - set(TRUSTED_TYPES) - BASIC_TYPES)
     if unknown:
         raise ModelUntrusted(what=", ".join(unknown))

@@ -106,6 +106,7 @@ def intervals(y_true: Sequence[str], y_pred: Sequence[str], confident: Sequence[
     cell_right = cell_true == cell_pred
     rng = np.random.default_rng(seed)
     f1s, precisions, coverages = [], [], []
+    counts: np.ndarray  # integer counts per cell, or float sums over units when grouped
     for _ in range(resamples):
         drawn = rng.integers(0, n_units, n_units)
         if groups is None:

@@ -77,12 +77,12 @@ class FeatureWords:
     shown: np.ndarray     # per word id: worth showing (``shown``)
 
     @classmethod
-    def of(cls, names: Sequence[str]) -> "FeatureWords":
+    def of(cls, names: Sequence[str] | np.ndarray) -> "FeatureWords":
         n = len(names)
         kind, field = np.full(n, _META, dtype=np.int8), np.zeros(n, dtype=np.int8)
         first, second = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
         group, terms = np.full(n, -1, dtype=np.int8), np.empty(n, dtype=object)
-        codes: tuple[list, ...] = tuple(([], []) for _ in CHAR_GROUPS)
+        codes: tuple[tuple[list[int], list[int]], ...] = tuple(([], []) for _ in CHAR_GROUPS)
         ids: dict[str, int] = {}
         for i, name in enumerate(names):
             group_name, _, term = str(name).partition("__")
@@ -193,7 +193,7 @@ class _Totals:
     def extra_words(self) -> list[str]:
         """The words beyond the model's, in id order."""
         if not hasattr(self, "_extra_list"):
-            self._extra_list = sorted(self.extra, key=self.extra.get)
+            self._extra_list = sorted(self.extra, key=self.extra.__getitem__)
         return self._extra_list
 
 

@@ -187,7 +187,7 @@ def hint_text(doc: DocumentTokens, title: str | None, analysis_text: str) -> tup
     return (analysis_form(title) if title else "".join(doc.title)), analysis_text[:HINT_CHARS]
 
 
-def with_hints(probs: np.ndarray, taxonomy: Taxonomy, title: str, body: str,
+def with_hints(probs: np.ndarray, taxonomy: Taxonomy, title: str | None, body: str,
                doc_number: str | None) -> tuple[np.ndarray, list[RuleHit]]:
     """One document's probabilities (over ``taxonomy.names``) with the rule hints its
     title, body head and 文号 fire mixed in, and those hints."""
@@ -263,7 +263,7 @@ class Classifier:
                 threshold = min(threshold, self.rule_thresholds[best])
             scope = out_of_scope(doc)
             confident = bool(p[order[0]] >= threshold) and scope is None
-            explanation = {"rules": [h.to_dict() for h in hits]}
+            explanation: dict[str, Any] = {"rules": [h.to_dict() for h in hits]}
             if scope is not None:
                 explanation["abstained"] = scope
             prediction = Prediction(

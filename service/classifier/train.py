@@ -104,7 +104,8 @@ def prepare(records: Sequence[dict[str, Any]], taxonomy: Taxonomy) -> tuple[Data
     tokenizer = get_tokenizer()
     kept = [r for r in D.labelled_records(records, taxonomy.names) if D.is_confirmed(r)]
     refused = len(records) - len(kept)
-    docs, texts = [], []
+    docs: list[DocumentTokens] = []
+    texts: list[tuple[str | None, str]] = []
     for r in kept:
         title = analysis_form(r["title"]) if r.get("title") else None
         body = analysis_form(r["text"])
