@@ -263,7 +263,7 @@ def _id_shaped(number: str, today: dt.date) -> bool:
         born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return False
-    return 1900 <= born.year and born <= today
+    return born.year >= 1900 and born <= today
 
 
 def is_valid_resident_id(number: str, today: dt.date | None = None) -> bool:

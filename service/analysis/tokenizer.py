@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from service.analysis.normalize import analysis_form
 
@@ -157,7 +158,7 @@ class DocumentTokens:
                 "doc_type": self.doc_type, "doc_number": self.doc_number, "genre": list(self.genre)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "DocumentTokens":
+    def from_dict(cls, data: Mapping[str, Any]) -> DocumentTokens:
         return cls(title=tuple(data.get("title") or ()), body=tuple(data.get("body") or ()),
                    doc_type=data.get("doc_type"), doc_number=data.get("doc_number"),
                    genre=tuple(data.get("genre") or ()), format=int(data.get("format", TOKEN_FORMAT)))

@@ -9,7 +9,8 @@ no documents cannot be measured; it is listed with support 0).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -18,9 +18,10 @@ and of its words have the same sum.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,7 @@ class FeatureWords:
     shown: np.ndarray     # per word id: worth showing (``shown``)
 
     @classmethod
-    def of(cls, names: Sequence[str] | np.ndarray) -> "FeatureWords":
+    def of(cls, names: Sequence[str] | np.ndarray) -> FeatureWords:
         n = len(names)
         kind, field = np.full(n, _META, dtype=np.int8), np.zeros(n, dtype=np.int8)
         first, second = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)

@@ -16,7 +16,7 @@ the tokens are the ones ``service.analysis.tokenizer`` produced and that are sto
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

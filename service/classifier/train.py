@@ -27,9 +27,10 @@ import json
 import logging
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -90,7 +91,7 @@ class Dataset:
     groups: np.ndarray
     splits: np.ndarray
 
-    def subset(self, mask: np.ndarray) -> "Dataset":
+    def subset(self, mask: np.ndarray) -> Dataset:
         idx = np.flatnonzero(mask)
         return Dataset([self.records[i] for i in idx], [self.docs[i] for i in idx], [self.texts[i] for i in idx],
                        self.y[idx], self.groups[idx], self.splits[idx])
@@ -354,7 +355,7 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
     used = [r for r in data.records]
     metadata = {
         "format_version": A.ARTIFACT_FORMAT,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "taxonomy": {"id": taxonomy.id, "fingerprint": taxonomy.fingerprint, "name": taxonomy.name},
         "token_format": TOKEN_FORMAT,
         "tokenizer": {"engine": get_tokenizer().engine, "mode": "precise, HMM off", "body_tokens": F.BODY_TOKENS},

@@ -15,12 +15,11 @@ Selection rule, for a media type sniffed from the file's bytes:
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import Iterable
 
 from service.parsers import Parser, UnsupportedType
 
