@@ -440,10 +440,8 @@ def _chains(folded: str):
     for region in _REGION.finditer(folded):
         rs, re_ = region.span()
         text = region.group()
-        if text[:-1].isdigit():  # one group, no separators: the common case
-            chains = [(rs, re_)]
-        else:
-            chains = [m.span() for m in _CHAIN.finditer(folded, rs, re_)]
+        # one group, no separators (the common case), else every chain in the region
+        chains = [(rs, re_)] if text[:-1].isdigit() else [m.span() for m in _CHAIN.finditer(folded, rs, re_)]
         for s, e in chains:
             if folded[e - 1] in "Xx" and e < len(folded) and folded[e].isascii() and folded[e].isalnum():
                 e -= 1  # "…002Xa": the X is part of a word, not a check digit

@@ -9,6 +9,7 @@ never outlives the process it serves.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -108,10 +109,8 @@ def serve() -> None:
     os.environ[SERVER_PID_VARIABLE] = str(os.getpid())
     default_registry()  # import every plugin once, before the first fork
     for module in PRELOAD:
-        try:
+        with contextlib.suppress(ImportError):
             __import__(module)
-        except ImportError:
-            pass
     _warm_up()
     gc.freeze()  # what the server built stays out of children's collections: fewer copy-on-write faults
     child: ParseChild | None = None
@@ -206,7 +205,11 @@ def _error(code: str, detail: str | None, params: dict) -> ParseError:
     return cls(detail, **params)
 
 
-def run_isolated(target: str, path: Path, context: ParseContext, limits: Limits = Limits()) -> ParsedDocument:
+#: The limits of a parse whose caller gives none (``Limits`` is frozen, so one instance serves all).
+DEFAULT_LIMITS = Limits()
+
+
+def run_isolated(target: str, path: Path, context: ParseContext, limits: Limits = DEFAULT_LIMITS) -> ParsedDocument:
     """Run parser ``target`` ("module:attr") on ``path`` in a limited child process.
 
     The child is forked by this process's parse server (this module's ``serve``), a small

@@ -23,6 +23,7 @@ every file a fresh process.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import faulthandler
 import logging
@@ -217,10 +218,8 @@ class ParseChild:
         if pid == 0:  # the child
             try:
                 for fd in (req_w, ans_r, *close_in_child):
-                    try:
+                    with contextlib.suppress(OSError):
                         os.close(fd)
-                    except OSError:
-                        pass
                 _child_loop(req_r, ans_w, limits)
             finally:
                 os._exit(0)
@@ -267,10 +266,8 @@ class ParseChild:
         """Close the pipes and wait for the child; the coded error describing how it ended."""
         self.alive = False
         for fd in (self._requests, self._answers):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         _, status = os.waitpid(self.pid, 0)
         return _died(status)
 
