@@ -237,7 +237,7 @@ _PHONE_GROUPINGS = ((11,), (3, 4, 4), (3, 8), (7, 4))
 
 def id_check_digit(first17: str) -> str:
     """The GB 11643 check character for 17 digits."""
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
 
 
 def luhn_valid(digits: str) -> bool:
@@ -306,7 +306,7 @@ def _grouping_ok(lens: tuple[int, ...], breaks: tuple[bool, ...], check) -> bool
     if not any(breaks):
         return False
     merged = [lens[0]]
-    for n, brk in zip(lens[1:], breaks):
+    for n, brk in zip(lens[1:], breaks, strict=True):
         if brk:
             merged[-1] += n
         else:

@@ -24,7 +24,7 @@ def _per_class_table(report: dict[str, Any]) -> list[str]:
 def _confusion(report: dict[str, Any]) -> list[str]:
     labels, matrix = report["confusion"]["labels"], report["confusion"]["matrix"]
     rows = ["| actual \\ predicted | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
-    rows += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, matrix)]
+    rows += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, matrix, strict=True)]
     return rows
 
 

@@ -38,7 +38,7 @@ def scores(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) 
     """Accuracy, macro-F1 over present classes, per-class P/R/F1/support, confusion matrix."""
     y_true, y_pred = list(y_true), list(y_pred)
     support, predicted = Counter(y_true), Counter(y_pred)
-    hits = Counter(t for t, p in zip(y_true, y_pred) if t == p)
+    hits = Counter(t for t, p in zip(y_true, y_pred, strict=True) if t == p)
     per_class = {}
     for label in labels:
         precision = _ratio(hits[label], predicted[label])
@@ -50,7 +50,7 @@ def scores(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) 
     used = [label for label in labels if support[label] or predicted[label]]
     index = {label: i for i, label in enumerate(used)}
     matrix = [[0] * len(used) for _ in used]
-    for t, p in zip(y_true, y_pred):
+    for t, p in zip(y_true, y_pred, strict=True):
         if t in index and p in index:
             matrix[index[t]][index[p]] += 1
     return {
@@ -148,7 +148,7 @@ def evaluate(y_true: Sequence[str], predictions: Sequence[Any], labels: Sequence
         "precision": round(_ratio(sum(right), len(confident)), 4),
         "errors": len(confident) - sum(right),
     }
-    correct = [t == p for t, p in zip(y_true, y_pred)]
+    correct = [t == p for t, p in zip(y_true, y_pred, strict=True)]
     out["calibration"] = {"ece": round(expected_calibration_error([p.confidence for p in predictions], correct), 4),
                           "mean_confidence": round(float(np.mean([p.confidence for p in predictions])) if predictions else 0.0, 4)}
     out["rules_fired"] = sum(1 for p in predictions if p.explanation.get("rules"))

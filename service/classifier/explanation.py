@@ -203,7 +203,7 @@ def word_contributions(feature_words: FeatureWords, idx: np.ndarray, push: np.nd
     """``{(field, word): contribution}`` from the contributions ``push`` of the features
     ``idx`` (columns of the feature union that ``feature_words`` describes) of one document."""
     totals = _Totals(feature_words, np.zeros(len(idx), dtype=np.int64), np.asarray(idx), push, [doc])
-    return {totals.decode(k)[1:]: float(a) for k, a in zip(totals.keys, totals.amounts)}
+    return {totals.decode(k)[1:]: float(a) for k, a in zip(totals.keys, totals.amounts, strict=True)}
 
 
 def top_words_many(feature_words: FeatureWords, rows: np.ndarray, columns: np.ndarray, push: np.ndarray,

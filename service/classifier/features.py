@@ -30,7 +30,7 @@ FIELDS = ("title", "body", "meta")
 def word_ngrams(tokens: Sequence[str]) -> list[str]:
     """Word unigrams and bigrams (bigrams joined with a space)."""
     tokens = list(tokens)
-    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
 
 def char_ngrams(tokens: Sequence[str]) -> list[str]:
@@ -136,7 +136,7 @@ class CodeTable:
         keys = [0] * self.size
         cols = [-1] * self.size
         shift, last = 64 - bits, self.size - 1
-        for code, column in zip(codes, columns):
+        for code, column in zip(codes, columns, strict=True):
             code = int(code)
             slot = ((code * _MULT) & _MASK64) >> shift
             while cols[slot] >= 0:
@@ -307,7 +307,7 @@ class FastFeatures:
         n, n_fields = X.shape[0], len(self.fields)
         found = [vec._occurrences(X[:, column]) for vec, column in self.fields]
         rows = np.concatenate([r for r, _ in found])
-        keys = rows * self.n_features + np.concatenate([c + offset for (_, c), offset in zip(found, self.offsets)])
+        keys = rows * self.n_features + np.concatenate([c + offset for (_, c), offset in zip(found, self.offsets, strict=True)])
         if n * self.n_features < 2 ** 31:
             keys = keys.astype(np.int32)  # sorts faster
         keys, counts = np.unique(keys, return_counts=True)  # sorted: row, then column

@@ -278,7 +278,7 @@ class Classifier:
         if to_explain:   # all at once: explaining one document at a time costs several times more
             terms = self.explain_many(features, to_explain, [out[i].top_category for i in to_explain],
                                       [docs[i] for i in to_explain])
-            for i, found in zip(to_explain, terms):
+            for i, found in zip(to_explain, terms, strict=True):
                 out[i].explanation["terms"] = found
         return out
 
@@ -352,6 +352,6 @@ class Classifier:
         label_of = np.array([self.labels.index(categories[k]) for k in known])
         push = sub.data * self.relative_weights()[label_of[entry_rows], sub.indices]
         found = top_words_many(self.feature_words(), entry_rows, sub.indices, push, [docs[k] for k in known], n)
-        for k, terms in zip(known, found):
+        for k, terms in zip(known, found, strict=True):
             result[k] = terms
         return result

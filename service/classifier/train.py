@@ -227,7 +227,7 @@ def with_rule_hints(scores: np.ndarray, temperature: float, labels: list[str], d
         full[:, names.index(label)] = probs[:, j]
     top, confidence = np.empty(len(probs), dtype=object), np.zeros(len(probs))
     confirmed = np.zeros(len(probs), dtype=bool)
-    for i, (doc, (title, body)) in enumerate(zip(data.docs, data.texts)):
+    for i, (doc, (title, body)) in enumerate(zip(data.docs, data.texts, strict=True)):
         p, hits = M.with_hints(full[i], taxonomy, title, body, doc.doc_number)
         top[i], confidence[i] = names[int(np.argmax(p))], float(p.max())
         confirmed[i] = M.rule_confirmed(hits, top[i])
@@ -328,7 +328,7 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
     threshold_of_top = np.array([thresholds[c] for c in top])
     rule_threshold = choose_rule_threshold(conf, correct, confirmed, threshold_of_top, target_precision)
     rule_thresholds = {} if rule_threshold is None else {c: min(rule_threshold, thresholds[c]) for c in calibrated}
-    served = np.minimum(threshold_of_top, [rule_thresholds.get(c, 1.0) if k else 1.0 for c, k in zip(top, confirmed)])
+    served = np.minimum(threshold_of_top, [rule_thresholds.get(c, 1.0) if k else 1.0 for c, k in zip(top, confirmed, strict=True)])
     reports = {}
     if len(val_set):
         first = _classifier(make_pipeline(pool[best]).fit(X_train, train_set.y), taxonomy, temperature, thresholds,
@@ -347,7 +347,7 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
         reports["test"]["misclassified"] = [
             {"title": (r.get("title") or t[0] or "（无标题）" + r["text"][:30].replace("\n", " "))[:60], "group": g, "category": y, "predicted": p.top_category,
              "probability": round(p.confidence, 3), "needs_attention": p.needs_attention}
-            for r, t, g, y, p in zip(test_set.records, test_set.texts, test_set.groups, test_set.y, test_preds)
+            for r, t, g, y, p in zip(test_set.records, test_set.texts, test_set.groups, test_set.y, test_preds, strict=True)
             if p.top_category != y]
         progress(f"test: macro-F1 {reports['test']['macro_f1']:.3f}, confident coverage "
                  f"{reports['test']['confident']['coverage']:.3f} precision {reports['test']['confident']['precision']:.3f}")
