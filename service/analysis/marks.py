@@ -105,7 +105,8 @@ _CLOSE = r"[)\]】〕〗」』〉》]"
 # What may follow a level: a star (strong alone; weak only with a period), or a period alone.
 _TAIL = (rf"(?:{_SP}(?:{_OPEN}{_SP})?(?:[{_STRONG}]{_SP}(?:{_PERIOD})?|[{_WEAK}]{_SP}{_PERIOD}"
          rf"|{_PERIOD})(?:{_SP}{_CLOSE})?)")
-_STAR_TAIL = (rf"(?:(?:{_CLOSE})?{_SP}(?:\n{_SP})?(?:{_OPEN}{_SP})?(?:[{_STRONG}]{_SP}(?:{_PERIOD})?|[{_WEAK}]{_SP}{_PERIOD})"
+_STAR_TAIL = (rf"(?:(?:{_CLOSE})?{_SP}(?:\n{_SP})?(?:{_OPEN}{_SP})?"
+              rf"(?:[{_STRONG}]{_SP}(?:{_PERIOD})?|[{_WEAK}]{_SP}{_PERIOD})"
               rf"(?:{_SP}{_CLOSE})?)")
 _LABEL = rf"密[ ]?级{_SP}[:：]{_SP}"
 _LINE_LABEL = rf"密[ ]?级{_SP}(?:[:：]{_SP}|[ ]{{1,6}})?"

@@ -196,7 +196,8 @@ def load(directory: Path, taxonomy: Taxonomy, name: str | None = None) -> Classi
 def probes(classifier: Classifier, docs: Sequence[DocumentTokens]) -> list[dict[str, Any]]:
     """Probe documents and the probabilities the model gives them, for ``verify_probes``."""
     probs, _ = classifier.model_probabilities(docs)
-    return [{"tokens": d.to_dict(), "probabilities": [round(float(p), 8) for p in row]} for d, row in zip(docs, probs, strict=True)]
+    return [{"tokens": d.to_dict(), "probabilities": [round(float(p), 8) for p in row]}
+            for d, row in zip(docs, probs, strict=True)]
 
 
 def verify_probes(classifier: Classifier, recorded: Sequence[dict[str, Any]]) -> None:

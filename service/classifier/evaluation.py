@@ -150,7 +150,8 @@ def evaluate(y_true: Sequence[str], predictions: Sequence[Any], labels: Sequence
     }
     correct = [t == p for t, p in zip(y_true, y_pred, strict=True)]
     out["calibration"] = {"ece": round(expected_calibration_error([p.confidence for p in predictions], correct), 4),
-                          "mean_confidence": round(float(np.mean([p.confidence for p in predictions])) if predictions else 0.0, 4)}
+                          "mean_confidence": round(float(np.mean([p.confidence for p in predictions]))
+                                                   if predictions else 0.0, 4)}
     out["rules_fired"] = sum(1 for p in predictions if p.explanation.get("rules"))
     out["intervals"] = intervals(y_true, y_pred, [not p.needs_attention for p in predictions],
                                  None if groups is None else list(groups))
@@ -174,7 +175,8 @@ def format_table(report: dict[str, Any]) -> str:
     lines = [f"文档数 {report['n']}  准确率 {report['accuracy']:.3f}  宏平均F1 {report['macro_f1']:.3f}"]
     if "confident" in report:
         c = report["confident"]
-        lines.append(f"高置信部分：覆盖率 {c['coverage']:.3f}（{c['n']} 篇）  精确率 {c['precision']:.3f}（错 {c['errors']} 篇）")
+        lines.append(f"高置信部分：覆盖率 {c['coverage']:.3f}（{c['n']} 篇）  "
+                     f"精确率 {c['precision']:.3f}（错 {c['errors']} 篇）")
     iv = report.get("intervals") or {}
     if iv.get("macro_f1"):
         unit = "按来源分组" if "group" in iv["method"] else "按文档"

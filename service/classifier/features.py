@@ -307,7 +307,8 @@ class FastFeatures:
         n, n_fields = X.shape[0], len(self.fields)
         found = [vec._occurrences(X[:, column]) for vec, column in self.fields]
         rows = np.concatenate([r for r, _ in found])
-        keys = rows * self.n_features + np.concatenate([c + offset for (_, c), offset in zip(found, self.offsets, strict=True)])
+        keys = rows * self.n_features + np.concatenate([c + offset for (_, c), offset
+                                                        in zip(found, self.offsets, strict=True)])
         if n * self.n_features < 2 ** 31:
             keys = keys.astype(np.int32)  # sorts faster
         keys, counts = np.unique(keys, return_counts=True)  # sorted: row, then column

@@ -57,7 +57,8 @@ class ModelError(GongkaiError):
 
 class ModelNotFound(ModelError):
     code = "model_not_found"
-    message_zh = "找不到分类模型（{where}）。请先运行 gongkai train 训练模型，或用 gongkai models activate 启用一个版本。"
+    message_zh = ("找不到分类模型（{where}）。请先运行 gongkai train 训练模型，"
+                  "或用 gongkai models activate 启用一个版本。")
     message_en = "No classifier model found ({where})."
 
 
@@ -75,7 +76,8 @@ class ModelUntrusted(ModelIncompatible):
 
 class TaxonomyMismatch(ModelError):
     code = "taxonomy_mismatch"
-    message_zh = "分类模型是按分类体系“{trained}”训练的，与当前配置的分类体系“{configured}”不一致，不能使用。请用当前分类体系重新训练。"
+    message_zh = ("分类模型是按分类体系“{trained}”训练的，与当前配置的分类体系“{configured}”不一致，不能使用。"
+                  "请用当前分类体系重新训练。")
     message_en = "The model was trained on taxonomy {trained}, the configured one is {configured}."
 
 
@@ -310,7 +312,8 @@ class Classifier:
             texts.append((title_a or "".join(doc.title), body_a))
         return self.predict_many(docs, texts, explain=explain)
 
-    def predict_text(self, title: str | None, body: str, doc_type: str | None = None, explain: bool = True) -> Prediction:
+    def predict_text(self, title: str | None, body: str, doc_type: str | None = None,
+                     explain: bool = True) -> Prediction:
         return self.predict_texts([(title, body)], [doc_type], explain=explain)[0]
 
     # -- explanation ----------------------------------------------------------------------
