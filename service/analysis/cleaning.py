@@ -253,6 +253,7 @@ def clean(doc: ParsedDocument) -> ParsedDocument:
     for i, block in enumerate(blocks):
         kind = removed.get(i)
         if kind:
+            assert isinstance(block, Paragraph)  # find_running_lines only picks paragraphs
             key = line_key(block.text)
             if not seen_furniture[key]:
                 hidden.append(HiddenText(kind=kind, text=block.text, where=f"第 {block.page} 页（各页重复）"))
@@ -278,7 +279,8 @@ def clean(doc: ParsedDocument) -> ParsedDocument:
                 cleaned.append(Table(rows=rows, page=block.page))
 
     if inline_found:
-        hidden.append(HiddenText(kind="header", text=inline_found[0].strip(), where=f"正文中重复 {len(inline_found)} 次的页眉"))
+        hidden.append(HiddenText(kind="header", text=inline_found[0].strip(),
+                                 where=f"正文中重复 {len(inline_found)} 次的页眉"))
     # no_text_layer is judged here from what is left; a parser's garbled_text_layer stands
     # (it may know from the file's structure that the text is glyph codes: OFD's embedded
     # fonts), unless nothing is left to be garbled.

@@ -286,7 +286,8 @@ def _about_title(lines: list[_Line]) -> tuple[str, int, int] | None:
             text, last = text + piece, last + 1
         if not _complete(text) or len(text) > TITLE_MAX or _inside_sentence(lines, pos, last):
             continue
-        first, names = pos, []
+        first = pos
+        names: list[str] = []
         if text.startswith("关于"):
             while first > 0 and pos - first < 3 and (above := _org_names(lines[first - 1].text)):
                 names, first = above + names, first - 1

@@ -105,7 +105,8 @@ _CLOSE = r"[)\]】〕〗」』〉》]"
 # What may follow a level: a star (strong alone; weak only with a period), or a period alone.
 _TAIL = (rf"(?:{_SP}(?:{_OPEN}{_SP})?(?:[{_STRONG}]{_SP}(?:{_PERIOD})?|[{_WEAK}]{_SP}{_PERIOD}"
          rf"|{_PERIOD})(?:{_SP}{_CLOSE})?)")
-_STAR_TAIL = (rf"(?:(?:{_CLOSE})?{_SP}(?:\n{_SP})?(?:{_OPEN}{_SP})?(?:[{_STRONG}]{_SP}(?:{_PERIOD})?|[{_WEAK}]{_SP}{_PERIOD})"
+_STAR_TAIL = (rf"(?:(?:{_CLOSE})?{_SP}(?:\n{_SP})?(?:{_OPEN}{_SP})?"
+              rf"(?:[{_STRONG}]{_SP}(?:{_PERIOD})?|[{_WEAK}]{_SP}{_PERIOD})"
               rf"(?:{_SP}{_CLOSE})?)")
 _LABEL = rf"密[ ]?级{_SP}[:：]{_SP}"
 _LINE_LABEL = rf"密[ ]?级{_SP}(?:[:：]{_SP}|[ ]{{1,6}})?"
@@ -188,8 +189,15 @@ def parse_header_line(folded: str, start: int = 0, end: int | None = None) -> li
     return tokens
 
 
+def _after_separators(folded: str, pos: int, end: int) -> int:
+    """Where the run of header separators at ``pos`` ends (``pos`` itself if there is none)."""
+    m = _HEADER_SEP.match(folded, pos, end)
+    assert m is not None  # the pattern matches the empty string, so it always matches
+    return m.end()
+
+
 def _header_tokens(folded: str, start: int, end: int) -> list[HeaderToken] | None:
-    pos = _HEADER_SEP.match(folded, start, end).end()
+    pos = _after_separators(folded, start, end)
     tokens: list[HeaderToken] = []
     while pos < end:
         m = _HEADER_TOKEN.match(folded, pos, end)
@@ -211,7 +219,7 @@ def _header_tokens(folded: str, start: int, end: int) -> list[HeaderToken] | Non
         else:
             tokens.append(HeaderToken("copy", s, e))
         e = m.end()
-        nxt = _HEADER_SEP.match(folded, e, end).end()
+        nxt = _after_separators(folded, e, end)
         if nxt == e and nxt < end and (folded[e - 1].isdigit() or _is_cjk(folded[e - 1])) \
                 and (folded[nxt].isdigit() or _is_cjk(folded[nxt])) and not m["mark"]:
             return None  # tokens must be separated unless a mark's star or bracket ends it
@@ -234,12 +242,15 @@ def header_fields(text: str) -> dict[str, str] | None:
     fields: dict[str, str] = {}
     for t in tokens:
         if t.kind == SECRECY:
+            assert t.level is not None  # _header_tokens gives every secrecy token its level
             fields["secrecy"] = t.level
             if t.period:
                 fields["secrecy_period"] = t.period
         elif t.kind in ("term", "star_term"):
+            assert t.period is not None  # ... and every term token its period
             fields["secrecy_period"] = t.period
         elif t.kind == "urgency":
+            assert t.urgency is not None  # ... and every urgency token its urgency
             fields["urgency"] = t.urgency
     return fields
 

@@ -237,7 +237,7 @@ _PHONE_GROUPINGS = ((11,), (3, 4, 4), (3, 8), (7, 4))
 
 def id_check_digit(first17: str) -> str:
     """The GB 11643 check character for 17 digits."""
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
 
 
 def luhn_valid(digits: str) -> bool:
@@ -263,7 +263,7 @@ def _id_shaped(number: str, today: dt.date) -> bool:
         born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return False
-    return 1900 <= born.year and born <= today
+    return born.year >= 1900 and born <= today
 
 
 def is_valid_resident_id(number: str, today: dt.date | None = None) -> bool:
@@ -306,7 +306,7 @@ def _grouping_ok(lens: tuple[int, ...], breaks: tuple[bool, ...], check) -> bool
     if not any(breaks):
         return False
     merged = [lens[0]]
-    for n, brk in zip(lens[1:], breaks):
+    for n, brk in zip(lens[1:], breaks, strict=True):
         if brk:
             merged[-1] += n
         else:
@@ -357,6 +357,8 @@ def _edges(folded: str, start: int, end: int, first_len: int, last_len: int) -> 
 
 def _check(folded: str, start: int, end: int, kinds: tuple[str, ...], today: dt.date, found: list) -> None:
     """Append (digit count, start, end, kind, canonical) if folded[start:end] is one of ``kinds``."""
+    lens: tuple[int, ...]
+    breaks: tuple[bool, ...]
     if start + 1 == end or folded[start:end].isdigit():
         digits, lens, breaks = folded[start:end], (end - start,), ()
     else:
@@ -438,10 +440,8 @@ def _chains(folded: str):
     for region in _REGION.finditer(folded):
         rs, re_ = region.span()
         text = region.group()
-        if text[:-1].isdigit():  # one group, no separators: the common case
-            chains = [(rs, re_)]
-        else:
-            chains = [m.span() for m in _CHAIN.finditer(folded, rs, re_)]
+        # one group, no separators (the common case), else every chain in the region
+        chains = [(rs, re_)] if text[:-1].isdigit() else [m.span() for m in _CHAIN.finditer(folded, rs, re_)]
         for s, e in chains:
             if folded[e - 1] in "Xx" and e < len(folded) and folded[e].isascii() and folded[e].isalnum():
                 e -= 1  # "…002Xa": the X is part of a word, not a check digit

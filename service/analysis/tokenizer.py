@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from service.analysis.normalize import analysis_form
 
@@ -38,7 +39,8 @@ DOC_TYPES = ("决议", "决定", "命令", "公报", "公告", "通告", "意见
              "请示", "批复", "议案", "纪要", "函", "令")
 _TITLE_TAIL = re.compile(r"[(（【\[][^()（）【】\[\]]*[)）】\]]\s*$")
 _DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[（(]\s*(?:19|20)\d{2}\s*[〕\]）)]\s*第?\s*\d{1,4}\s*号")
-_NOT_TITLE = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|第[一二三四五六七八九十百\d]+[章条节]|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、])")
+_NOT_TITLE = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|第[一二三四五六七八九十百\d]+[章条节]"
+                        r"|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、])")
 
 
 def _data_path(name: str):
@@ -90,22 +92,27 @@ class Tokenizer:
             raise ValueError(f"unknown tokenizer engine {engine!r}; expected one of {ENGINES}")
         self.engine = engine
         self._stop = stop_words()
+        # The two engines' objects share no interface: each branch binds its own to ``_cut``.
+        self._impl: object
+        self._cut: Callable[[str], list[str]]
         if engine == "rjieba":
             import rjieba
 
-            self._impl = rjieba.Jieba()
+            fast = rjieba.Jieba()
             for word, freq in user_dictionary():
-                self._impl.add_word(word, freq, None)
-            self._cut = lambda text: self._impl.cut(text, False)
+                fast.add_word(word, freq, None)
+            self._impl = fast
+            self._cut = lambda text: fast.cut(text, False)
         else:
             import jieba
 
             jieba.setLogLevel(logging.WARNING)
-            self._impl = jieba.Tokenizer()
-            self._impl.initialize()
+            slow = jieba.Tokenizer()
+            slow.initialize()
             for word, freq in user_dictionary():
-                self._impl.add_word(word, freq)
-            self._cut = lambda text: self._impl.lcut(text, cut_all=False, HMM=False)
+                slow.add_word(word, freq)
+            self._impl = slow
+            self._cut = lambda text: slow.lcut(text, cut_all=False, HMM=False)
 
     def segment(self, text: str) -> list[str]:
         """Raw precise-mode segmentation of ``text`` as given (whitespace and punctuation kept)."""
@@ -152,7 +159,7 @@ class DocumentTokens:
                 "doc_type": self.doc_type, "doc_number": self.doc_number, "genre": list(self.genre)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "DocumentTokens":
+    def from_dict(cls, data: Mapping[str, Any]) -> DocumentTokens:
         return cls(title=tuple(data.get("title") or ()), body=tuple(data.get("body") or ()),
                    doc_type=data.get("doc_type"), doc_number=data.get("doc_number"),
                    genre=tuple(data.get("genre") or ()), format=int(data.get("format", TOKEN_FORMAT)))

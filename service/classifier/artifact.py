@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ def artifact_types(path: Path) -> set[str]:
     return found
 
 
-def check_trusted(types: Sequence[str]) -> None:
+def check_trusted(types: Iterable[str]) -> None:
     unknown = sorted(set(types) - set(TRUSTED_TYPES) - BASIC_TYPES)
     if unknown:
         raise ModelUntrusted(what=", ".join(unknown))
@@ -196,7 +196,8 @@ def load(directory: Path, taxonomy: Taxonomy, name: str | None = None) -> Classi
 def probes(classifier: Classifier, docs: Sequence[DocumentTokens]) -> list[dict[str, Any]]:
     """Probe documents and the probabilities the model gives them, for ``verify_probes``."""
     probs, _ = classifier.model_probabilities(docs)
-    return [{"tokens": d.to_dict(), "probabilities": [round(float(p), 8) for p in row]} for d, row in zip(docs, probs)]
+    return [{"tokens": d.to_dict(), "probabilities": [round(float(p), 8) for p in row]}
+            for d, row in zip(docs, probs, strict=True)]
 
 
 def verify_probes(classifier: Classifier, recorded: Sequence[dict[str, Any]]) -> None:

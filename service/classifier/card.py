@@ -24,7 +24,8 @@ def _per_class_table(report: dict[str, Any]) -> list[str]:
 def _confusion(report: dict[str, Any]) -> list[str]:
     labels, matrix = report["confusion"]["labels"], report["confusion"]["matrix"]
     rows = ["| actual \\ predicted | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
-    rows += [f"| {label} | " + " | ".join(str(v) for v in row) + " |" for label, row in zip(labels, matrix)]
+    rows += [f"| {label} | " + " | ".join(str(v) for v in row) + " |"
+             for label, row in zip(labels, matrix, strict=True)]
     return rows
 
 
@@ -32,8 +33,10 @@ def _headline(name: str, report: dict[str, Any]) -> list[str]:
     c = report["confident"]
     return [f"- **{name}**: {report['n']} documents, accuracy {report['accuracy']:.3f}, "
             f"macro-F1 **{report['macro_f1']:.3f}** (over {len(report['macro_f1_labels'])} categories present); "
-            f"confident share: coverage **{c['coverage']:.3f}** ({c['n']} documents), precision **{c['precision']:.3f}** "
-            f"({c['errors']} error{'' if c['errors'] == 1 else 's'}); ECE {report['calibration']['ece']:.3f}." + _interval_note(report)]
+            f"confident share: coverage **{c['coverage']:.3f}** ({c['n']} documents), "
+            f"precision **{c['precision']:.3f}** "
+            f"({c['errors']} error{'' if c['errors'] == 1 else 's'}); ECE {report['calibration']['ece']:.3f}."
+            + _interval_note(report)]
 
 
 def _interval_note(report: dict[str, Any]) -> str:
@@ -89,7 +92,8 @@ def render(meta: dict[str, Any], version: str) -> str:
         f"# Model card: disclosure classifier `{meta['taxonomy']['id']}/{version}`", "",
         "## Intended use",
         "Suggests the 政府信息公开 category of a document a clerk uploads (taxonomy "
-        f"“{meta['taxonomy'].get('name', meta['taxonomy']['id'])}”, fingerprint `{meta['taxonomy']['fingerprint'][:16]}`). "
+        f"“{meta['taxonomy'].get('name', meta['taxonomy']['id'])}”, "
+        f"fingerprint `{meta['taxonomy']['fingerprint'][:16]}`). "
         "A reviewer confirms every suggestion. Below its category's threshold the document is "
         "`needs_attention` and no category is pre-selected. It is not meant to decide disclosure "
         "on its own, nor to judge whether a document may be disclosed at all (密级, privacy).", "",
@@ -118,7 +122,8 @@ def render(meta: dict[str, Any], version: str) -> str:
         lines.append(f"| {name}{mark} | {s['macro_f1']:.3f} | {s['accuracy']:.3f} | {alone} | {s['seconds']} |")
     thr = meta["threshold_source"]
     lines += ["", f"Calibration: {meta['calibration']['method']}, T = {meta['calibration']['temperature']}. "
-              f"Thresholds from the {thr['from']} at target precision {thr['target_precision']} (floor {thr['floor']}):", "",
+              f"Thresholds from the {thr['from']} at target precision {thr['target_precision']} "
+              f"(floor {thr['floor']}):", "",
               "| category | threshold | chosen from |", "|---|---:|---|"]
     lines += [f"| {c} | {t} | {thr['per_category'].get(c, '')} |" for c, t in meta["thresholds"].items()]
     rule_thresholds = meta.get("rule_thresholds") or {}
@@ -139,26 +144,29 @@ def render(meta: dict[str, Any], version: str) -> str:
         lines += ["", f"Rule-confirmed suggestions have no threshold of their own ({confirmed.get('predictions')} "
                       "out of fold: too few to calibrate one, or none below the thresholds above)."]
     lines += ["", "Rule hints from the taxonomy are mixed into the probabilities (see "
-              "`service/data/taxonomy/default.json`; how they combine: `service.classifier.model.rule_weights`) and always "
+              "`service/data/taxonomy/default.json`; how they combine: `service.classifier.model.rule_weights`) "
+              "and always "
               "named in the explanation:", "", "| rule | category | field | weight |", "|---|---|---|---:|"]
     lines += [f"| {r['id']} | {r['category']} | {r['field']} | {r['weight']} |" for r in meta.get("rule_hints", [])]
     lines += ["", "## Evaluation (source-disjoint)"]
     if test:
         lines += _headline("Test split (the shipped model, trained on train + validation)", test)
     if val:
-        lines += _headline("Validation split (model trained on the train split only; these documents are among those the thresholds were chosen on, so optimistic)", val)
+        lines += _headline("Validation split (model trained on the train split only; these documents are among "
+                           "those the thresholds were chosen on, so optimistic)", val)
     lines += ["", "### Goals", ""] + _goals(test)
     if test:
         lines += ["", "### Per category, test split", ""] + _per_class_table(test)
         lines += ["", "### Confusion matrix, test split", ""] + _confusion(test)
         if test.get("misclassified"):
-            lines += ["", "### Misclassified test documents", "", "| title | source | category | predicted | p | abstained |",
-                      "|---|---|---|---|---:|---|"]
+            lines += ["", "### Misclassified test documents", "",
+                      "| title | source | category | predicted | p | abstained |", "|---|---|---|---|---:|---|"]
             lines += [f"| {e['title']} | {e['group']} | {e['category']} | {e['predicted']} | {e['probability']:.3f} | "
                       f"{'yes' if e['needs_attention'] else '**no**'} |" for e in test["misclassified"]]
     cv = meta.get("cross_validation")
     if cv:
-        lines += ["", f"### Per category, grouped cross-validation on the train split ({cv['candidate']} with the rule hints, top category only)", "",
+        lines += ["", "### Per category, grouped cross-validation on the train split "
+                      f"({cv['candidate']} with the rule hints, top category only)", "",
                   "Each fold holds out whole sources, including whole collections (all legislation, all 20 NPC "
                   "resolutions on the work reports, filed as 其他), so this is harsher than the test split.", ""]
         lines += _per_class_table(cv)
@@ -186,8 +194,8 @@ def render(meta: dict[str, Any], version: str) -> str:
               "`gongkai evaluate --reviewed`.",
               "- Out of scope: a document with fewer than 10 Chinese characters in its title and first 300 body "
               "tokens, or mostly foreign text, is never pre-selected and its explanation says why "
-              "(`service.classifier.model.out_of_scope`). No corpus document is out of scope, so the figures above do not "
-              "describe such files."]
+              "(`service.classifier.model.out_of_scope`). No corpus document is out of scope, so the figures above "
+              "do not describe such files."]
     if meta.get("rule_thresholds"):
         lines += ["- The lower threshold for rule-confirmed suggestions rests on those same title rules agreeing with "
                   "this corpus's labels, so their out-of-fold precision is optimistic for real uploads: a title rule "

@@ -9,7 +9,8 @@ no documents cannot be measured; it is listed with support 0).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def scores(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) 
     """Accuracy, macro-F1 over present classes, per-class P/R/F1/support, confusion matrix."""
     y_true, y_pred = list(y_true), list(y_pred)
     support, predicted = Counter(y_true), Counter(y_pred)
-    hits = Counter(t for t, p in zip(y_true, y_pred) if t == p)
+    hits = Counter(t for t, p in zip(y_true, y_pred, strict=True) if t == p)
     per_class = {}
     for label in labels:
         precision = _ratio(hits[label], predicted[label])
@@ -49,7 +50,7 @@ def scores(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) 
     used = [label for label in labels if support[label] or predicted[label]]
     index = {label: i for i, label in enumerate(used)}
     matrix = [[0] * len(used) for _ in used]
-    for t, p in zip(y_true, y_pred):
+    for t, p in zip(y_true, y_pred, strict=True):
         if t in index and p in index:
             matrix[index[t]][index[p]] += 1
     return {
@@ -106,6 +107,7 @@ def intervals(y_true: Sequence[str], y_pred: Sequence[str], confident: Sequence[
     cell_right = cell_true == cell_pred
     rng = np.random.default_rng(seed)
     f1s, precisions, coverages = [], [], []
+    counts: np.ndarray  # integer counts per cell, or float sums over units when grouped
     for _ in range(resamples):
         drawn = rng.integers(0, n_units, n_units)
         if groups is None:
@@ -146,9 +148,10 @@ def evaluate(y_true: Sequence[str], predictions: Sequence[Any], labels: Sequence
         "precision": round(_ratio(sum(right), len(confident)), 4),
         "errors": len(confident) - sum(right),
     }
-    correct = [t == p for t, p in zip(y_true, y_pred)]
+    correct = [t == p for t, p in zip(y_true, y_pred, strict=True)]
     out["calibration"] = {"ece": round(expected_calibration_error([p.confidence for p in predictions], correct), 4),
-                          "mean_confidence": round(float(np.mean([p.confidence for p in predictions])) if predictions else 0.0, 4)}
+                          "mean_confidence": round(float(np.mean([p.confidence for p in predictions]))
+                                                   if predictions else 0.0, 4)}
     out["rules_fired"] = sum(1 for p in predictions if p.explanation.get("rules"))
     out["intervals"] = intervals(y_true, y_pred, [not p.needs_attention for p in predictions],
                                  None if groups is None else list(groups))
@@ -172,7 +175,8 @@ def format_table(report: dict[str, Any]) -> str:
     lines = [f"文档数 {report['n']}  准确率 {report['accuracy']:.3f}  宏平均F1 {report['macro_f1']:.3f}"]
     if "confident" in report:
         c = report["confident"]
-        lines.append(f"高置信部分：覆盖率 {c['coverage']:.3f}（{c['n']} 篇）  精确率 {c['precision']:.3f}（错 {c['errors']} 篇）")
+        lines.append(f"高置信部分：覆盖率 {c['coverage']:.3f}（{c['n']} 篇）  "
+                     f"精确率 {c['precision']:.3f}（错 {c['errors']} 篇）")
     iv = report.get("intervals") or {}
     if iv.get("macro_f1"):
         unit = "按来源分组" if "group" in iv["method"] else "按文档"

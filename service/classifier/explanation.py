@@ -18,9 +18,10 @@ and of its words have the same sum.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,12 +78,12 @@ class FeatureWords:
     shown: np.ndarray     # per word id: worth showing (``shown``)
 
     @classmethod
-    def of(cls, names: Sequence[str]) -> "FeatureWords":
+    def of(cls, names: Sequence[str] | np.ndarray) -> FeatureWords:
         n = len(names)
         kind, field = np.full(n, _META, dtype=np.int8), np.zeros(n, dtype=np.int8)
         first, second = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
         group, terms = np.full(n, -1, dtype=np.int8), np.empty(n, dtype=object)
-        codes: tuple[list, ...] = tuple(([], []) for _ in CHAR_GROUPS)
+        codes: tuple[tuple[list[int], list[int]], ...] = tuple(([], []) for _ in CHAR_GROUPS)
         ids: dict[str, int] = {}
         for i, name in enumerate(names):
             group_name, _, term = str(name).partition("__")
@@ -193,7 +194,7 @@ class _Totals:
     def extra_words(self) -> list[str]:
         """The words beyond the model's, in id order."""
         if not hasattr(self, "_extra_list"):
-            self._extra_list = sorted(self.extra, key=self.extra.get)
+            self._extra_list = sorted(self.extra, key=self.extra.__getitem__)
         return self._extra_list
 
 
@@ -202,7 +203,7 @@ def word_contributions(feature_words: FeatureWords, idx: np.ndarray, push: np.nd
     """``{(field, word): contribution}`` from the contributions ``push`` of the features
     ``idx`` (columns of the feature union that ``feature_words`` describes) of one document."""
     totals = _Totals(feature_words, np.zeros(len(idx), dtype=np.int64), np.asarray(idx), push, [doc])
-    return {totals.decode(k)[1:]: float(a) for k, a in zip(totals.keys, totals.amounts)}
+    return {totals.decode(k)[1:]: float(a) for k, a in zip(totals.keys, totals.amounts, strict=True)}
 
 
 def top_words_many(feature_words: FeatureWords, rows: np.ndarray, columns: np.ndarray, push: np.ndarray,

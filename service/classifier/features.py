@@ -16,7 +16,7 @@ the tokens are the ones ``service.analysis.tokenizer`` produced and that are sto
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -30,7 +30,7 @@ FIELDS = ("title", "body", "meta")
 def word_ngrams(tokens: Sequence[str]) -> list[str]:
     """Word unigrams and bigrams (bigrams joined with a space)."""
     tokens = list(tokens)
-    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
 
 def char_ngrams(tokens: Sequence[str]) -> list[str]:
@@ -136,7 +136,7 @@ class CodeTable:
         keys = [0] * self.size
         cols = [-1] * self.size
         shift, last = 64 - bits, self.size - 1
-        for code, column in zip(codes, columns):
+        for code, column in zip(codes, columns, strict=True):
             code = int(code)
             slot = ((code * _MULT) & _MASK64) >> shift
             while cols[slot] >= 0:
@@ -207,7 +207,9 @@ class FastTfidf:
         analyzer = vectorizer.analyzer
         self.kind = "generic"
         if analyzer is word_ngrams:
-            self.kind, self.table = "words", self._bigram_table(vocab)
+            table = self._bigram_table(vocab)
+            if table is not None:  # else a bigram has a word the vocabulary lacks: stay generic
+                self.kind, self.table = "words", table
         elif analyzer in (char_ngrams, head_char_ngrams) and all(len(term) in (2, 3) for term in vocab):
             self.kind = "chars"
             self.table = CodeTable([char_code(term) for term in vocab], list(vocab.values()))
@@ -221,7 +223,6 @@ class FastTfidf:
             if space:
                 a, b = vocab.get(first), vocab.get(second)
                 if a is None or b is None:   # cannot happen with min_df; stay exact anyway
-                    self.kind = "generic"
                     return None
                 codes.append(a * self.size + b)
                 columns.append(column)
@@ -306,7 +307,8 @@ class FastFeatures:
         n, n_fields = X.shape[0], len(self.fields)
         found = [vec._occurrences(X[:, column]) for vec, column in self.fields]
         rows = np.concatenate([r for r, _ in found])
-        keys = rows * self.n_features + np.concatenate([c + offset for (_, c), offset in zip(found, self.offsets)])
+        keys = rows * self.n_features + np.concatenate([c + offset for (_, c), offset
+                                                        in zip(found, self.offsets, strict=True)])
         if n * self.n_features < 2 ** 31:
             keys = keys.astype(np.int32)  # sorts faster
         keys, counts = np.unique(keys, return_counts=True)  # sorted: row, then column

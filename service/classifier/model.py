@@ -13,8 +13,9 @@ explanation.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,8 @@ class ModelError(GongkaiError):
 
 class ModelNotFound(ModelError):
     code = "model_not_found"
-    message_zh = "找不到分类模型（{where}）。请先运行 gongkai train 训练模型，或用 gongkai models activate 启用一个版本。"
+    message_zh = ("找不到分类模型（{where}）。请先运行 gongkai train 训练模型，"
+                  "或用 gongkai models activate 启用一个版本。")
     message_en = "No classifier model found ({where})."
 
 
@@ -74,7 +76,8 @@ class ModelUntrusted(ModelIncompatible):
 
 class TaxonomyMismatch(ModelError):
     code = "taxonomy_mismatch"
-    message_zh = "分类模型是按分类体系“{trained}”训练的，与当前配置的分类体系“{configured}”不一致，不能使用。请用当前分类体系重新训练。"
+    message_zh = ("分类模型是按分类体系“{trained}”训练的，与当前配置的分类体系“{configured}”不一致，不能使用。"
+                  "请用当前分类体系重新训练。")
     message_en = "The model was trained on taxonomy {trained}, the configured one is {configured}."
 
 
@@ -187,7 +190,7 @@ def hint_text(doc: DocumentTokens, title: str | None, analysis_text: str) -> tup
     return (analysis_form(title) if title else "".join(doc.title)), analysis_text[:HINT_CHARS]
 
 
-def with_hints(probs: np.ndarray, taxonomy: Taxonomy, title: str, body: str,
+def with_hints(probs: np.ndarray, taxonomy: Taxonomy, title: str | None, body: str,
                doc_number: str | None) -> tuple[np.ndarray, list[RuleHit]]:
     """One document's probabilities (over ``taxonomy.names``) with the rule hints its
     title, body head and 文号 fire mixed in, and those hints."""
@@ -263,7 +266,7 @@ class Classifier:
                 threshold = min(threshold, self.rule_thresholds[best])
             scope = out_of_scope(doc)
             confident = bool(p[order[0]] >= threshold) and scope is None
-            explanation = {"rules": [h.to_dict() for h in hits]}
+            explanation: dict[str, Any] = {"rules": [h.to_dict() for h in hits]}
             if scope is not None:
                 explanation["abstained"] = scope
             prediction = Prediction(
@@ -277,7 +280,7 @@ class Classifier:
         if to_explain:   # all at once: explaining one document at a time costs several times more
             terms = self.explain_many(features, to_explain, [out[i].top_category for i in to_explain],
                                       [docs[i] for i in to_explain])
-            for i, found in zip(to_explain, terms):
+            for i, found in zip(to_explain, terms, strict=True):
                 out[i].explanation["terms"] = found
         return out
 
@@ -309,7 +312,8 @@ class Classifier:
             texts.append((title_a or "".join(doc.title), body_a))
         return self.predict_many(docs, texts, explain=explain)
 
-    def predict_text(self, title: str | None, body: str, doc_type: str | None = None, explain: bool = True) -> Prediction:
+    def predict_text(self, title: str | None, body: str, doc_type: str | None = None,
+                     explain: bool = True) -> Prediction:
         return self.predict_texts([(title, body)], [doc_type], explain=explain)[0]
 
     # -- explanation ----------------------------------------------------------------------
@@ -351,6 +355,6 @@ class Classifier:
         label_of = np.array([self.labels.index(categories[k]) for k in known])
         push = sub.data * self.relative_weights()[label_of[entry_rows], sub.indices]
         found = top_words_many(self.feature_words(), entry_rows, sub.indices, push, [docs[k] for k in known], n)
-        for k, terms in zip(known, found):
+        for k, terms in zip(known, found, strict=True):
             result[k] = terms
         return result

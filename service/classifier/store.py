@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ class VersionInfo:
 
 
 def _utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class ModelStore:
@@ -76,7 +76,7 @@ class ModelStore:
         return sorted(out, key=lambda v: _version_key(v.name))
 
     def new_version_name(self, now: datetime | None = None) -> str:
-        day = (now or datetime.now(timezone.utc)).strftime("%Y.%m.%d")
+        day = (now or datetime.now(UTC)).strftime("%Y.%m.%d")
         taken = {p.name for p in self.root.glob(f"{day}-*")} if self.root.is_dir() else set()
         n = 1
         while f"{day}-{n}" in taken:

@@ -27,9 +27,10 @@ import json
 import logging
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -92,7 +93,7 @@ class Dataset:
     groups: np.ndarray
     splits: np.ndarray
 
-    def subset(self, mask: np.ndarray) -> "Dataset":
+    def subset(self, mask: np.ndarray) -> Dataset:
         idx = np.flatnonzero(mask)
         return Dataset([self.records[i] for i in idx], [self.docs[i] for i in idx], [self.texts[i] for i in idx],
                        self.y[idx], self.groups[idx], self.splits[idx])
@@ -106,7 +107,8 @@ def prepare(records: Sequence[dict[str, Any]], taxonomy: Taxonomy) -> tuple[Data
     tokenizer = get_tokenizer()
     kept = [r for r in D.labelled_records(records, taxonomy.names) if D.is_confirmed(r)]
     refused = len(records) - len(kept)
-    docs, texts = [], []
+    docs: list[DocumentTokens] = []
+    texts: list[tuple[str | None, str]] = []
     for r in kept:
         title = analysis_form(r["title"]) if r.get("title") else None
         body = analysis_form(r["text"])
@@ -227,7 +229,7 @@ def with_rule_hints(scores: np.ndarray, temperature: float, labels: list[str], d
         full[:, names.index(label)] = probs[:, j]
     top, confidence = np.empty(len(probs), dtype=object), np.zeros(len(probs))
     confirmed = np.zeros(len(probs), dtype=bool)
-    for i, (doc, (title, body)) in enumerate(zip(data.docs, data.texts)):
+    for i, (doc, (title, body)) in enumerate(zip(data.docs, data.texts, strict=True)):
         p, hits = M.with_hints(full[i], taxonomy, title, body, doc.doc_number)
         top[i], confidence[i] = names[int(np.argmax(p))], float(p.max())
         confirmed[i] = M.rule_confirmed(hits, top[i])
@@ -251,7 +253,8 @@ class TrainResult:
 
 def _classifier(pipeline, taxonomy, temperature, thresholds, name="unsaved", rule_thresholds=None) -> M.Classifier:
     return M.Classifier(pipeline=pipeline, labels=[str(c) for c in pipeline[-1].classes_], temperature=temperature,
-                        thresholds=thresholds, taxonomy=taxonomy, name=name, rule_thresholds=dict(rule_thresholds or {}))
+                        thresholds=thresholds, taxonomy=taxonomy, name=name,
+                        rule_thresholds=dict(rule_thresholds or {}))
 
 
 def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 0,
@@ -328,7 +331,8 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
     threshold_of_top = np.array([thresholds[c] for c in top])
     rule_threshold = choose_rule_threshold(conf, correct, confirmed, threshold_of_top, target_precision)
     rule_thresholds = {} if rule_threshold is None else {c: min(rule_threshold, thresholds[c]) for c in calibrated}
-    served = np.minimum(threshold_of_top, [rule_thresholds.get(c, 1.0) if k else 1.0 for c, k in zip(top, confirmed)])
+    served = np.minimum(threshold_of_top, [rule_thresholds.get(c, 1.0) if k else 1.0
+                                           for c, k in zip(top, confirmed, strict=True)])
     reports = {}
     if len(val_set):
         first = _classifier(make_pipeline(pool[best]).fit(X_train, train_set.y), taxonomy, temperature, thresholds,
@@ -345,17 +349,20 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
         test_preds = final.predict_many(test_set.docs, test_set.texts, explain=False)
         reports["test"] = evaluation.evaluate(list(test_set.y), test_preds, names, groups=list(test_set.groups))
         reports["test"]["misclassified"] = [
-            {"title": (r.get("title") or t[0] or "（无标题）" + r["text"][:30].replace("\n", " "))[:60], "group": g, "category": y, "predicted": p.top_category,
+            {"title": (r.get("title") or t[0] or "（无标题）" + r["text"][:30].replace("\n", " "))[:60],
+             "group": g, "category": y, "predicted": p.top_category,
              "probability": round(p.confidence, 3), "needs_attention": p.needs_attention}
-            for r, t, g, y, p in zip(test_set.records, test_set.texts, test_set.groups, test_set.y, test_preds)
+            for r, t, g, y, p in zip(test_set.records, test_set.texts, test_set.groups, test_set.y, test_preds,
+                                     strict=True)
             if p.top_category != y]
         progress(f"test: macro-F1 {reports['test']['macro_f1']:.3f}, confident coverage "
-                 f"{reports['test']['confident']['coverage']:.3f} precision {reports['test']['confident']['precision']:.3f}")
+                 f"{reports['test']['confident']['coverage']:.3f} "
+                 f"precision {reports['test']['confident']['precision']:.3f}")
     reports["cross_validation"] = {**oof[best][2], "candidate": best}
     used = [r for r in data.records]
     metadata = {
         "format_version": A.ARTIFACT_FORMAT,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "taxonomy": {"id": taxonomy.id, "fingerprint": taxonomy.fingerprint, "name": taxonomy.name},
         "token_format": TOKEN_FORMAT,
         "tokenizer": {"engine": get_tokenizer().engine, "mode": "precise, HMM off", "body_tokens": F.BODY_TOKENS},
@@ -366,7 +373,8 @@ def train(records: Sequence[dict[str, Any]], taxonomy: Taxonomy, *, seed: int = 
                                 "body head char 2-3-grams",
                                 "metadata tokens"], "meta": list(F.DEFAULT_META)},
         "training_data": {"hash": D.data_hash(used), "records": len(used), "refused_unconfirmed": refused,
-                          "counts": D.split_counts(used), "groups": {s: len(set(data.groups[data.splits == s])) for s in D.SPLITS}},
+                          "counts": D.split_counts(used),
+                          "groups": {s: len(set(data.groups[data.splits == s])) for s in D.SPLITS}},
         "candidates": {"cv": f"StratifiedGroupKFold({len(folds)}) by source group on the train split",
                        "macro_f1_labels": measurable, "scores": compared, "chosen": best},
         "calibration": {"method": "temperature scaling on out-of-fold decision scores", "temperature": temperature},
@@ -425,7 +433,8 @@ def save_and_promote(store, version: str, result: TrainResult, *, promote: bool 
             if force:
                 decision.update(promoted=True, message="新版本已按 --force 启用。")
             elif new_f1 is None or old_f1 is None:
-                decision["message"] = "没有测试集，无法与当前版本比较，新版本未启用（可用 --force 或 gongkai models activate）。"
+                decision["message"] = ("没有测试集，无法与当前版本比较，新版本未启用"
+                                       "（可用 --force 或 gongkai models activate）。")
             elif new_f1 >= old_f1:
                 decision.update(promoted=True, message=f"新版本已启用：测试集宏平均F1 {old_f1:.3f} → {new_f1:.3f}。")
             else:

@@ -22,8 +22,9 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 from service.errors import GongkaiError
@@ -113,7 +114,8 @@ def _lead_issuer(issuer: str) -> str:
     """The first issuing body, without office prefixes: 'General Office of the State Council,
     …' → 'State Council'."""
     lead = re.split(r",|;| and (?=Jinan|Qingdao|Shandong|Laoshan)", issuer)[0]
-    lead = re.sub(r"^(\w+ Departments including |General Office of (the )?|Comprehensive Department of (the )?)", "", lead)
+    lead = re.sub(r"^(\w+ Departments including |General Office of (the )?|Comprehensive Department of (the )?)",
+                  "", lead)
     lead = re.sub(r"\s*(of the People's Republic of China|\(Changed\)|\(formerly.*\))\s*$", "", lead)
     return lead.strip() or "unknown"
 

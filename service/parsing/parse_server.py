@@ -9,6 +9,7 @@ never outlives the process it serves.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -19,7 +20,7 @@ import sys
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from service.parsers import ParseContext, ParsedDocument, ParseError, ParserFailed, ResourceLimit, parse_error_classes
 from service.parsing.registry import default_registry, instantiate
@@ -31,11 +32,11 @@ _HEADER = struct.Struct(">Q")
 PRELOAD = ("pdfplumber", "pypdfium2", "docx", "lxml.etree", "charset_normalizer", "service.analysis.cleaning")
 
 
-def write_message(out: BinaryIO, obj: Any) -> None:
+def write_message(out: IO[bytes], obj: Any) -> None:
     write_pickled(out, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def write_pickled(out: BinaryIO, data: bytes) -> None:
+def write_pickled(out: IO[bytes], data: bytes) -> None:
     out.write(_HEADER.pack(len(data)))
     out.write(data)
     out.flush()
@@ -45,7 +46,7 @@ def write_pickled(out: BinaryIO, data: bytes) -> None:
 MAX_MESSAGE = 1 << 30
 
 
-def read_exactly(stream: BinaryIO, n: int) -> bytes | None:
+def read_exactly(stream: IO[bytes], n: int) -> bytes | None:
     """``n`` bytes, read in chunks (a bogus length never allocates a huge buffer up front)."""
     buf = bytearray()
     while len(buf) < n:
@@ -56,7 +57,7 @@ def read_exactly(stream: BinaryIO, n: int) -> bytes | None:
     return bytes(buf)
 
 
-def read_message(stream: BinaryIO) -> Any:
+def read_message(stream: IO[bytes]) -> Any:
     header = read_exactly(stream, _HEADER.size)
     if header is None:
         return None
@@ -74,8 +75,8 @@ def read_message(stream: BinaryIO) -> Any:
 def _warm_up() -> None:
     """Parse a tiny CJK PDF once, so PDFium's font lookup is done here, not in every child."""
     try:
-        path = resources.files("service").joinpath("data", "warmup.pdf")
-        parse_in_process("plugins.pdf:PdfParser", path, ParseContext(media_type="application/pdf"))
+        with resources.as_file(resources.files("service").joinpath("data", "warmup.pdf")) as path:
+            parse_in_process("plugins.pdf:PdfParser", path, ParseContext(media_type="application/pdf"))
     except Exception:  # noqa: BLE001 - a warm-up, nothing depends on it
         pass
 
@@ -108,10 +109,8 @@ def serve() -> None:
     os.environ[SERVER_PID_VARIABLE] = str(os.getpid())
     default_registry()  # import every plugin once, before the first fork
     for module in PRELOAD:
-        try:
+        with contextlib.suppress(ImportError):
             __import__(module)
-        except ImportError:
-            pass
     _warm_up()
     gc.freeze()  # what the server built stays out of children's collections: fewer copy-on-write faults
     child: ParseChild | None = None
@@ -145,21 +144,24 @@ class _Client:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.proc = subprocess.Popen([sys.executable, "-m", "service.parsing.parse_server"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, close_fds=True, env=env)
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both are pipes
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
 
     def alive(self) -> bool:
         return self.pid == os.getpid() and self.proc.poll() is None
 
     def call(self, request: tuple, timeout: float) -> Any:
         with self.lock:
-            write_message(self.proc.stdin, request)
-            reply = read_message(self.proc.stdout)
+            write_message(self.stdin, request)
+            reply = read_message(self.stdout)
             if reply is None:
                 raise EOFError("parse server exited")
             return reply
 
     def close(self) -> None:
         try:
-            self.proc.stdin.close()
+            self.stdin.close()
             self.proc.wait(timeout=5)
         except Exception:  # noqa: BLE001
             self.proc.kill()
@@ -203,7 +205,11 @@ def _error(code: str, detail: str | None, params: dict) -> ParseError:
     return cls(detail, **params)
 
 
-def run_isolated(target: str, path: Path, context: ParseContext, limits: Limits = Limits()) -> ParsedDocument:
+#: The limits of a parse whose caller gives none (``Limits`` is frozen, so one instance serves all).
+DEFAULT_LIMITS = Limits()
+
+
+def run_isolated(target: str, path: Path, context: ParseContext, limits: Limits = DEFAULT_LIMITS) -> ParsedDocument:
     """Run parser ``target`` ("module:attr") on ``path`` in a limited child process.
 
     The child is forked by this process's parse server (this module's ``serve``), a small

@@ -16,10 +16,10 @@ Selection rule, for a media type sniffed from the file's bytes:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import Iterable
 
 from service.parsers import Parser, UnsupportedType
 

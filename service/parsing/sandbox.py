@@ -23,6 +23,7 @@ every file a fresh process.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import faulthandler
 import logging
@@ -123,7 +124,7 @@ def _answer(target: str, path: str, context: ParseContext) -> tuple:
         return ("error", ParserFailed.code, type(exc).__name__, {})
 
 
-_SIGNAL_REASONS = {
+_SIGNAL_REASONS: dict[int, tuple[str, str | None]] = {
     signal.SIGXCPU: ("resource_limit", "CPU 时间超过限制"),
     signal.SIGKILL: ("resource_limit", "内存或时间"),
     signal.SIGABRT: ("resource_limit", "内存"),
@@ -134,7 +135,8 @@ _SIGNAL_REASONS = {
 
 def _died(status: int) -> tuple:
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    kind, what = _SIGNAL_REASONS.get(sig, ("parser_failed", None))
+    reason = _SIGNAL_REASONS.get(sig) if sig is not None else None
+    kind, what = reason or ("parser_failed", None)
     detail = f"child exited with {'signal ' + str(sig) if sig else 'status ' + str(os.waitstatus_to_exitcode(status))}"
     return ("error", kind, detail, {"what": what} if kind == "resource_limit" else {})
 
@@ -216,10 +218,8 @@ class ParseChild:
         if pid == 0:  # the child
             try:
                 for fd in (req_w, ans_r, *close_in_child):
-                    try:
+                    with contextlib.suppress(OSError):
                         os.close(fd)
-                    except OSError:
-                        pass
                 _child_loop(req_r, ans_w, limits)
             finally:
                 os._exit(0)
@@ -266,10 +266,8 @@ class ParseChild:
         """Close the pipes and wait for the child; the coded error describing how it ended."""
         self.alive = False
         for fd in (self._requests, self._answers):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         _, status = os.waitpid(self.pid, 0)
         return _died(status)
 
