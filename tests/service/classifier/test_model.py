@@ -369,3 +369,22 @@ def test_chinese_letters_counts_code_points_not_bytes():
     doc = DocumentTokens(title=("ÀZaz@[`{", "一龥㐀䶵", "ｶ가"), body=("政", "x") * 400)
     # À, @, [, `, {, half-width kana and Hangul are neither; body counted to SCOPE_TOKENS only
     assert M.chinese_letters(doc) == (4 + M.SCOPE_TOKENS // 2, 3 + M.SCOPE_TOKENS // 2)
+
+
+def test_a_word_bigram_whose_word_is_not_in_the_vocabulary_takes_the_exact_path():
+    """A vectorizer whose vocabulary holds a bigram without one of its words (not what ``min_df``
+    makes, but possible with ``max_features``): the fast path steps aside instead of failing."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from service.classifier import features as F
+
+    docs = [["政务", "公开", "工作"], ["政务", "公开", "要点"], ["公开", "工作", "要点"]]
+    vectorizer = TfidfVectorizer(analyzer=F.word_ngrams, lowercase=False, sublinear_tf=True).fit(docs)
+    kept = {term: i for i, term in enumerate(t for t in sorted(vectorizer.vocabulary_) if t != "政务")}
+    vectorizer.vocabulary_ = kept
+    vectorizer.idf_ = vectorizer.idf_[: len(kept)]
+    fast = F.FastTfidf(vectorizer)
+    assert fast.kind == "generic"
+    rows, ids = fast._occurrences(docs)
+    expected = sorted((i, kept[t]) for i, doc in enumerate(docs) for t in F.word_ngrams(doc) if t in kept)
+    assert sorted(zip(rows.tolist(), ids.tolist(), strict=True)) == expected and any(" " in t for t in kept)
