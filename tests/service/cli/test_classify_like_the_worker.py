@@ -17,7 +17,8 @@ import sys
 from testenv import DATA
 
 from service import config
-from service.processing import process
+from service.errors import GongkaiError
+from service.processing import Outcome, process
 from service.runtime import Runtime
 
 SHARED = DATA / "shared"
@@ -41,8 +42,12 @@ def test_gongkai_classify_and_the_worker_agree_on_every_shared_file(tmp_path, li
     try:
         worker = {}
         for path in FILES:
-            with open(path, "rb") as fh:
-                stored = rt.storage.put(fh)
+            try:
+                with open(path, "rb") as fh:
+                    stored = rt.storage.put(fh)
+            except GongkaiError as refused:   # a 0-byte file is refused at upload, before any worker
+                worker[str(path)] = Outcome({}, "failed", reason=refused.code)
+                continue
             worker[str(path)] = process(rt, 0, stored.sha256, path.name)
     finally:
         rt.close()
