@@ -23,7 +23,7 @@ import platform
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def seed(rt, n: int, names: list[str]) -> None:
         s.flush()
         department_ids = [d.id for d in departments]
     rng = random.Random(0)
-    start = datetime(YEAR, 1, 1, 2, tzinfo=timezone.utc)
+    start = datetime(YEAR, 1, 1, 2, tzinfo=UTC)
     terms = [{"term": "工作", "field": "body", "weight": 0.05}] * 8
     for first in range(0, n, 5000):
         rows = []

@@ -238,7 +238,7 @@ def main(sock_path: str, profile: str, soffice: str, parent: int) -> None:
         while os.getppid() == parent and not stopping.is_set():
             try:
                 conn, _ = server.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             conn.settimeout(None)
             try:

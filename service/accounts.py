@@ -93,7 +93,7 @@ class LoginPolicy:
     lockout: timedelta = timedelta(minutes=15)
 
     @classmethod
-    def from_settings(cls, settings) -> "LoginPolicy":
+    def from_settings(cls, settings) -> LoginPolicy:
         return cls(settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes))
 
 

@@ -3,8 +3,9 @@ on items, apply and roll back, and read (summary, progress, list). What computin
 does on the workers is ``service.reclassify.compute``."""
 from __future__ import annotations
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from service import audit, localtime

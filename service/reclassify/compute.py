@@ -5,7 +5,8 @@ head of the stored text, for rule hints) and written as items; the shard that en
 the batch ``ready``. Run by ``service.jobs.reclassify_shard_job`` (or ``compute_batch`` in one process).
 """
 from __future__ import annotations
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker

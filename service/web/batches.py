@@ -15,7 +15,7 @@ reads for display.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
@@ -226,7 +226,7 @@ def progress():
         except ValueError:
             raise BatchInputError(what="ids 应为以逗号分隔的批次编号")
     rows = batch_rows(ids=ids)
-    response = jsonify({"now": datetime.now(timezone.utc).isoformat(),
+    response = jsonify({"now": datetime.now(UTC).isoformat(),
                         "batches": [{k: r[k] for k in ("batch_id", "status", "status_zh", "dry_run", "done", "total",
                                                        "percent", "counts")} for r in rows]})
     response.headers["Cache-Control"] = "no-store"
