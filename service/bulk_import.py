@@ -44,6 +44,7 @@ Decisions:
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -150,17 +151,15 @@ def iter_folder(root: Path) -> Iterator[Item]:
             elif is_archive_name(name):
                 yield _nested(rel)
             else:
-                yield Item(rel, open=lambda full=full: open(full, "rb"))
+                yield Item(rel, open=lambda full=full: open(full, "rb"))  # noqa: SIM115 - a factory: the caller closes it
 
 
 def entry_name(info: zipfile.ZipInfo) -> str:
     """The entry's name as its writer meant it: GBK for Windows zips without the UTF-8 flag."""
     name = info.filename
     if not info.flag_bits & 0x800:
-        try:
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             name = name.encode("cp437").decode("gbk")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
     return name
 
 

@@ -48,7 +48,7 @@ def run_report(args) -> int:
         rows = R.as_rows(report)
         widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
-            print("  ".join(str(v).rjust(w) if isinstance(v, int) else str(v) for v, w in zip(row, widths)))
+            print("  ".join(str(v).rjust(w) if isinstance(v, int) else str(v) for v, w in zip(row, widths, strict=True)))
         print("按月：" + "，".join(f"{m + 1}月 {n}" for m, n in enumerate(report.months)))
         s = report.suggestion
         if s["with_suggestion"]:

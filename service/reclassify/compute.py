@@ -5,6 +5,7 @@ head of the stored text, for rule hints) and written as items; the shard that en
 the batch ``ready``. Run by ``service.jobs.reclassify_shard_job`` (or ``compute_batch`` in one process).
 """
 from __future__ import annotations
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 from sqlalchemy import func, insert, select, update
@@ -106,10 +107,8 @@ def compute_shard(sessions: sessionmaker[Session], settings, batch_id: int, seq:
         if progress:
             progress(*counts)
         if should_stop and should_stop():
-            try:
+            with contextlib.suppress(BatchStateError):  # already cancelled from elsewhere
                 cancel(sessions, batch_id, "system", reason="stopped")
-            except BatchStateError:
-                pass  # already cancelled from elsewhere
             return "cancelled"
     return _finish(sessions, batch_id, shard.seq, progress)
 
@@ -235,7 +234,7 @@ def _classify(classifier, rows: Sequence[Any]) -> list[dict[str, Any]]:
     for start in range(0, len(with_tokens), PREDICT_CHUNK):
         chunk = with_tokens[start:start + PREDICT_CHUNK]
 
-        def changes(i: int, p) -> bool:
+        def changes(i: int, p, chunk=chunk) -> bool:
             """A suggestion that may change; only these get explanations (the terms behind it)."""
             _item_, row, confirmed, _tokens = chunk[i]
             return not confirmed and (p.category != row.suggested_category
@@ -244,7 +243,7 @@ def _classify(classifier, rows: Sequence[Any]) -> list[dict[str, Any]]:
         predictions = classifier.predict_many([t for *_x, t in chunk],
                                               [hint_text(t, row.title, analysis_form(row.head or ""))
                                                for _i, row, _c, t in chunk], explain=changes)
-        for i, ((item, row, confirmed, _tokens), p) in enumerate(zip(chunk, predictions)):
+        for i, ((item, row, confirmed, _tokens), p) in enumerate(zip(chunk, predictions, strict=True)):
             item.update(new_category=p.category, new_top_category=p.top_category, new_confidence=p.confidence,
                         new_candidates=p.candidates, new_needs_attention=p.needs_attention, new_model_version=p.model,
                         new_explanation=p.explanation)

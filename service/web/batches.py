@@ -15,6 +15,7 @@ reads for display.
 """
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -223,8 +224,8 @@ def progress():
     if request.args.get("ids"):
         try:
             ids = [parse_int(x) for x in request.args["ids"].split(",") if x.strip()][:LIST_LIMIT]
-        except ValueError:
-            raise BatchInputError(what="ids 应为以逗号分隔的批次编号")
+        except ValueError as exc:
+            raise BatchInputError(what="ids 应为以逗号分隔的批次编号") from exc
     rows = batch_rows(ids=ids)
     response = jsonify({"now": datetime.now(UTC).isoformat(),
                         "batches": [{k: r[k] for k in ("batch_id", "status", "status_zh", "dry_run", "done", "total",
@@ -241,10 +242,8 @@ def _enqueue(batch_id: int) -> list[str]:
     try:
         return enqueue_reclassify(rt.queue, rt.sessions, batch_id)
     except Exception as exc:  # noqa: BLE001 - Redis away: leave the batch resumable, say so
-        try:
+        with contextlib.suppress(R.ReclassifyError):
             R.cancel(runtime().sessions, batch_id, "system", reason=f"enqueue failed: {type(exc).__name__}")
-        except R.ReclassifyError:
-            pass
         raise QueueUnavailable(batch_id=batch_id) from exc
 
 
@@ -261,8 +260,8 @@ def create():
     if since is not None:
         try:
             since = parse_day(since).isoformat()
-        except ValueError:
-            raise BatchInputError(what="起始日期格式应为 YYYY-MM-DD")
+        except ValueError as exc:
+            raise BatchInputError(what="起始日期格式应为 YYYY-MM-DD") from exc
     batch_id = R.create_batch(runtime().sessions, store_from_settings(runtime().settings), auth.current().name,
                               model_version=form.get("model", "").strip() or None, statuses=statuses or None,
                               department=form.get("department", "").strip() or None, since=since,
@@ -341,8 +340,8 @@ def decide(batch_id: int):
     if scope == "all":
         try:
             threshold = float(form.get("threshold", "").strip() or "0")
-        except ValueError:
-            raise BatchInputError(what="阈值应为 0–100 之间的数")
+        except ValueError as exc:
+            raise BatchInputError(what="阈值应为 0–100 之间的数") from exc
         if not 0 <= threshold <= 100:
             raise BatchInputError(what="阈值应为 0–100 之间的数")
         kwargs["min_confidence"] = threshold / 100.0
@@ -351,8 +350,8 @@ def decide(batch_id: int):
     elif scope == "item":
         try:
             kwargs["item_ids"] = [parse_int(x) for x in form.getlist("item")]
-        except ValueError:
-            raise BatchInputError(what="条目编号不对")
+        except ValueError as exc:
+            raise BatchInputError(what="条目编号不对") from exc
         if not kwargs["item_ids"]:
             raise BatchInputError(what="没有选择条目")
     else:
