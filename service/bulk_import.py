@@ -39,7 +39,8 @@ Decisions:
   :func:`service.review.publish`, so the 密级 and PII gates still apply, and only a
   document the automatic checks fully cleared (no findings, every page read by the
   machine) is published — its 保密审查 is recorded automatically; anything a person must
-  judge is refused with ``secrecy_review_required`` (先审查、后公开). When a gate refuses, the document stays approved and the refusal is audited
+  judge is refused with ``secrecy_review_required`` (先审查、后公开). When a gate refuses,
+  the document stays approved and the refusal is audited
   (``import.manifest_applied`` with ``outcome: publish_refused``) and reported.
 """
 from __future__ import annotations

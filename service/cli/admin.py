@@ -121,7 +121,8 @@ def audit_verify(args) -> int:
 
 def audit_export(args) -> int:
     try:
-        query = auditlog.parse({name: getattr(args, name) or "" for name in ("actor", "kind", "document", "since", "until")})
+        query = auditlog.parse({name: getattr(args, name) or ""
+                                for name in ("actor", "kind", "document", "since", "until")})
     except auditlog.AuditQueryError as exc:
         print(exc.message_zh_text, file=sys.stderr)
         return 2
@@ -211,7 +212,8 @@ def user_passwd(args) -> int:
     rt = _runtime()
     with transaction(rt.sessions) as s:
         reset_password(s, args.username, password, "cli", temporary=not args.permanent)
-    print(f"已为 {args.username} 设置新密码；该用户已登录的会话已失效" + ("。" if args.permanent else "，登录后须修改密码。"))
+    print(f"已为 {args.username} 设置新密码；该用户已登录的会话已失效"
+          + ("。" if args.permanent else "，登录后须修改密码。"))
     return 0
 
 

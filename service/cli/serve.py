@@ -88,8 +88,8 @@ def ensure_admin(sessions) -> str | None:
         if s.execute(select(func.count()).select_from(User)).scalar_one():
             return None
         password = accounts.random_password("admin")
-        s.add(User(username="admin", display_name="管理员", role="admin", password_hash=generate_password_hash(password),
-                   must_change_password=True))
+        s.add(User(username="admin", display_name="管理员", role="admin",
+                   password_hash=generate_password_hash(password), must_change_password=True))
         audit.append(s, "gongkai serve", "user.create", username="admin", role="admin")
         return password
 
@@ -128,7 +128,14 @@ def serve(args) -> int:
     from service.web import create_app
     from service.migrate import upgrade
     from service.errors import ConfigError
-    from service.redis_server import announce_embedded_redis, retire_orphaned_redis, shared_redis_url, start_embedded_redis, stop_redis, withdraw_embedded_redis
+    from service.redis_server import (
+        announce_embedded_redis,
+        retire_orphaned_redis,
+        shared_redis_url,
+        start_embedded_redis,
+        stop_redis,
+        withdraw_embedded_redis,
+    )
     from service.runtime import Runtime
 
     settings = config.load()

@@ -157,7 +157,8 @@ def _keep_old_details(s: Session, batch_id: int, first: int, last: int) -> None:
     the document still has the suggestion the item saw; if it changed meanwhile, the batch
     can never apply that item (``apply_batch`` skips it as ``skipped_changed``)."""
     doc = Document.__table__
-    same = (doc.c.id == ITEMS.c.document_id, doc.c.suggested_category.is_not_distinct_from(ITEMS.c.old_suggested_category),
+    same = (doc.c.id == ITEMS.c.document_id,
+            doc.c.suggested_category.is_not_distinct_from(ITEMS.c.old_suggested_category),
             doc.c.confidence.is_not_distinct_from(ITEMS.c.old_confidence),
             doc.c.needs_attention == ITEMS.c.old_needs_attention,
             doc.c.model_version.is_not_distinct_from(ITEMS.c.old_model_version))

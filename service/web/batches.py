@@ -127,7 +127,8 @@ def running() -> list[dict[str, Any]]:
 
 
 def _group_condition(old: str | None, new: str | None):
-    return and_(ReclassItem.old_suggested_category.is_(None) if old is None else ReclassItem.old_suggested_category == old,
+    return and_(ReclassItem.old_suggested_category.is_(None) if old is None
+                else ReclassItem.old_suggested_category == old,
                 ReclassItem.new_category.is_(None) if new is None else ReclassItem.new_category == new)
 
 
@@ -302,9 +303,11 @@ def resume(batch_id: int):
 def show(batch_id: int):
     batch = _batch_or_404(batch_id)
     result = R.summary(runtime().sessions, batch_id, disagreement_limit=DISAGREEMENT_LIMIT)
-    groups = change_groups(runtime().sessions, batch_id, preview=GROUP_PREVIEW) if batch["status"] != "computing" else []
+    groups = (change_groups(runtime().sessions, batch_id, preview=GROUP_PREVIEW)
+              if batch["status"] != "computing" else [])
     return render_template("batch.html", batch=batch, result=result, groups=groups, label=label,
-                           group=None, preview=GROUP_PREVIEW, can_decide=batch["status"] == "ready" and not batch["dry_run"],
+                           group=None, preview=GROUP_PREVIEW,
+                           can_decide=batch["status"] == "ready" and not batch["dry_run"],
                            outcomes=OUTCOMES_ZH, decisions=DECISIONS_ZH, disagreement_limit=DISAGREEMENT_LIMIT)
 
 
@@ -331,7 +334,8 @@ def _back(batch_id: int) -> str:
 @bp.post("/admin/batches/<id:batch_id>/decide")
 @page("admin")
 def decide(batch_id: int):
-    """``action`` accept|reject; ``scope`` all (with ``threshold`` in %), group (``old``, ``new``) or item (``item``)."""
+    """``action`` accept|reject; ``scope`` all (with ``threshold`` in %), group (``old``, ``new``)
+    or item (``item``)."""
     form = request.form
     if form.get("action") not in ("accept", "reject"):
         raise BatchInputError(what="未知操作")
