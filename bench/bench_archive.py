@@ -163,7 +163,8 @@ def seed_documents(rt, n: int, distinct: int = 300) -> int:
                          "plugin": "pdf", "title": texts[k]["text"][:30], "pages": 3, "tokens": token_sets[k],
                          "suggested_category": old, "confidence": p.confidence, "candidates": p.candidates,
                          "explanation": p.explanation, "needs_attention": old is None, "model_version": "previous",
-                         "category": None if status == "pending_review" else (p.top_category if roll < 0.9 else names[0])})
+                         "category": None if status == "pending_review"
+                         else (p.top_category if roll < 0.9 else names[0])})
         with transaction(rt.sessions) as s:
             s.execute(insert(Document), rows)
     return dept_id
@@ -176,9 +177,10 @@ def seed_documents(rt, n: int, distinct: int = 300) -> int:
 
 def vm_hwm_kib(pid: int) -> int:
     try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
     except OSError:
         pass
     return 0
@@ -417,7 +419,8 @@ def write_report(args, imports, reclassifies) -> None:
                 lines.append(f"| {db} | {workers} | — | — | — | not reachable | — | — | — |")
                 continue
             lines.append(f"| {db} | {workers} | {r['docs']:,} | {r['failed']} | {r['seconds']:.0f} | "
-                         f"{r['docs_per_s']:.1f} | {r['worker_peak_sum_mib']:.0f} / {r['worker_peak_max_mib']:.0f} MiB | "
+                         f"{r['docs_per_s']:.1f} | "
+                         f"{r['worker_peak_sum_mib']:.0f} / {r['worker_peak_max_mib']:.0f} MiB | "
                          f"{r['helper_peak_max_mib']:.0f} MiB | {r['import_peak_mib']:.0f} MiB |")
         lines.append("")
     elif "### Import" in old:

@@ -27,7 +27,7 @@ import random
 import re
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ from bench_ingest import REDIS_URL  # noqa: E402
 from bench_pages import warm_best_of  # noqa: E402
 
 PASSWORD = "bench-password-1"
-START = datetime(2022, 1, 1, tzinfo=timezone.utc)
+START = datetime(2022, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=5 * 365)
 RARE_ACTOR = "mallory"
 INDEXES = ("ix_audit_log_actor_seq", "ix_audit_log_kind_action_seq", "ix_audit_log_at")   # migration 0006

@@ -109,7 +109,8 @@ def markdown(summary: list[dict]) -> str:
              "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for s in summary:
         lines.append(f"| {s['format']} | {s['files']} | {s['macro_f1']:.3f} | {s['abstained']} | {s['same_as_docx']} "
-                     f"| {s['recall']:.3f} | {s['secret_blocked']} | {s['pii_found']} | {', '.join(s['errors']) or '—'} "
+                     f"| {s['recall']:.3f} | {s['secret_blocked']} | {s['pii_found']} "
+                     f"| {', '.join(s['errors']) or '—'} "
                      f"| {s['seconds']:.2f} |")
     return "\n".join(lines) + "\n"
 

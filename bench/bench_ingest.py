@@ -34,7 +34,8 @@ REDIS_URL = os.environ.get("GONGKAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 
 
 def make_pdfs(directory: Path, n: int) -> list[Path]:
-    texts = [json.loads(line) for line in open(ROOT / "models" / "training" / "documents.jsonl", encoding="utf-8")]
+    with open(ROOT / "models" / "training" / "documents.jsonl", encoding="utf-8") as f:
+        texts = [json.loads(line) for line in f]
     texts = [t for t in texts if len(t["text"]) > 2500] or texts
     paths = []
     for i in range(n):
@@ -137,7 +138,8 @@ def run_case(db_url: str, pdfs: list[Path], workers: int, data_dir: Path) -> dic
     for p in procs:
         p.wait(timeout=30)
     with transaction(rt.sessions, readonly=True) as s:
-        entries = s.execute(select(AuditEntry).where(AuditEntry.document_id.in_(ids), AuditEntry.action == "status")).scalars().all()
+        entries = s.execute(select(AuditEntry).where(AuditEntry.document_id.in_(ids),
+                                                     AuditEntry.action == "status")).scalars().all()
         failed = s.execute(select(Document.id).where(Document.id.in_(ids), Document.status == "failed")).all()
     began = {e.document_id: e.at for e in entries if e.detail.get("to") == "processing"}
     ended = {e.document_id: e.at for e in entries if e.detail.get("to") == "pending_review"}
@@ -190,7 +192,8 @@ def main() -> None:
              f"{time.strftime('%Y-%m-%d')}, "
              f"{os.cpu_count()} cores, {platform.machine()}; 3-page Chinese PDFs, local Redis, real `gongkai worker` "
              "processes (SimpleWorker; parsing in a sandboxed child that serves up to 100 files).", "",
-             "| database | workers | docs | failed | docs/s | worker CPU per doc | server CPU per doc | p50 latency | p95 latency |",
+             "| database | workers | docs | failed | docs/s | worker CPU per doc | server CPU per doc "
+             "| p50 latency | p95 latency |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for db, workers, r in rows:
         if r is None:
@@ -201,8 +204,9 @@ def main() -> None:
                          f"{r['p95_ms']:.0f} ms |")
     lines += ["", "Latency is one document's processing time (processing → pending_review). Worker CPU is the CPU "
               "time of the worker processes with their parse servers and parse children, per document (the "
-              "database and Redis servers not included); server CPU is that of the PostgreSQL and Redis server processes "
-              "(SQLite runs inside the workers). All of it shares the same 2 cores. Goal: ≥ 100 docs/s on 2 cores.", ""]
+              "database and Redis servers not included); server CPU is that of the PostgreSQL and Redis server "
+              "processes (SQLite runs inside the workers). All of it shares the same 2 cores. "
+              "Goal: ≥ 100 docs/s on 2 cores.", ""]
     text = "\n".join(lines)
     args.out.write_text(text, encoding="utf-8")
     print(text)

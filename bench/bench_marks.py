@@ -90,20 +90,22 @@ def main() -> None:
         inn = sum(1 for v in found.values() for k, *_ in v if k == "internal")
         ndocs = sum(1 for v in found.values() if any(k == "secrecy" for k, *_ in v))
         lines.append(f"| {name} (`{BASELINE}`) | {sec} | {inn} | {ndocs} | {results[name + '_s']:.2f} |"
-                     if name == "before" else f"| {name} | {sec} | {inn} | {ndocs} | {results[name + '_s']:.2f} |")
-    lines += ["", "The labelled set (tests/data/secrecy_marks.jsonl) through both detectors, as the test places it:", "",
+                     if name == "before"
+                     else f"| {name} | {sec} | {inn} | {ndocs} | {results[name + '_s']:.2f} |")
+    lines += ["",
+              "The labelled set (tests/data/secrecy_marks.jsonl) through both detectors, as the test places it:", "",
               "| detector | markings found | recall | prose flagged | false-positive rate |", "|---|---|---|---|---|"]
     labelled = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
     for name, module in (("before", _baseline_module()), ("now", privacy)):
         flagged = [any(f.kind == "secrecy" for f in module.scan_document(_labelled_document(r))) for r in labelled]
         n_mark = sum(r["label"] == "mark" for r in labelled)
-        found = sum(f for f, r in zip(flagged, labelled) if r["label"] == "mark")
-        fps = sum(f for f, r in zip(flagged, labelled) if r["label"] == "prose")
+        found = sum(f for f, r in zip(flagged, labelled, strict=True) if r["label"] == "mark")
+        fps = sum(f for f, r in zip(flagged, labelled, strict=True) if r["label"] == "prose")
         lines.append(f"| {name} | {found}/{n_mark} | {found / n_mark:.1%} | {fps}/{len(labelled) - n_mark} "
                      f"| {fps / (len(labelled) - n_mark):.1%} |")
         if name == "before":
             by_form: dict[str, list[int]] = {}
-            for f, r in zip(flagged, labelled):
+            for f, r in zip(flagged, labelled, strict=True):
                 if r["label"] == "mark":
                     by_form.setdefault(r["form"], [0, 0])[0] += f
                     by_form[r["form"]][1] += 1

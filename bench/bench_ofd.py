@@ -61,8 +61,8 @@ def measure(repeats: int) -> dict:
         if kind.startswith("coded"):
             continue
         pages += count
-        parse_s.append(best_of(lambda: OfdParser().parse(path, CTX), repeats))
-        clean_s.append(best_of(lambda: clean(OfdParser().parse(path, CTX)), repeats))
+        parse_s.append(best_of(lambda path=path: OfdParser().parse(path, CTX), repeats))
+        clean_s.append(best_of(lambda path=path: clean(OfdParser().parse(path, CTX)), repeats))
     started = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "service.cli", "parse", "--json", "--no-progress", *map(str, FILES)],
                          capture_output=True, text=True, cwd=ROOT)

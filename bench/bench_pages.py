@@ -23,7 +23,7 @@ import platform
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def seed(rt, n: int, names: list[str]) -> None:
         s.flush()
         department_ids = [d.id for d in departments]
     rng = random.Random(0)
-    start = datetime(YEAR, 1, 1, 2, tzinfo=timezone.utc)
+    start = datetime(YEAR, 1, 1, 2, tzinfo=UTC)
     terms = [{"term": "工作", "field": "body", "weight": 0.05}] * 8
     for first in range(0, n, 5000):
         rows = []
@@ -66,7 +66,8 @@ def seed(rt, n: int, names: list[str]) -> None:
                          "model_version": "county-default/v1" if i < n * 3 // 4 else "county-default/v2",
                          "suggested_category": top if preselected else None, "needs_attention": not preselected,
                          "confidence": 0.93 if preselected else 0.6,
-                         "candidates": [{"category": top, "probability": 0.93}, {"category": "其他", "probability": 0.04},
+                         "candidates": [{"category": top, "probability": 0.93},
+                                        {"category": "其他", "probability": 0.04},
                                         {"category": "工作动态", "probability": 0.02}],
                          "explanation": {"rules": [], "terms": terms}, "index_number": f"d-{YEAR}-{i:05d}"})
         with transaction(rt.sessions) as s:
@@ -117,7 +118,7 @@ def run_case(db_url: str, data_dir: Path, n: int) -> list[tuple[str, float]]:
 
     try:
         return [("annual_report (the year's counts)", warm_best_of(report)),
-                ("GET /report?year=%d (whole request)" % YEAR, warm_best_of(page(f"/report?year={YEAR}"))),
+                (f"GET /report?year={YEAR} (whole request)", warm_best_of(page(f"/report?year={YEAR}"))),
                 ("quality_by_version (two versions, 2,000 resamples each)", warm_best_of(figures)),
                 ("GET /admin (whole request)", warm_best_of(page("/admin")))]
     finally:

@@ -36,6 +36,7 @@ left (a cold converter's profile, a bridge killed by SIGKILL) is swept by the ne
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -118,10 +119,8 @@ def sweep_stale(folder: Path) -> None:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
     proc.wait()
 
 

@@ -134,7 +134,8 @@ def allow_ocr_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
 
 
-def recognise(image: np.ndarray, scale: float = 1.0, settings: EngineSettings = EngineSettings()) -> list[RecognisedLine]:
+def recognise(image: np.ndarray, scale: float = 1.0,
+              settings: EngineSettings = EngineSettings()) -> list[RecognisedLine]:
     """Text lines of ``image`` (H×W grey, or H×W×3 BGR) in reading order; boxes × ``scale``."""
     allow_ocr_memory()
     result, _ = engine(settings)(_as_bgr(image), use_cls=settings.use_cls)

@@ -18,7 +18,7 @@ A page where OCR recognised nothing, or only with a mean confidence below
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

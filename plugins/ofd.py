@@ -18,6 +18,7 @@ glyph codes (private-use code points of embedded fonts, kept as found) gets
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import warnings as py_warnings
 from pathlib import Path
@@ -112,7 +113,7 @@ def _scanned_page(reader: PageReader, ref, page, ocr, limits: ParseLimits) -> li
         if data:
             width_mm = (reader.doc.page_box[2] if len(reader.doc.page_box) > 2 else 210.0) or 210.0
             try:
-                return ocr.read(ref.number, lambda: _page_pixels(data, limits, width_mm))
+                return ocr.read(ref.number, functools.partial(_page_pixels, data, limits, width_mm))
             except CorruptFile:
                 return []   # an image nothing can decode: the page stays unread (no_text_layer)
     return []
@@ -140,7 +141,8 @@ def _page_pixels(data: bytes, limits: ParseLimits, width_mm: float):
             raise CorruptFile(f"page image: {type(exc).__name__}: {exc}") from exc
 
 
-def _read_pages(reader: PageReader, limits: ParseLimits, ocr=None) -> tuple[list[Paragraph], dict[str, str], list[Line]]:
+def _read_pages(reader: PageReader, limits: ParseLimits,
+                ocr=None) -> tuple[list[Paragraph], dict[str, str], list[Line]]:
     """The lines of every page as paragraphs (OCR's for scanned pages, when ``ocr`` is given),
     the text of each TextObject by ID, and the first page's lines (with their font sizes, for
     the title)."""
@@ -168,7 +170,8 @@ def _read_pages(reader: PageReader, limits: ParseLimits, ocr=None) -> tuple[list
 def _title(info: dict[str, str]) -> str | None:
     title = (info.get("Title") or "").strip()
     lowered = title.lower()
-    if not title or lowered.startswith(("untitled", "microsoft word")) or lowered.endswith((".doc", ".docx", ".wps", ".ofd", ".pdf")):
+    if (not title or lowered.startswith(("untitled", "microsoft word"))
+            or lowered.endswith((".doc", ".docx", ".wps", ".ofd", ".pdf"))):
         return None
     return title
 

@@ -93,10 +93,7 @@ class OfdPackage:
         location = (location or "").strip().replace("\\", "/")
         if not location:
             return None
-        if location.startswith("/"):
-            candidates = [location.lstrip("/")]
-        else:
-            candidates = [posixpath.join(base, location), location]
+        candidates = [location.lstrip("/")] if location.startswith("/") else [posixpath.join(base, location), location]
         for candidate in candidates:
             name = posixpath.normpath(candidate).lstrip("/")
             if not name.startswith("..") and self._pkg.has(name):

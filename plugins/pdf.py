@@ -159,7 +159,8 @@ class PdfParser:
                         page_blocks = reader.read(index + 1, lambda page=page: page_image(page)) or None
                         if page_blocks:
                             text = "\n".join(b.text for b in page_blocks)
-                    if page_blocks is None and _count_paths(page, TABLE_PATH_THRESHOLD) >= TABLE_PATH_THRESHOLD and text.strip():
+                    if (page_blocks is None and _count_paths(page, TABLE_PATH_THRESHOLD) >= TABLE_PATH_THRESHOLD
+                            and text.strip()):
                         if plumber_pdf is None:
                             import pdfplumber
 
@@ -182,7 +183,8 @@ class PdfParser:
         hidden.extend(HiddenText(kind="property", text=str(v), where=k)
                       for k, v in meta.items() if k in ("Title", "Author", "Subject", "Keywords"))
         title = (meta.get("Title") or "").strip() or None
-        if title and (title.lower().startswith(("microsoft word", "untitled")) or title.lower().endswith((".doc", ".docx", ".pdf"))):
+        if title and (title.lower().startswith(("microsoft word", "untitled"))
+                      or title.lower().endswith((".doc", ".docx", ".pdf"))):
             title = None
         warnings = reader.warnings()
         if any(h.kind == "annotation" for h in hidden):

@@ -23,6 +23,7 @@ SIGTERM and when the process that started it is gone.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -100,10 +101,10 @@ class Office:
         while True:
             try:
                 return resolver.resolve(f"uno:pipe,name={self.pipe};urp;StarOffice.ComponentContext")
-            except NoConnectException:
+            except NoConnectException as exc:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.kill()
-                    raise RuntimeError("soffice did not start")
+                    raise RuntimeError("soffice did not start") from exc
                 time.sleep(0.05)
 
     def _service(self, name: str):
@@ -131,10 +132,8 @@ class Office:
         return self.converted >= RESTART_AFTER or _group_rss(self.proc.pid) > MAX_RSS
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
         self.proc.wait()
 
     def convert(self, src: str, dst: str, filter_name: str) -> None:
@@ -225,10 +224,8 @@ def main(sock_path: str, profile: str, soffice: str, parent: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     bridge = Bridge(soffice, profile)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(sock_path)
-    except FileNotFoundError:
-        pass
     server.bind(sock_path)
     server.listen(8)
     server.settimeout(1.0)
@@ -238,21 +235,17 @@ def main(sock_path: str, profile: str, soffice: str, parent: int) -> None:
         while os.getppid() == parent and not stopping.is_set():
             try:
                 conn, _ = server.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             conn.settimeout(None)
-            try:
+            with contextlib.suppress(OSError):  # the client went away (its parse was killed): serve the next one
                 _serve_one(conn, bridge)
-            except OSError:
-                pass  # the client went away (its parse was killed): serve the next one
     finally:
         bridge.close()
         server.close()
         shutil.rmtree(profile, ignore_errors=True)
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(sock_path)
-        except OSError:
-            pass
 
 
 if __name__ == "__main__":

@@ -53,8 +53,8 @@ def decode_text(raw: bytes) -> tuple[str, str]:
 
 def _implausible(text: str) -> int:
     """Characters unlikely in real Chinese text: private use, rare CJK Extension A, compatibility forms."""
-    return sum(1 for ch in text if "\ue000" <= ch <= "\uf8ff" or "\u3400" <= ch <= "\u4dbf" or "\ufe30" <= ch <= "\ufe4f"
-               or "\u3100" <= ch <= "\u312f" or "\u3040" <= ch <= "\u30ff")
+    return sum(1 for ch in text if "\ue000" <= ch <= "\uf8ff" or "\u3400" <= ch <= "\u4dbf"
+               or "\ufe30" <= ch <= "\ufe4f" or "\u3100" <= ch <= "\u312f" or "\u3040" <= ch <= "\u30ff")
 
 
 class TextParser:

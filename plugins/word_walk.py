@@ -204,8 +204,10 @@ class Styles:
         match = _HEADING_NAME.match(name.strip())
         if match:
             level = int(match.group(1))
+        elif outline is not None and 0 <= outline <= 8:
+            level = outline + 1
         else:
-            level = outline + 1 if outline is not None and 0 <= outline <= 8 else 0
+            level = 0
         return _UI_NAMES.get(name, name), level, bool(hidden)
 
 
@@ -371,9 +373,9 @@ class Extractor:
                 self._run(el, out)
             elif tag in INLINE_WRAPPERS:
                 self._inline(el, out)
-            elif tag == INS or tag == MOVE_TO:
+            elif tag in (INS, MOVE_TO):
                 self._change(el, out, "insertion")
-            elif tag == DEL or tag == MOVE_FROM:
+            elif tag in (DEL, MOVE_FROM):
                 self._change(el, None, "deletion")
             elif tag == SDT:
                 content = el.find(SDT_CONTENT)
@@ -420,7 +422,7 @@ class Extractor:
         start = len(out)
         for el in r:
             tag = el.tag
-            if tag == T or tag == DEL_TEXT:
+            if tag in (T, DEL_TEXT):
                 text = el.text
                 if text:
                     target.append(text)
@@ -429,7 +431,7 @@ class Extractor:
                     hidden = self._run_hidden(el)
                     if hidden is not None:
                         target = self._vanish if hidden else out
-            elif tag == TAB or tag == PTAB:
+            elif tag in (TAB, PTAB):
                 target.append("\t")
             elif tag == BR:
                 kind = el.get(W_TYPE)
@@ -445,7 +447,7 @@ class Extractor:
             elif tag == LAST_RENDERED:
                 if self._in_body:
                     self.rendered_breaks += 1
-            elif tag == DRAWING or tag == PICT or tag == OBJECT:
+            elif tag in (DRAWING, PICT, OBJECT):
                 self._graphic(el, target)
             elif tag == MC_ALT:
                 chosen = _choose(el)
@@ -457,7 +459,7 @@ class Extractor:
                 base = el.find(RUBY_BASE)
                 if base is not None:
                     self._inline(base, target)
-            elif tag == FLD_CHAR or tag == INSTR_TEXT:
+            elif tag in (FLD_CHAR, INSTR_TEXT):
                 if self._fields is not None:
                     self._field_char(el, tag, target)
                 if tag == FLD_CHAR and len(el):
@@ -499,7 +501,8 @@ class Extractor:
             if stack[-1][1]:
                 out.append(_PF_START)
         elif kind == "end" and stack:
-            if stack.pop()[1]:
+            _instr, is_page_field = stack.pop()
+            if is_page_field:
                 out.append(_PF_END)
 
     def _form_field(self, fld_char: etree._Element) -> None:
@@ -555,7 +558,7 @@ def _original_text(p: etree._Element) -> str:
         if node is not p:
             continue
         tag = el.tag
-        if tag == T or tag == DEL_TEXT:
+        if tag in (T, DEL_TEXT):
             parts.append(el.text or "")
         elif tag == TAB:
             parts.append("\t")

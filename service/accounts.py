@@ -74,9 +74,9 @@ def password_change_due(user: User, max_age_days: int, now: datetime | None = No
     set it), "expired" (older than ``max_age_days``; 0 = never), or None."""
     if user.must_change_password:
         return "temporary"
-    if max_age_days and user.password_changed_at is not None:
-        if (now or utcnow()) - as_utc(user.password_changed_at) > timedelta(days=max_age_days):
-            return "expired"
+    if (max_age_days and user.password_changed_at is not None
+            and (now or utcnow()) - as_utc(user.password_changed_at) > timedelta(days=max_age_days)):
+        return "expired"
     return None
 
 
@@ -93,7 +93,7 @@ class LoginPolicy:
     lockout: timedelta = timedelta(minutes=15)
 
     @classmethod
-    def from_settings(cls, settings) -> "LoginPolicy":
+    def from_settings(cls, settings) -> LoginPolicy:
         return cls(settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes))
 
 

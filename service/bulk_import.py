@@ -39,11 +39,13 @@ Decisions:
   :func:`service.review.publish`, so the 密级 and PII gates still apply, and only a
   document the automatic checks fully cleared (no findings, every page read by the
   machine) is published — its 保密审查 is recorded automatically; anything a person must
-  judge is refused with ``secrecy_review_required`` (先审查、后公开). When a gate refuses, the document stays approved and the refusal is audited
+  judge is refused with ``secrecy_review_required`` (先审查、后公开). When a gate refuses,
+  the document stays approved and the refusal is audited
   (``import.manifest_applied`` with ``outcome: publish_refused``) and reported.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -152,17 +154,15 @@ def iter_folder(root: Path) -> Iterator[Item]:
             elif is_archive_name(name):
                 yield _nested(rel)
             else:
-                yield Item(rel, open=lambda full=full: open(full, "rb"))
+                yield Item(rel, open=lambda full=full: open(full, "rb"))  # noqa: SIM115 - a factory: the caller closes it
 
 
 def entry_name(info: zipfile.ZipInfo) -> str:
     """The entry's name as its writer meant it: GBK for Windows zips without the UTF-8 flag."""
     name = info.filename
     if not info.flag_bits & 0x800:
-        try:
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             name = name.encode("cp437").decode("gbk")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
     return name
 
 

@@ -6,9 +6,10 @@ explicit mapping (tests). Nothing reads the environment at import time: call ``l
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from service.errors import ConfigError
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import time
+
+from collections.abc import Iterator
+
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -34,7 +37,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -152,7 +155,7 @@ class Document(Base):
 
     department: Mapped[Department] = relationship()
     #: Its 保密审查 records, oldest first (``service.secrecy_review``).
-    secrecy_reviews: Mapped[list["SecrecyReview"]] = relationship(order_by="SecrecyReview.id", viewonly=True)
+    secrecy_reviews: Mapped[list[SecrecyReview]] = relationship(order_by="SecrecyReview.id", viewonly=True)
 
 
 class SecrecyReview(Base):

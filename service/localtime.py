@@ -9,14 +9,14 @@ This module is the one place that converts. The API keeps ISO 8601 with an expli
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 CHINA_TIME = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 def as_utc(moment: datetime) -> datetime:
     """A stored timestamp as an aware UTC datetime (SQLite hands back the UTC wall time without a zone)."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def beijing(moment: datetime) -> datetime:
@@ -33,7 +33,7 @@ def day_start(day: date) -> datetime:
 
     Always compare stored timestamps with UTC values: SQLite stores a datetime's wall time
     and drops its offset, so a Beijing-time bound would be read as UTC, eight hours off."""
-    return datetime.combine(day, time.min, CHINA_TIME).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, CHINA_TIME).astimezone(UTC)
 
 
 def day_end(day: date) -> datetime:
@@ -43,8 +43,8 @@ def day_end(day: date) -> datetime:
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:
     """[1 January Y, 1 January Y+1) Beijing time, in UTC (how timestamps are stored)."""
-    return (datetime(year, 1, 1, tzinfo=CHINA_TIME).astimezone(timezone.utc),
-            datetime(year + 1, 1, 1, tzinfo=CHINA_TIME).astimezone(timezone.utc))
+    return (datetime(year, 1, 1, tzinfo=CHINA_TIME).astimezone(UTC),
+            datetime(year + 1, 1, 1, tzinfo=CHINA_TIME).astimezone(UTC))
 
 
 def _moment(value: datetime | str | None) -> datetime | None:

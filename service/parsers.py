@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Union, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from service.errors import GongkaiError
 
@@ -49,7 +49,7 @@ class Table:
     page: int | None = None
 
 
-Block = Union[Paragraph, Table]
+Block = Paragraph | Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +192,8 @@ class FileTooLarge(ParseError):
 
 class UnsupportedType(ParseError):
     code = "unsupported_type"
-    message_zh = "不支持的文件格式（{media_type}），请上传 Word（.docx/.doc/.wps）、PDF、OFD、文本文件或扫描图片（.jpg/.png/.tif）。"
+    message_zh = ("不支持的文件格式（{media_type}），"
+                  "请上传 Word（.docx/.doc/.wps）、PDF、OFD、文本文件或扫描图片（.jpg/.png/.tif）。")
     message_en = "Unsupported file format ({media_type})."
 
 
@@ -246,13 +247,15 @@ class UnknownEncoding(ParseError):
 
 class ConverterMissing(ParseError):
     code = "converter_missing"
-    message_zh = "服务器上没有安装转换这种格式所需的程序（LibreOffice），暂时无法读取此文件，原件已保存。请联系系统管理员安装。"
+    message_zh = ("服务器上没有安装转换这种格式所需的程序（LibreOffice），暂时无法读取此文件，原件已保存。"
+                  "请联系系统管理员安装。")
     message_en = "The converter this format needs (LibreOffice) is not installed on the server."
 
 
 class ConverterFailed(ParseError):
     code = "converter_failed"
-    message_zh = "格式转换程序未能转换此文件（文件可能已损坏，或转换超时），原件已保存。请用 Word 或 WPS 打开后另存为 .docx 再上传，或联系管理员。"
+    message_zh = ("格式转换程序未能转换此文件（文件可能已损坏，或转换超时），原件已保存。"
+                  "请用 Word 或 WPS 打开后另存为 .docx 再上传，或联系管理员。")
     message_en = "The format converter failed on this file (crash or timeout)."
 
 

@@ -216,7 +216,8 @@ def ingest_chain(rt: Runtime, document_ids: list[int],
             log.warning("documents %s/%s: combined write failed; writing them separately", settle_id, nxt,
                         exc_info=True)
             try:
-                status = _write(rt, lambda conn, entries: _settle(conn, settle_id, outcome, entries))
+                status = _write(rt, lambda conn, entries, settle_id=settle_id, outcome=outcome:
+                                _settle(conn, settle_id, outcome, entries))
             except Exception:  # noqa: BLE001
                 log.exception("document %s: final write failed; the stuck-document sweep will retry it", settle_id)
                 status = "error"

@@ -24,9 +24,10 @@ of the model's own.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -110,7 +111,8 @@ def quality_by_version(session: Session, labels: Sequence[str], *, since: dateti
         known = list(labels) + sorted({c for i in items for c in (i.top_category, i.confirmed)} - set(labels))
         departments = [i.department for i in items]
         grouped = len(set(departments)) >= MIN_DEPARTMENTS_TO_RESAMPLE
-        report = evaluation.evaluate([i.confirmed for i in items], items, known, groups=departments if grouped else None)
+        report = evaluation.evaluate([i.confirmed for i in items], items, known,
+                                     groups=departments if grouped else None)
         report.pop("rules_fired", None)                   # explanations are not read here
         out.append({"version": version, "report": report, "goals": _goals(report), "corrections": _corrections(items)})
     return sorted(out, key=lambda e: (-e["report"]["n"], e["version"]))

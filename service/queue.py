@@ -122,11 +122,12 @@ def requeue_stuck(sessions, queue: Queue, stuck_after_seconds: int) -> list[int]
         part = rows[start:start + 500]
         chunks = queue.connection.hmget(chunk_index_key(queue), [doc_id for doc_id, _ in part])
         candidates = [[ingest_job_id(queue, doc_id, 0), ingest_job_id(queue, doc_id, attempts + 1)]
-                      + ([chunk.decode()] if chunk else []) for (doc_id, attempts), chunk in zip(part, chunks)]
+                      + ([chunk.decode()] if chunk else [])
+                      for (doc_id, attempts), chunk in zip(part, chunks, strict=True)]
         waiting = _waiting_jobs(queue, {job_id for ids in candidates for job_id in ids})
         by_generation: dict[int, list[int]] = {}
         in_lost_chunk = []
-        for (doc_id, attempts), chunk, job_ids in zip(part, chunks, candidates):
+        for (doc_id, attempts), chunk, job_ids in zip(part, chunks, candidates, strict=True):
             if waiting.isdisjoint(job_ids):
                 by_generation.setdefault(attempts + 1, []).append(doc_id)
                 if chunk:
@@ -144,4 +145,5 @@ def _waiting_jobs(queue: Queue, job_ids: set[str]) -> set[str]:
     """Those of ``job_ids`` that exist and will still run by themselves (one pipelined fetch)."""
     ordered = sorted(job_ids)
     jobs = Job.fetch_many(ordered, connection=queue.connection, serializer=JSONSerializer)
-    return {job_id for job_id, job in zip(ordered, jobs) if job is not None and job.get_status(refresh=False) in WAITING}
+    return {job_id for job_id, job in zip(ordered, jobs, strict=True)
+            if job is not None and job.get_status(refresh=False) in WAITING}

@@ -7,6 +7,7 @@ server left behind by a killed ``serve`` is retired on the next start.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -99,10 +100,8 @@ def stop_redis(client) -> None:
     try:
         client.shutdown()
     except RedisError:
-        try:
+        with contextlib.suppress(RedisError):
             client.shutdown(nosave=True)
-        except RedisError:
-            pass
     client.connection_pool.disconnect()
 
 

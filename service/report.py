@@ -91,7 +91,8 @@ def annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualRepo
     categories = known + sorted(c for c in published if c not in known)
     departments = [{"code": code, "name": name, "counts": {c: counts[c] for c in categories if counts[c]},
                     "total": sum(counts.values())}
-                   for (code, name), counts in sorted(by_department.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))]
+                   for (code, name), counts in sorted(by_department.items(),
+                                                      key=lambda kv: (-sum(kv[1].values()), kv[0]))]
     received = session.execute(select(Document.status, func.count()).where(
         Document.created_at >= start, Document.created_at < end).group_by(Document.status)).all()
     return AnnualReport(year=year, categories=categories, published=dict(published), withdrawn=dict(withdrawn),

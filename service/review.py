@@ -80,7 +80,8 @@ def confirm(session: Session, doc: Document, actor: str, taxonomy: Taxonomy, cat
     chosen = category or doc.suggested_category
     if not chosen:
         raise CategoryRequired()
-    _approve(session, doc, actor, taxonomy, chosen, "review.confirm" if chosen == doc.suggested_category else "review.correct")
+    _approve(session, doc, actor, taxonomy, chosen,
+             "review.confirm" if chosen == doc.suggested_category else "review.correct")
 
 
 def correct(session: Session, doc: Document, actor: str, taxonomy: Taxonomy, category: str) -> None:

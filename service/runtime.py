@@ -29,7 +29,7 @@ class Runtime:
     _redis: object | None = field(default=None, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: config_module.Settings) -> "Runtime":
+    def from_settings(cls, settings: config_module.Settings) -> Runtime:
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(config_module.database_url(settings))

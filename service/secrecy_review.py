@@ -15,8 +15,9 @@ records reviews. Plain functions of a session: no Flask.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -130,7 +131,8 @@ class Assessment:
         """What is left for a person, as a sentence (the publish refusal)."""
         parts = []
         if self.pages:
-            parts.append(f"第 {page_list_zh(self.pages)} 页无法识别文字，须由审查人逐页阅读原件并记录保密审查后才能发布。")
+            parts.append(f"第 {page_list_zh(self.pages)} 页无法识别文字，"
+                         "须由审查人逐页阅读原件并记录保密审查后才能发布。")
         if self.findings or self.secret:
             kinds = "、".join(dict.fromkeys(f.get("label") or f.get("kind") or "" for f in self.findings))
             parts.append(f"文件含有{kinds or '需人工判断的内容'}，须由审查人核对并记录保密审查后才能发布。")
@@ -138,7 +140,8 @@ class Assessment:
 
 
 def assess(doc: Document) -> Assessment:
-    findings = [{"kind": f.get("kind"), "label": f.get("label") or KIND_LABELS.get(f.get("kind"), f.get("kind")), "location": f.get("location")}
+    findings = [{"kind": f.get("kind"), "label": f.get("label") or KIND_LABELS.get(f.get("kind"), f.get("kind")),
+                 "location": f.get("location")}
                 for f in doc.findings or []]
     return Assessment(pages=pages_needing_reading(doc.warnings, doc.pages), findings=findings,
                       secret=bool(doc.secrecy_blocked))

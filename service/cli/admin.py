@@ -5,6 +5,7 @@
 (``service/cli/progress.py``, ``--progress`` / ``--no-progress``); stdout is unchanged."""
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import sys
@@ -121,23 +122,21 @@ def audit_verify(args) -> int:
 
 def audit_export(args) -> int:
     try:
-        query = auditlog.parse({name: getattr(args, name) or "" for name in ("actor", "kind", "document", "since", "until")})
+        query = auditlog.parse({name: getattr(args, name) or ""
+                                for name in ("actor", "kind", "document", "since", "until")})
     except auditlog.AuditQueryError as exc:
         print(exc.message_zh_text, file=sys.stderr)
         return 2
     rt = _runtime()
-    out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
     rows = 0
-    try:
-        with transaction(rt.sessions, readonly=True) as s:
-            def counted(table):
-                nonlocal rows
-                for rows, row in enumerate(table):   # the header is row 0
-                    yield row
-            spreadsheet.write_rows(out, counted(auditlog.csv_table(s, query)))
-    finally:
-        if args.out:
-            out.close()
+    with (open(args.out, "w", encoding="utf-8", newline="") if args.out else contextlib.nullcontext(sys.stdout) as out,
+          transaction(rt.sessions, readonly=True) as s):
+        def counted(table):
+            nonlocal rows
+            for index, row in enumerate(table):   # the header is row 0
+                rows = index
+                yield row
+        spreadsheet.write_rows(out, counted(auditlog.csv_table(s, query)))
     if args.out:
         print(f"已导出 {rows} 条记录到 {args.out}", file=sys.stderr)
     return 0
@@ -214,7 +213,8 @@ def user_passwd(args) -> int:
     rt = _runtime()
     with transaction(rt.sessions) as s:
         reset_password(s, args.username, password, "cli", temporary=not args.permanent)
-    print(f"已为 {args.username} 设置新密码；该用户已登录的会话已失效" + ("。" if args.permanent else "，登录后须修改密码。"))
+    print(f"已为 {args.username} 设置新密码；该用户已登录的会话已失效"
+          + ("。" if args.permanent else "，登录后须修改密码。"))
     return 0
 
 

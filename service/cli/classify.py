@@ -144,7 +144,8 @@ def describe(record: dict[str, Any]) -> str:
         lines.append(f"    原因：{abstained['message']}")
     terms = record["explanation"].get("terms") or []
     if terms:
-        lines.append("    依据：" + "、".join(f"{term_label(t['term'], t['field'])}（{FIELD_LABELS_ZH.get(t['field'], t['field'])}）" for t in terms[:6]))
+        lines.append("    依据：" + "、".join(
+            f"{term_label(t['term'], t['field'])}（{FIELD_LABELS_ZH.get(t['field'], t['field'])}）" for t in terms[:6]))
     for rule in record["explanation"].get("rules", []):
         matched = " ".join(rule["matched"].split())   # a match across lines stays on this one
         lines.append(f"    规则：{rule['description']}（匹配“{matched}”）")

@@ -2,7 +2,8 @@
 
 See ``service/bulk_import.py`` for what is imported and how. Progress bars (``service/cli/progress.py``) go
 to stderr; the summary goes to stdout (``--json`` for a JSON object). Exit status 0 when
-nothing failed (and, with ``--wait``, everything finished in time), 1 otherwise, 2 for a usage error (no such department, bad manifest, …).
+nothing failed (and, with ``--wait``, everything finished in time), 1 otherwise, 2 for a usage
+error (no such department, bad manifest, …).
 """
 from __future__ import annotations
 
@@ -220,7 +221,8 @@ def _print(summary: dict, as_json: bool) -> None:
           f"已排队处理 {summary['queued']} 个（{summary['jobs']} 个任务）。")
     if "states" in summary:
         states = "，".join(f"{STATE_NAMES_ZH.get(k, k)} {v}" for k, v in sorted(summary["states"].items()))
-        print(f"处理结果：{states or '无'}" + (f"；尚未处理完 {summary['unfinished']} 个" if summary["unfinished"] else ""))
+        print(f"处理结果：{states or '无'}"
+              + (f"；尚未处理完 {summary['unfinished']} 个" if summary["unfinished"] else ""))
         for item in summary["publish_refused"]:
             print(f"  清单要求发布但被拒绝（{item['code']}），已保留为已审核：文件 {item['document_id']}")
     for code, n in summary["failed"].items():

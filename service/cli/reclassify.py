@@ -33,7 +33,8 @@ def _common(p) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("reclassify", help="reclassify documents from their stored tokens as a reviewable batch (批量重新分类)")
+    p = sub.add_parser("reclassify",
+                       help="reclassify documents from their stored tokens as a reviewable batch (批量重新分类)")
     p.add_argument("--model", help="model version (default: the active one)")
     p.add_argument("--status", action="append", choices=STATES, help="only documents in this state (repeatable)")
     p.add_argument("--department", help="only this department (code)")
@@ -174,7 +175,8 @@ def run_list(args) -> int:
         counts = b["counts"] or {}
         print(f"批次 {b['batch_id']}  {R.BATCH_STATES_ZH.get(b['status'], b['status'])}"
               f"{'（试运行）' if b['dry_run'] else ''}  模型 {b['model_version']}  {b['done']}/{b['total']} 件"
-              f"  变更 {counts.get('change', 0)}  分歧 {counts.get('disagreement', 0)}  {b['created_by']} {localtime.display(b['created_at'], seconds=True)}")
+              f"  变更 {counts.get('change', 0)}  分歧 {counts.get('disagreement', 0)}"
+              f"  {b['created_by']} {localtime.display(b['created_at'], seconds=True)}")
     return 0
 
 
@@ -218,7 +220,8 @@ def run_apply(args) -> int:
         print(json.dumps({"batch_id": args.batch, **out}, ensure_ascii=False))
     else:
         print(f"批次 {args.batch} 已应用：更新建议分类 {out.get('applied', 0)} 件；"
-              f"因已确认而跳过 {out.get('skipped_confirmed', 0)} 件，因建议已变化而跳过 {out.get('skipped_changed', 0)} 件。")
+              f"因已确认而跳过 {out.get('skipped_confirmed', 0)} 件，"
+              f"因建议已变化而跳过 {out.get('skipped_changed', 0)} 件。")
     return 0
 
 
@@ -276,7 +279,8 @@ def _print(result: dict, as_json: bool) -> None:
     print(f"重新分类批次 {result['batch_id']}（{state}{'，试运行，不能应用' if result['dry_run'] else ''}）"
           f"：模型 {result['model_version']}，已计算 {result['done']}/{result['total']} 件。")
     if result.get("job_ids") and result["status"] == "computing":
-        print(f"已排入 {len(result['job_ids'])} 个后台任务（每段一个）；用 gongkai batches show {result['batch_id']} 查看进度。")
+        print(f"已排入 {len(result['job_ids'])} 个后台任务（每段一个）；"
+              f"用 gongkai batches show {result['batch_id']} 查看进度。")
     print(f"建议分类将变更 {kinds['change']} 件，不变 {kinds['same']} 件，"
           f"已确认分类与新模型不一致 {kinds['disagreement']} 件，没有词元而跳过 {kinds['no_tokens']} 件。")
     if result["groups"]:

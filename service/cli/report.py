@@ -17,7 +17,8 @@ def register(sub) -> None:
     p.add_argument("--year", type=_year, default=None, help="the year, Beijing time (default: this year)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="everything as one JSON object")
-    out.add_argument("--csv", action="store_true", help="the department × category table as CSV (UTF-8 with BOM, for Excel)")
+    out.add_argument("--csv", action="store_true",
+                     help="the department × category table as CSV (UTF-8 with BOM, for Excel)")
     p.set_defaults(func=run_report)
 
 
@@ -48,11 +49,13 @@ def run_report(args) -> int:
         rows = R.as_rows(report)
         widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
-            print("  ".join(str(v).rjust(w) if isinstance(v, int) else str(v) for v, w in zip(row, widths)))
+            print("  ".join(str(v).rjust(w) if isinstance(v, int) else str(v)
+                            for v, w in zip(row, widths, strict=True)))
         print("按月：" + "，".join(f"{m + 1}月 {n}" for m, n in enumerate(report.months)))
         s = report.suggestion
         if s["with_suggestion"]:
-            print(f"审核时保留模型预选的类别：{s['kept']} / {s['with_suggestion']}（{s['kept'] / s['with_suggestion']:.0%}）")
+            print(f"审核时保留模型预选的类别：{s['kept']} / {s['with_suggestion']}"
+                  f"（{s['kept'] / s['with_suggestion']:.0%}）")
         if report.intake:
             from service.states import STATE_NAMES_ZH
 

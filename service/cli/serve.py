@@ -88,8 +88,8 @@ def ensure_admin(sessions) -> str | None:
         if s.execute(select(func.count()).select_from(User)).scalar_one():
             return None
         password = accounts.random_password("admin")
-        s.add(User(username="admin", display_name="管理员", role="admin", password_hash=generate_password_hash(password),
-                   must_change_password=True))
+        s.add(User(username="admin", display_name="管理员", role="admin",
+                   password_hash=generate_password_hash(password), must_change_password=True))
         audit.append(s, "gongkai serve", "user.create", username="admin", role="admin")
         return password
 
@@ -126,6 +126,7 @@ def _serve_http(app, host: str, port: int, threads: int) -> None:
 
 def serve(args) -> int:
     from service.errors import ConfigError
+
     from service.migrate import upgrade
     from service.redis_server import (
         announce_embedded_redis,

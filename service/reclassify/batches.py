@@ -4,8 +4,10 @@ does on the workers is ``service.reclassify.compute``."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
+
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -132,7 +134,8 @@ def _shard_rows(batch_id: int, ids: Sequence[int], shard_size: int) -> list[dict
     """Consecutive id ranges of at most ``shard_size`` selected documents (one empty shard if none)."""
     if not ids:
         return [{"batch_id": batch_id, "seq": 0, "first_id": 0, "last_id": 0, "total": 0, "status": "pending"}]
-    return [{"batch_id": batch_id, "seq": n, "first_id": ids[start], "last_id": ids[min(start + shard_size, len(ids)) - 1],
+    return [{"batch_id": batch_id, "seq": n, "first_id": ids[start],
+             "last_id": ids[min(start + shard_size, len(ids)) - 1],
              "total": min(shard_size, len(ids) - start), "status": "pending"}
             for n, start in enumerate(range(0, len(ids), shard_size))]
 
@@ -187,7 +190,8 @@ def decide(sessions: sessionmaker[Session], batch_id: int, actor: str, *, item_i
             wrong = s.execute(select(ReclassItem.id).where(ReclassItem.batch_id == batch.id, ReclassItem.id.in_(ids),
                                                            ReclassItem.kind != "change")).scalars().all()
             if wrong:
-                raise ReclassifyError(what=f"条目 {', '.join(map(str, wrong))} 不是可应用的分类变更（已确认文件的分歧只供核查）")
+                raise ReclassifyError(what=f"条目 {', '.join(map(str, wrong))} "
+                                           "不是可应用的分类变更（已确认文件的分歧只供核查）")
             conditions.append(ReclassItem.id.in_(ids))
         conditions.append(ReclassItem.kind == "change")
         if group is not None:
@@ -291,7 +295,8 @@ def summary(sessions: sessionmaker[Session], batch_id: int, disagreement_limit: 
         kinds = dict(s.execute(select(ReclassItem.kind, func.count()).where(ReclassItem.batch_id == batch.id)
                                .group_by(ReclassItem.kind)).all())
         rows = s.execute(select(ReclassItem.old_suggested_category, ReclassItem.new_category, ReclassItem.decision,
-                                func.count(), func.min(ReclassItem.new_confidence), func.max(ReclassItem.new_confidence))
+                                func.count(), func.min(ReclassItem.new_confidence),
+                                func.max(ReclassItem.new_confidence))
                          .where(ReclassItem.batch_id == batch.id, ReclassItem.kind == "change")
                          .group_by(ReclassItem.old_suggested_category, ReclassItem.new_category,
                                    ReclassItem.decision)).all()

@@ -5,8 +5,11 @@ head of the stored text, for rule hints) and written as items; the shard that en
 the batch ``ready``. Run by ``service.jobs.reclassify_shard_job`` (or ``compute_batch`` in one process).
 """
 from __future__ import annotations
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from typing import Any, Callable, Sequence
+
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -119,10 +122,8 @@ def compute_shard(sessions: sessionmaker[Session], settings, batch_id: int, seq:
         if progress:
             progress(*counts)
         if should_stop and should_stop():
-            try:
+            with contextlib.suppress(BatchStateError):  # already cancelled from elsewhere
                 cancel(sessions, batch_id, "system", reason="stopped")
-            except BatchStateError:
-                pass  # already cancelled from elsewhere
             return "cancelled"
     return _finish(sessions, batch_id, shard.seq, progress)
 
@@ -171,7 +172,8 @@ def _keep_old_details(s: Session, batch_id: int, first: int, last: int) -> None:
     the document still has the suggestion the item saw; if it changed meanwhile, the batch
     can never apply that item (``apply_batch`` skips it as ``skipped_changed``)."""
     doc = Document.__table__
-    same = (doc.c.id == ITEMS.c.document_id, doc.c.suggested_category.is_not_distinct_from(ITEMS.c.old_suggested_category),
+    same = (doc.c.id == ITEMS.c.document_id,
+            doc.c.suggested_category.is_not_distinct_from(ITEMS.c.old_suggested_category),
             doc.c.confidence.is_not_distinct_from(ITEMS.c.old_confidence),
             doc.c.needs_attention == ITEMS.c.old_needs_attention,
             doc.c.model_version.is_not_distinct_from(ITEMS.c.old_model_version))
@@ -248,7 +250,7 @@ def _classify(classifier, rows: Sequence[Any]) -> list[dict[str, Any]]:
     for start in range(0, len(with_tokens), PREDICT_CHUNK):
         chunk = with_tokens[start:start + PREDICT_CHUNK]
 
-        def changes(i: int, p) -> bool:
+        def changes(i: int, p, chunk=chunk) -> bool:
             """A suggestion that may change; only these get explanations (the terms behind it)."""
             _item_, row, confirmed, _tokens = chunk[i]
             return not confirmed and (p.category != row.suggested_category
@@ -257,7 +259,7 @@ def _classify(classifier, rows: Sequence[Any]) -> list[dict[str, Any]]:
         predictions = classifier.predict_many([t for *_x, t in chunk],
                                               [hint_text(t, row.title, analysis_form(row.head or ""))
                                                for _i, row, _c, t in chunk], explain=changes)
-        for i, ((item, row, confirmed, _tokens), p) in enumerate(zip(chunk, predictions)):
+        for i, ((item, row, confirmed, _tokens), p) in enumerate(zip(chunk, predictions, strict=True)):
             item.update(new_category=p.category, new_top_category=p.top_category, new_confidence=p.confidence,
                         new_candidates=p.candidates, new_needs_attention=p.needs_attention, new_model_version=p.model,
                         new_explanation=p.explanation)

@@ -58,8 +58,8 @@ def index():
                   "must_change": accounts.password_change_due(u, runtime().settings.password_max_age_days)}
                  for u in s.execute(select(User).order_by(User.username)).scalars()]
         by_status = dict(s.execute(select(Document.status, func.count()).group_by(Document.status)).all())
-        failures = [{"id": d.id, "filename": display_filename(d.filename), "department": d.department.name, "code": d.error_code,
-                     "message": d.error_message} for d in s.execute(
+        failures = [{"id": d.id, "filename": display_filename(d.filename), "department": d.department.name,
+                     "code": d.error_code, "message": d.error_message} for d in s.execute(
             select(Document).where(Document.status == "failed").order_by(Document.id.desc()).limit(10)).scalars()]
         taxonomy = current_app.extensions["gongkai.taxonomy"]
         in_use = quality.quality_by_version(s, taxonomy.names)

@@ -125,7 +125,8 @@ def list_documents():
     page, per_page = query_int("page", 1), query_int("per_page", 50, maximum=MAX_PER_PAGE)
     with transaction(rt().sessions, readonly=True) as s:
         total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        docs = s.execute(query.order_by(Document.id.desc()).offset((page - 1) * per_page).limit(per_page)).scalars().all()
+        docs = s.execute(query.order_by(Document.id.desc())
+                         .offset((page - 1) * per_page).limit(per_page)).scalars().all()
         items = [view_for(who, d) for d in docs]
     return jsonify({"items": items, "total": total, "page": page, "per_page": per_page})
 

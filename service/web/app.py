@@ -23,8 +23,10 @@ from service.web import admin, api, auditlog, auth, batches, catalogue, desk, ht
 #: (print buttons, ``window.print()``; filter selects, ``this.form.submit()``) by their hashes.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-hashes' 'sha256-MguIPR6qNR8D3B+eAlK+bIRTZe8t3wkOY4B/56Me9FU=' 'sha256-osjxnKEPL/pQJbFk1dKsF7PYFmTyMWGmVSiL9inhxJY='; "
-    "connect-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'self'; object-src 'self'"
+    "script-src 'self' 'unsafe-hashes' 'sha256-MguIPR6qNR8D3B+eAlK+bIRTZe8t3wkOY4B/56Me9FU=' "
+    "'sha256-osjxnKEPL/pQJbFk1dKsF7PYFmTyMWGmVSiL9inhxJY='; "
+    "connect-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'self'; "
+    "object-src 'self'"
 )
 
 
@@ -63,7 +65,8 @@ def create_app(test_config: Mapping[str, Any] | None = None):
     secret = settings.secret_key
     if not secret:
         if settings.env != "development":
-            raise ConfigError(what="GONGKAI_SECRET_KEY 未设置：生产环境必须配置一个随机的密钥（开发环境可设 GONGKAI_ENV=development）")
+            raise ConfigError(what="GONGKAI_SECRET_KEY 未设置：生产环境必须配置一个随机的密钥"
+                                   "（开发环境可设 GONGKAI_ENV=development）")
         secret = secrets.token_urlsafe(32)
 
     app = Flask("service")   # the name Flask logs under, as before the web package held the factory

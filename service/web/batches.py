@@ -15,7 +15,8 @@ reads for display.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
@@ -128,7 +129,8 @@ def running() -> list[dict[str, Any]]:
 
 
 def _group_condition(old: str | None, new: str | None):
-    return and_(ReclassItem.old_suggested_category.is_(None) if old is None else ReclassItem.old_suggested_category == old,
+    return and_(ReclassItem.old_suggested_category.is_(None) if old is None
+                else ReclassItem.old_suggested_category == old,
                 ReclassItem.new_category.is_(None) if new is None else ReclassItem.new_category == new)
 
 
@@ -224,10 +226,10 @@ def progress():
     if request.args.get("ids"):
         try:
             ids = [parse_int(x) for x in request.args["ids"].split(",") if x.strip()][:LIST_LIMIT]
-        except ValueError:
-            raise BatchInputError(what="ids 应为以逗号分隔的批次编号")
+        except ValueError as exc:
+            raise BatchInputError(what="ids 应为以逗号分隔的批次编号") from exc
     rows = batch_rows(ids=ids)
-    response = jsonify({"now": datetime.now(timezone.utc).isoformat(),
+    response = jsonify({"now": datetime.now(UTC).isoformat(),
                         "batches": [{k: r[k] for k in ("batch_id", "status", "status_zh", "dry_run", "done", "total",
                                                        "percent", "counts")} for r in rows]})
     response.headers["Cache-Control"] = "no-store"
@@ -241,10 +243,8 @@ def _enqueue(batch_id: int) -> list[str]:
     try:
         return enqueue_reclassify(rt.queue, rt.sessions, batch_id)
     except Exception as exc:  # noqa: BLE001 - Redis away: leave the batch resumable, say so
-        try:
+        with contextlib.suppress(R.ReclassifyError):
             R.cancel(runtime().sessions, batch_id, "system", reason=f"enqueue failed: {type(exc).__name__}")
-        except R.ReclassifyError:
-            pass
         raise QueueUnavailable(batch_id=batch_id) from exc
 
 
@@ -260,8 +260,8 @@ def create():
     if since is not None:
         try:
             since = parse_day(since).isoformat()
-        except ValueError:
-            raise BatchInputError(what="起始日期格式应为 YYYY-MM-DD")
+        except ValueError as exc:
+            raise BatchInputError(what="起始日期格式应为 YYYY-MM-DD") from exc
     batch_id = R.create_batch(runtime().sessions, store_from_settings(runtime().settings), auth.current().name,
                               model_version=form.get("model", "").strip() or None, statuses=statuses or None,
                               department=form.get("department", "").strip() or None, since=since,
@@ -302,9 +302,11 @@ def resume(batch_id: int):
 def show(batch_id: int):
     batch = _batch_or_404(batch_id)
     result = R.summary(runtime().sessions, batch_id, disagreement_limit=DISAGREEMENT_LIMIT)
-    groups = change_groups(runtime().sessions, batch_id, preview=GROUP_PREVIEW) if batch["status"] != "computing" else []
+    groups = (change_groups(runtime().sessions, batch_id, preview=GROUP_PREVIEW)
+              if batch["status"] != "computing" else [])
     return render_template("batch.html", batch=batch, result=result, groups=groups, label=label,
-                           group=None, preview=GROUP_PREVIEW, can_decide=batch["status"] == "ready" and not batch["dry_run"],
+                           group=None, preview=GROUP_PREVIEW,
+                           can_decide=batch["status"] == "ready" and not batch["dry_run"],
                            outcomes=OUTCOMES_ZH, decisions=DECISIONS_ZH, disagreement_limit=DISAGREEMENT_LIMIT)
 
 
@@ -331,7 +333,8 @@ def _back(batch_id: int) -> str:
 @bp.post("/admin/batches/<id:batch_id>/decide")
 @page("admin")
 def decide(batch_id: int):
-    """``action`` accept|reject; ``scope`` all (with ``threshold`` in %), group (``old``, ``new``) or item (``item``)."""
+    """``action`` accept|reject; ``scope`` all (with ``threshold`` in %), group (``old``, ``new``)
+    or item (``item``)."""
     form = request.form
     if form.get("action") not in ("accept", "reject"):
         raise BatchInputError(what="未知操作")
@@ -340,8 +343,8 @@ def decide(batch_id: int):
     if scope == "all":
         try:
             threshold = float(form.get("threshold", "").strip() or "0")
-        except ValueError:
-            raise BatchInputError(what="阈值应为 0–100 之间的数")
+        except ValueError as exc:
+            raise BatchInputError(what="阈值应为 0–100 之间的数") from exc
         if not 0 <= threshold <= 100:
             raise BatchInputError(what="阈值应为 0–100 之间的数")
         kwargs["min_confidence"] = threshold / 100.0
@@ -350,8 +353,8 @@ def decide(batch_id: int):
     elif scope == "item":
         try:
             kwargs["item_ids"] = [parse_int(x) for x in form.getlist("item")]
-        except ValueError:
-            raise BatchInputError(what="条目编号不对")
+        except ValueError as exc:
+            raise BatchInputError(what="条目编号不对") from exc
         if not kwargs["item_ids"]:
             raise BatchInputError(what="没有选择条目")
     else:

@@ -64,7 +64,7 @@ def _years(s, published) -> list[tuple[int, int]]:
     # "published on or after 1 January Y" per year in one pass; a year's count is the difference.
     on_or_after = s.execute(select(*in_year).where(published)).one()
     counts, later = [], 0
-    for y, n in zip(years, on_or_after):
+    for y, n in zip(years, on_or_after, strict=True):
         counts.append((y, int(n or 0) - later))
         later = int(n or 0)
     return [(y, n) for y, n in counts if n]

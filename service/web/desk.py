@@ -170,7 +170,8 @@ def review(document_id: int):
     explanation = view["suggestion"]["explanation"] or {}
     return render_template("review.html", doc=view, choices=choices, all_categories=names,
                            text_html=highlight(view["text"] or "", view["findings"] or []),
-                           terms=explanation.get("terms") or [], term_fields=FIELD_LABELS_ZH, term_label=term_label, rules=explanation.get("rules") or [],
+                           terms=explanation.get("terms") or [], term_fields=FIELD_LABELS_ZH, term_label=term_label,
+                           rules=explanation.get("rules") or [],
                            abstained=explanation.get("abstained"),
                            prev_url=url_for("desk.review", document_id=prev_id, **_clean(filters)) if prev_id else "",
                            next_url=url_for("desk.review", document_id=next_id, **_clean(filters)) if next_id else "",

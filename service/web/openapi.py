@@ -77,8 +77,8 @@ def spec() -> dict:
             "/api/v1/documents/{document_id}": {"get": _op("One document", "whoever may see it", params=DOC_ID)},
             "/api/v1/documents/{document_id}/original": {"get": _op("Download the original", "whoever may see it",
                                                                     params=DOC_ID)},
-            "/api/v1/documents/{document_id}/job": {"get": _op("Processing job status", "signed-in users who may see it",
-                                                               params=DOC_ID)},
+            "/api/v1/documents/{document_id}/job": {"get": _op("Processing job status",
+                                                               "signed-in users who may see it", params=DOC_ID)},
             "/api/v1/documents/{document_id}/review": {"post": _op(
                 "confirm / correct (with category) / reject (with reason)", "reviewer, admin", params=DOC_ID,
                 body=_json({"action": {"enum": ["confirm", "correct", "reject"]}, "category": s, "reason": s},

@@ -6,7 +6,7 @@ no font on the machine that builds them, and their text layer maps back to Unico
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
