@@ -35,11 +35,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service.classifier import model as M, store as modelstore
-
+from service.classifier import model as M
 from service.classifier import artifact as A
+from service.classifier import store as modelstore
 from service import taxonomy as T  # noqa: E402
-from service.classifier.model import MODEL_FILE  # noqa: E402
+from service.classifier.artifact import MODEL_FILE  # noqa: E402
 from service.analysis.normalize import analysis_form  # noqa: E402
 from service.analysis.tokenizer import Tokenizer, available_engines, tokenize_document  # noqa: E402
 from service.classifier.training_data import read_jsonl  # noqa: E402
@@ -184,8 +184,8 @@ def core_scaling() -> tuple[str, str, str]:
 
 
 def load_figures(directory: Path) -> list[tuple[str, str, str]]:
-    code = ("import time; t=time.perf_counter(); from service import modelstore; "
-            "modelstore.active_classifier(); print(time.perf_counter()-t)")
+    code = ("import time; t=time.perf_counter(); from service.classifier.store import active_classifier; "
+            "active_classifier(); print(time.perf_counter()-t)")
     cold = min(float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                                     check=True).stdout.strip()) for _ in range(3))
 
