@@ -303,7 +303,7 @@ def test_wait_reads_outcomes_before_states_so_a_job_finishing_between_them_count
     """`gongkai import --wait` said 4,722 published of 4,730: it read a document's state ('approved',
     between the manifest's confirm and publish), then the outcomes, which the job wrote meanwhile."""
     from service import review
-    from service.commands import archive as command
+    from service.cli import import_files as command
     from service.processing import ingest
     from service.taxonomy import from_settings
 
@@ -325,7 +325,7 @@ def test_wait_reads_outcomes_before_states_so_a_job_finishing_between_them_count
 
 
 def test_an_earlier_imports_outcome_does_not_settle_this_ones_document(rt, tmp_path):
-    from service.commands import archive as command
+    from service.cli import import_files as command
     from service.processing import ingest
 
     first, doc_id = _one_wished_document(rt, tmp_path, {"category": "不存在的分类", "status": "published"})
@@ -339,7 +339,7 @@ def test_an_earlier_imports_outcome_does_not_settle_this_ones_document(rt, tmp_p
 
 
 def test_the_summary_counts_states_as_they_are_at_the_end(rt, tmp_path):
-    from service.commands import archive as command
+    from service.cli import import_files as command
 
     result, doc_id = _one_wished_document(rt, tmp_path, {"category": "工作动态", "status": "published"})
     with transaction(rt.sessions) as s:

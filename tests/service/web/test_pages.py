@@ -333,7 +333,7 @@ def test_every_inline_handler_in_the_templates_is_allowed_by_the_policy():
     import re
     from pathlib import Path
 
-    from service import CONTENT_SECURITY_POLICY
+    from service.web.app import CONTENT_SECURITY_POLICY
 
     templates = Path(__file__).resolve().parents[3] / "service" / "web" / "templates"
     handlers = {m for t in templates.glob("*.html") for m in re.findall(r' on[a-z]+="([^"]*)"', t.read_text(encoding="utf-8"))}
