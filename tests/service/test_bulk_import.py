@@ -215,10 +215,9 @@ def test_large_entry_is_streamed_with_bounded_memory(tmp_path, monkeypatch):
     from service.storage import LocalStorage
 
     path = tmp_path / "big.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        with zf.open("zeros.txt", "w") as out:
-            for _ in range(64):
-                out.write(b"\0" * (1024 * 1024))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("zeros.txt", "w") as out:
+        for _ in range(64):
+            out.write(b"\0" * (1024 * 1024))
     monkeypatch.setattr(bulk_import, "MAX_RATIO", 10 ** 9)
     storage = LocalStorage(tmp_path / "originals")
     with zipfile.ZipFile(path) as zf:

@@ -1,7 +1,7 @@
 """service/quality.py and `gongkai evaluate --reviewed`: the classifier scored on reviewers' decisions."""
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,6 @@ from service.db import Department, Document, transaction
 from service.processing import ingest
 from service.receiving import receive
 
-UTC = timezone.utc
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,6 @@ from service.localtime import CHINA_TIME
 from service.report import annual_report, as_rows, summary_sentence, years_with_data
 from service.review import publish
 
-UTC = timezone.utc
 
 
 def add_documents(sessions) -> None:

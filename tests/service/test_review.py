@@ -221,7 +221,7 @@ def test_a_stale_read_cannot_move_a_document_that_moved_meanwhile(sessions):
 # 保密审查 and the scan gate (issue #21 items 1 and 4)
 # ---------------------------------------------------------------------------
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from build_pdf import build_scanned_pdf
 from service import review, secrecy_review
@@ -279,9 +279,8 @@ def test_a_scanned_secret_notice_is_published_by_no_path_until_a_cleared_review_
         assert error["code"] == "secrecy_review_required"
         assert "第 1、2 页无法识别文字，须由审查人逐页阅读原件并记录保密审查后才能发布。" in error["message"]
     # The manifest import's path: the automatic checks did not clear it, so it never publishes.
-    with pytest.raises(review.SecrecyReviewRequired):
-        with transaction(rt.sessions) as s:
-            review.publish(s, review.load_for_change(s, doc), "import:manifest", automatic_only=True)
+    with pytest.raises(review.SecrecyReviewRequired), transaction(rt.sessions) as s:
+        review.publish(s, review.load_for_change(s, doc), "import:manifest", automatic_only=True)
 
     # Clearing without having read every page is refused; a reviewer who read them and saw the mark refuses.
     half = rev1.post(f"/api/v1/documents/{doc}/secrecy-review", json={"result": "cleared", "pages_read": [1]})
@@ -383,9 +382,8 @@ def test_stored_documents_without_pages_count_every_page_and_a_refusal_blocks_un
             secrecy_review.record(s, doc, "甲", "cleared", [1, 2])
         secrecy_review.record(s, doc, "甲", "cleared", [1, 2, 3])
         secrecy_review.record(s, doc, "乙", "not_cleared", [1], "第 2 页需进一步核实")
-    with pytest.raises(review.SecrecyReviewRequired):
-        with transaction(sessions) as s:
-            review.publish(s, review.load_for_change(s, doc_id), "丙")
+    with pytest.raises(review.SecrecyReviewRequired), transaction(sessions) as s:
+        review.publish(s, review.load_for_change(s, doc_id), "丙")
     with transaction(sessions) as s:
         secrecy_review.record(s, review.load_for_change(s, doc_id), "乙", "cleared", [1, 2, 3], "已核实")
     with transaction(sessions) as s:     # without the two-person rule the reviewer may publish it too
@@ -401,7 +399,7 @@ def test_two_reviews_at_once_are_both_recorded_and_publish_sees_one_state(live):
         docs = [Document(department_id=dept_id, filename=f"含个人信息{i}.pdf", sha256=f"{900 + i:064x}", size=1,
                          status="approved", title=f"名单{i}", category="工作动态", pages=1,
                          findings=[{"kind": "mobile", "value": "138****5678", "blocking": False, "location": "正文"}],
-                         pii_acknowledged_by="rev1", pii_acknowledged_at=datetime.now(timezone.utc)) for i in range(4)]
+                         pii_acknowledged_by="rev1", pii_acknowledged_at=datetime.now(UTC)) for i in range(4)]
         s.add_all(docs)
         s.flush()
         ids = [d.id for d in docs]

@@ -57,9 +57,8 @@ def test_forbidden_transitions_are_refused_and_leave_no_trace(sessions, current)
     for target in ALL_STATES:
         if target in TRANSITIONS[current]:
             continue
-        with pytest.raises(InvalidTransition) as info:
-            with transaction(sessions) as s:
-                transition(s, s.get(Document, doc_id), target, actor="x")
+        with pytest.raises(InvalidTransition) as info, transaction(sessions) as s:
+            transition(s, s.get(Document, doc_id), target, actor="x")
         assert info.value.code == "invalid_transition"
     with transaction(sessions) as s:
         assert s.get(Document, doc_id).status == current
@@ -71,7 +70,6 @@ def test_publishing_straight_from_review_is_refused(sessions):
     with transaction(sessions) as s:
         transition(s, s.get(Document, doc_id), "processing", actor="system")
         transition(s, s.get(Document, doc_id), "pending_review", actor="system")
-    with pytest.raises(InvalidTransition) as info:
-        with transaction(sessions) as s:
-            transition(s, s.get(Document, doc_id), "published", actor="reviewer")
+    with pytest.raises(InvalidTransition) as info, transaction(sessions) as s:
+        transition(s, s.get(Document, doc_id), "published", actor="reviewer")
     assert "待审核" in info.value.message

@@ -117,11 +117,11 @@ def test_zero_keeps_only_the_twelve_hour_limit(make_reviewer_app):
 
 
 def test_an_old_password_is_replaced_at_sign_in_before_anything_else(app):
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     with transaction(app.extensions["gongkai"].sessions) as s:
         rev = s.query(User).filter_by(username="rev").one()
-        rev.password_changed_at = datetime.now(timezone.utc) - timedelta(days=91)
+        rev.password_changed_at = datetime.now(UTC) - timedelta(days=91)
     client = signed_in(app)
     first = client.get("/review")
     assert first.status_code == 302 and first.headers["Location"] == "/account?next=/review"

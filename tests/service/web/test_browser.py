@@ -338,7 +338,7 @@ def test_confident_items_are_confirmed_together_and_an_uploader_is_refused_the_q
 def age_session(page, data_dir: Path, seconds: int) -> None:
     """Move the browser session's last activity ``seconds`` into the past (on the server)."""
     import hashlib
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     from flask import Flask
     from flask.sessions import SecureCookieSessionInterface
@@ -354,7 +354,7 @@ def age_session(page, data_dir: Path, seconds: int) -> None:
     engine = create_engine(f"sqlite:///{data_dir / 'gongkai.db'}")
     with engine.begin() as conn:
         conn.execute(update(BrowserSession).where(BrowserSession.sid_sha256 == digest)
-                     .values(last_seen_at=datetime.now(timezone.utc) - timedelta(seconds=seconds)))
+                     .values(last_seen_at=datetime.now(UTC) - timedelta(seconds=seconds)))
     engine.dispose()
 
 

@@ -385,11 +385,11 @@ def test_times_days_and_years_are_beijing_time_everywhere(app, world):
     """Stored in UTC, seen in Beijing time: a document received and published at 00:30 on
     1 January Beijing time (16:30 UTC on 31 December) is a 1 January document of the new year
     in the lists, the history, the catalogue, the annual report and the API's day filters."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from service.db import AuditEntry
 
-    new_year_utc = datetime(2025, 12, 31, 16, 30, tzinfo=timezone.utc)
+    new_year_utc = datetime(2025, 12, 31, 16, 30, tzinfo=UTC)
     doc_id = world["docs"]["b_approved"]
     publish(app, world, "b_approved")
     with transaction(world["sessions"]) as s:
@@ -397,7 +397,7 @@ def test_times_days_and_years_are_beijing_time_everywhere(app, world):
         doc.created_at = doc.published_at = new_year_utc
         doc.title = "县民政局2026年元旦值班安排"
         entry = s.execute(select(AuditEntry).where(AuditEntry.document_id == doc_id)).scalars().first()
-        entry_at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc)
+        entry_at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
 
     public = app.test_client()
     listing = public.get("/catalogue").get_data(as_text=True)
@@ -414,7 +414,7 @@ def test_times_days_and_years_are_beijing_time_everywhere(app, world):
     assert row and "2026-01-01 00:30" in row.group(0) and "2025-12-31" not in row.group(0)
     history = rev.get(f"/documents/{doc_id}").get_data(as_text=True)
     beijing_entry = entry_at.timestamp() + 8 * 3600
-    assert datetime.fromtimestamp(beijing_entry, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") in history
+    assert datetime.fromtimestamp(beijing_entry, UTC).strftime("%Y-%m-%d %H:%M:%S") in history
 
     def listed(query: str) -> list[int]:
         return [d["id"] for d in rev.get(f"/api/v1/documents?{query}").get_json()["items"]]
