@@ -92,7 +92,10 @@ def test_deactivation_never_locks_everybody_out(users):
         assert audit.verify(s).ok
 
 
-def login(sessions, password, policy=accounts.LoginPolicy(max_failures=3, lockout=timedelta(minutes=15))):
+LOCKOUT_POLICY = accounts.LoginPolicy(max_failures=3, lockout=timedelta(minutes=15))
+
+
+def login(sessions, password, policy=LOCKOUT_POLICY):
     with transaction(sessions) as s:
         found, refusal = accounts.attempt_login(s, "rev", password, policy, ip="10.0.0.9")
         return (found.username if found else None), (refusal.code if refusal else None)

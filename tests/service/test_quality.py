@@ -100,7 +100,7 @@ def test_real_uploads_classified_then_confirmed_or_corrected(rt):
         assert ingest(rt, ids[-1]) == "pending_review"
     stored = []
     with transaction(rt.sessions) as s:
-        for doc_id, r in zip(ids, records):
+        for doc_id, r in zip(ids, records, strict=True):
             doc = s.get(Document, doc_id)
             stored.append((doc.suggested_category, doc.candidates[0]["category"], r["category"]))
             review.confirm(s, doc, "审核员", taxonomy, category=r["category"])   # the reviewer decides

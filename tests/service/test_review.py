@@ -1,11 +1,20 @@
 """Publishing: index numbers stay unique and gap-free when reviewers publish at the same moment."""
 import threading
+from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
-from service import audit
-from service.db import Department, Document, transaction
+from build_pdf import build_scanned_pdf
+from live_server import at_once, copy_of, serving, signed_in
+from service import audit, review, secrecy_review
+from service.db import AuditEntry, Department, Document, IndexCounter, SecrecyReview, User, transaction
+from service.processing import ingest
+from service.receiving import receive
 from service.review import publish
+from service.web import create_app
+from testenv import unique_queue_name
 
 
 def approved_documents(sessions, n: int) -> list[int]:
@@ -49,14 +58,6 @@ def test_concurrent_publishes_get_distinct_consecutive_index_numbers(sessions):
 # ---------------------------------------------------------------------------
 # Through a real server: parallel requests on one document (a double click, two reviewers)
 # ---------------------------------------------------------------------------
-
-import pytest
-from werkzeug.security import generate_password_hash
-
-from testenv import unique_queue_name
-from live_server import at_once, copy_of, serving, signed_in
-from service.web import create_app
-from service.db import AuditEntry, IndexCounter, User
 
 PASSWORD = "correct horse 电池"
 
@@ -141,8 +142,8 @@ def test_two_reviewers_deciding_one_document_at_once_one_wins_and_the_other_is_t
     base, sessions = live["base"], live["sessions"]
     one, two = signed_in(base, "rev1", PASSWORD), signed_in(base, "rev2", PASSWORD)
     for doc in live["pending"][:5]:      # several rounds: the race has to be won by the code, not by luck
-        answers = at_once([lambda: one.post(f"{base}/api/v1/documents/{doc}/review", json=first, timeout=60),
-                           lambda: two.post(f"{base}/api/v1/documents/{doc}/review", json=second, timeout=60)])
+        answers = at_once([lambda doc=doc: one.post(f"{base}/api/v1/documents/{doc}/review", json=first, timeout=60),
+                           lambda doc=doc: two.post(f"{base}/api/v1/documents/{doc}/review", json=second, timeout=60)])
         assert statuses(answers) == [200, 409]
         winner = next(a for a in answers if a.status_code == 200).json()
         loser = next(a for a in answers if a.status_code == 409).json()["error"]
@@ -158,16 +159,18 @@ def test_two_reviewers_deciding_one_document_at_once_one_wins_and_the_other_is_t
 def test_a_double_click_on_acknowledge_or_withdraw_records_it_once(live):
     base, sessions, (pii,) = live["base"], live["sessions"], live["pii"]
     rev = signed_in(base, "rev1", PASSWORD)
-    answers = at_once([lambda c=copy_of(rev): c.post(f"{base}/api/v1/documents/{pii}/acknowledge-pii",
-                                                      json={"note": "已遮盖"}, timeout=60) for _ in range(4)])
+    clients = [copy_of(rev) for _ in range(4)]   # one session copy per click
+    answers = at_once([lambda c=c: c.post(f"{base}/api/v1/documents/{pii}/acknowledge-pii",
+                                          json={"note": "已遮盖"}, timeout=60) for c in clients])
     assert statuses(answers) == [200, 409, 409, 409]
     assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"already_acknowledged"}
     assert len(history(sessions, pii, "privacy.acknowledge")) == 1
 
     doc = live["approved"][0]
     assert rev.post(f"{base}/api/v1/documents/{doc}/publish", timeout=60).status_code == 200
-    answers = at_once([lambda c=copy_of(rev): c.post(f"{base}/api/v1/documents/{doc}/withdraw",
-                                                      json={"reason": "内容有误"}, timeout=60) for _ in range(4)])
+    clients = [copy_of(rev) for _ in range(4)]
+    answers = at_once([lambda c=c: c.post(f"{base}/api/v1/documents/{doc}/withdraw",
+                                          json={"reason": "内容有误"}, timeout=60) for c in clients])
     assert statuses(answers) == [200, 409, 409, 409]
     assert [d["to"] for d in history(sessions, doc, "status")] == ["published", "withdrawn"]
 
@@ -220,14 +223,6 @@ def test_a_stale_read_cannot_move_a_document_that_moved_meanwhile(sessions):
 # ---------------------------------------------------------------------------
 # 保密审查 and the scan gate (issue #21 items 1 and 4)
 # ---------------------------------------------------------------------------
-
-from datetime import UTC, datetime
-
-from build_pdf import build_scanned_pdf
-from service import review, secrecy_review
-from service.db import SecrecyReview
-from service.processing import ingest
-from service.receiving import receive
 
 
 @pytest.fixture

@@ -497,7 +497,7 @@ def test_applying_or_rolling_back_one_batch_twice_at_once_does_it_once(settings,
     batch_id = new_batch(settings, sessions)
     assert R.decide(sessions, batch_id, "rev") >= 1
     for act, done in ((R.apply_batch, "reclassify.applied"), (R.rollback_batch, "reclassify.rolled_back")):
-        outcomes = at_once([lambda: act(sessions, batch_id, "甲"), lambda: act(sessions, batch_id, "乙")])
+        outcomes = at_once([lambda act=act: act(sessions, batch_id, "甲"), lambda act=act: act(sessions, batch_id, "乙")])
         assert sorted(type(o).__name__ for o in outcomes) == ["BatchStateError", "dict"], outcomes
         with transaction(sessions, readonly=True) as s:
             assert len(s.execute(select(AuditEntry).where(AuditEntry.action == done)).scalars().all()) == 1
