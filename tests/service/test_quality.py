@@ -114,7 +114,8 @@ def test_real_uploads_classified_then_confirmed_or_corrected(rt):
     assert report["accuracy"] == round(sum(top == truth for _, top, truth in stored) / len(stored), 4)
 
 
-def test_evaluate_reviewed_command_prints_figures_goals_and_corrections(db_url, sessions, tmp_path, monkeypatch, capsys):
+def test_evaluate_reviewed_command_prints_figures_goals_and_corrections(db_url, sessions, tmp_path, monkeypatch,
+                                                                        capsys):
     monkeypatch.setenv("GONGKAI_DATABASE_URL", db_url)
     monkeypatch.setenv("GONGKAI_DATA_DIR", str(tmp_path / "data"))
     assert main(["evaluate", "--reviewed"]) == 0

@@ -29,7 +29,8 @@ def add(rt, status, category=None, suggested=None, reviewed_by=None, n=0) -> int
 
 
 def test_only_confirmed_documents_become_training_data(rt):
-    confirmed = [add(rt, "approved", "人事任免", "其他", "审核员", 1), add(rt, "published", "人事任免", None, "审核员", 2)]
+    confirmed = [add(rt, "approved", "人事任免", "其他", "审核员", 1),
+                 add(rt, "published", "人事任免", None, "审核员", 2)]
     add(rt, "pending_review", None, "人事任免", None, 3)  # a suggestion nobody confirmed
     add(rt, "rejected", None, "人事任免", "审核员", 4)
     records = confirmed_records(rt.sessions)

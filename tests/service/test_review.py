@@ -122,7 +122,8 @@ def test_a_burst_of_publishes_of_one_document_gives_one_number_and_the_departmen
     assert nxt.status_code == 200 and nxt.json()["index_number"] == f"mzj-{year}-00002"
     again = rev.post(f"{base}/api/v1/documents/{doc}/publish", timeout=60)   # republished: keeps its number
     assert again.status_code == 200 and again.json()["index_number"] == f"mzj-{year}-00001"
-    assert rev.post(f"{base}/api/v1/documents/{third}/publish", timeout=60).json()["index_number"] == f"mzj-{year}-00003"
+    assert (rev.post(f"{base}/api/v1/documents/{third}/publish", timeout=60).json()["index_number"]
+            == f"mzj-{year}-00003")
     with transaction(live["sessions"], readonly=True) as s:
         assert s.execute(select(IndexCounter.last_value)).scalar_one() == 3
         assert audit.verify(s).ok
@@ -264,7 +265,8 @@ def test_a_scanned_secret_notice_is_published_by_no_path_until_a_cleared_review_
     stored = rev1.get(f"/api/v1/documents/{doc}").get_json()
     assert stored["findings"] == [] and not stored["secrecy_blocked"]          # the mark is pixels: nothing found
     assert stored["warnings"][0]["code"] == "no_text_layer" and stored["warnings"][0]["pages"] == [1, 2]
-    assert rev1.post(f"/api/v1/documents/{doc}/review", json={"action": "correct", "category": "工作动态"}).status_code == 200
+    assert rev1.post(f"/api/v1/documents/{doc}/review",
+                     json={"action": "correct", "category": "工作动态"}).status_code == 200
 
     # The API, for anyone: a recorded 保密审查 that read pages 1 and 2 is missing.
     for client in (rev1, adm):
@@ -362,7 +364,8 @@ def test_stored_documents_without_pages_count_every_page_and_a_refusal_blocks_un
         doc = s.get(Document, doc_id)
         doc.pages = 3
         doc.warnings = [{"code": "garbled_text_layer", "message": "提取出的文字疑似乱码"}]   # stored before pages
-    assert secrecy_review.pages_needing_reading([{"code": "no_text_layer"}], 2) == {1: ["no_text_layer"], 2: ["no_text_layer"]}
+    assert secrecy_review.pages_needing_reading([{"code": "no_text_layer"}], 2) == {1: ["no_text_layer"],
+                                                                                  2: ["no_text_layer"]}
     assert secrecy_review.pages_needing_reading([{"code": "partial_text_layer", "pages": [3]},
                                                  {"code": "ocr_incomplete", "pages": [3, 4]}], 4) == {
         3: ["partial_text_layer", "ocr_incomplete"], 4: ["ocr_incomplete"]}
@@ -408,7 +411,8 @@ def test_two_reviews_at_once_are_both_recorded_and_publish_sees_one_state(live):
         rows = secrecy_review.reviews_of(s, ids[0])
         assert sorted(r.reviewer for r in rows) == ["rev1", "rev2"]
         latest = rows[-1]
-    outcome = (rev2 if latest.reviewer == "rev1" else rev1).post(f"{base}/api/v1/documents/{ids[0]}/publish", timeout=60)
+    outcome = (rev2 if latest.reviewer == "rev1" else rev1).post(f"{base}/api/v1/documents/{ids[0]}/publish",
+                                                                 timeout=60)
     # publish decides on the latest: published exactly when that one cleared it
     assert outcome.status_code == (200 if latest.result == "cleared" else 409)
     # A refusal racing a publish: either the publish used the clearance and the refusal comes too late,

@@ -290,7 +290,8 @@ def test_chunked_import_on_three_workers_one_killed(rt, tmp_path):
     print(f"\nscale-out: {n} documents {dict(counts)}, failed with codes {sorted(failed)}; "
           f"{summary['jobs']} chunk jobs of {CHUNK_SIZE} on {WORKERS} workers, per worker {dict(ran)}; "
           f"killed {victim} in a chunk with {len(left_behind)} unfinished {left_behind} "
-          f"(its job left {getattr(killed_status, 'value', killed_status)!r}); swept by {sorted({swept[i] for i in left_behind})} "
+          f"(its job left {getattr(killed_status, 'value', killed_status)!r}); "
+          f"swept by {sorted({swept[i] for i in left_behind})} "
           f"{finished_at - killed_at:.1f}s after the kill; processes the killed worker left: {len(orphans)} "
           f"right after, {len(still_there)} at the end {sorted(set(still_there))}; "
           f"audit {verified.entries} entries ok; total {time.monotonic() - started:.1f}s")

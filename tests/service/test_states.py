@@ -26,7 +26,8 @@ def test_every_step_of_the_happy_path_is_audited_with_who_and_why(sessions):
         with transaction(sessions) as s:
             transition(s, s.get(Document, doc_id), target, actor="李四", reason=f"to {target}")
     with transaction(sessions) as s:
-        entries = s.execute(select(AuditEntry).where(AuditEntry.document_id == doc_id).order_by(AuditEntry.seq)).scalars().all()
+        entries = s.execute(select(AuditEntry).where(AuditEntry.document_id == doc_id)
+                            .order_by(AuditEntry.seq)).scalars().all()
         assert [e.detail["to"] for e in entries] == HAPPY_PATH
         assert [e.detail["from"] for e in entries] == ["received", *HAPPY_PATH[:-1]]
         assert all(e.actor == "李四" and e.detail["reason"].startswith("to ") for e in entries)
@@ -34,9 +35,11 @@ def test_every_step_of_the_happy_path_is_audited_with_who_and_why(sessions):
         assert audit.verify(s).ok
 
 
-@pytest.mark.parametrize("path", [["processing", "failed", "received", "processing", "pending_review", "rejected", "pending_review"],
-                                  ["processing", "received", "processing", "pending_review", "processing", "pending_review",
-                                   "approved", "pending_review", "approved", "published"]])
+@pytest.mark.parametrize("path", [
+    ["processing", "failed", "received", "processing", "pending_review", "rejected", "pending_review"],
+    ["processing", "received", "processing", "pending_review", "processing", "pending_review",
+     "approved", "pending_review", "approved", "published"],
+])
 def test_side_paths(sessions, path):
     doc_id = new_document(sessions)
     for target in path:
