@@ -241,13 +241,15 @@ def test_page_with_100000_text_objects_is_time_bounded(tmp_path):
 
 def test_odd_numbers_and_self_drawing_composites_stay_bounded(tmp_path):
     odd = ('<ofd:TextObject ID="3" Boundary="nan inf 1e999 5" CTM="1 0 0 1 0 0" Font="1" Size="-inf">'
-           '<ofd:TextCode X="inf" Y="nan" DeltaX="g 1e400 2 g 99999999999 3 nan">全角文字</ofd:TextCode></ofd:TextObject>')
+           '<ofd:TextCode X="inf" Y="nan" DeltaX="g 1e400 2 g 99999999999 3 nan">全角文字</ofd:TextCode>'
+           '</ofd:TextObject>')
     assert "全角文字" in parse(build_ofd(tmp_path / "odd.ofd", [odd])).body_text()
     # A composite unit that draws itself 50 times per level.
     unit = "".join(f'<ofd:CompositeObject ID="{i}" Boundary="0 0 10 10" ResourceID="9"/>' for i in range(50))
     res = ('<?xml version="1.0" encoding="UTF-8"?><ofd:Res xmlns:ofd="http://www.ofdspec.org/2016">'
            f'<ofd:CompositeGraphicUnits><ofd:CompositeGraphicUnit ID="9" Width="10" Height="10"><ofd:Content>'
-           f'{text_object(1, 0, 0, "字")}{unit}</ofd:Content></ofd:CompositeGraphicUnit></ofd:CompositeGraphicUnits></ofd:Res>')
+           f'{text_object(1, 0, 0, "字")}{unit}</ofd:Content></ofd:CompositeGraphicUnit>'
+           '</ofd:CompositeGraphicUnits></ofd:Res>')
     path = build_ofd(tmp_path / "composite.ofd", [unit], extra={"Doc_0/PublicRes.xml": res},
                      common="<ofd:PublicRes>PublicRes.xml</ofd:PublicRes>")
     started = time.perf_counter()
@@ -262,7 +264,8 @@ def test_privacy_scan_reads_annotations_and_attachment_names(tmp_path):
     ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
     annots = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Annotations {ns}><ofd:Page PageID="100">'
               '<ofd:FileLoc>Page_0.xml</ofd:FileLoc></ofd:Page></ofd:Annotations>')
-    page_annot = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:PageAnnot {ns}><ofd:Annot Type="Highlight" Creator="王科员">'
+    page_annot = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:PageAnnot {ns}>'
+                  '<ofd:Annot Type="Highlight" Creator="王科员">'
                   '<ofd:Remark>联系人手机 13912345678</ofd:Remark></ofd:Annot></ofd:PageAnnot>')
     attachments = (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Attachments {ns}>'
                    '<ofd:Attachment ID="5" Name="张三身份证110101199003074514" Format="jpg">'

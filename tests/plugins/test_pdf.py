@@ -81,7 +81,8 @@ def test_a_scanned_pdf_is_read_by_ocr():
 
 
 def test_garbled_cid_text_layer_is_flagged():
-    assert "garbled_text_layer" in {w.code for w in clean(parse(PDF / "samples__contrib__issue_495_pdfobjref.pdf")).warnings}
+    assert "garbled_text_layer" in {
+        w.code for w in clean(parse(PDF / "samples__contrib__issue_495_pdfobjref.pdf")).warnings}
 
 
 def test_garbled_chinese_letter_is_flagged():

@@ -12,11 +12,13 @@ def test_encodings_used_in_chinese_offices(tmp_path, encoding):
     path = tmp_path / "a.txt"
     path.write_bytes(SAMPLE.encode(encoding))
     doc = TextParser().parse(path, CTX)
-    assert [p.text for p in doc.paragraphs] == ["关于做好2024年政府信息公开工作的通知", "各乡镇人民政府，县直各部门：", "现将有关事项通知如下。"]
+    assert [p.text for p in doc.paragraphs] == ["关于做好2024年政府信息公开工作的通知", "各乡镇人民政府，县直各部门：",
+                                                "现将有关事项通知如下。"]
 
 
 def test_traditional_big5_is_decoded_by_detection():
-    text, encoding = decode_text("政府資訊公開條例第二十條規定，行政機關應當主動公開本行政機關的資訊。".encode("big5") * 3)
+    text, encoding = decode_text(("政府資訊公開條例第二十條規定，"
+                                  "行政機關應當主動公開本行政機關的資訊。").encode("big5") * 3)
     assert "政府資訊公開" in text and encoding
 
 

@@ -1,5 +1,5 @@
 """Account lifecycle on SQLite and PostgreSQL: own password, admin reset, deactivation, lockout."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -92,7 +92,10 @@ def test_deactivation_never_locks_everybody_out(users):
         assert audit.verify(s).ok
 
 
-def login(sessions, password, policy=accounts.LoginPolicy(max_failures=3, lockout=timedelta(minutes=15))):
+LOCKOUT_POLICY = accounts.LoginPolicy(max_failures=3, lockout=timedelta(minutes=15))
+
+
+def login(sessions, password, policy=LOCKOUT_POLICY):
     with transaction(sessions) as s:
         found, refusal = accounts.attempt_login(s, "rev", password, policy, ip="10.0.0.9")
         return (found.username if found else None), (refusal.code if refusal else None)
@@ -106,7 +109,7 @@ def test_wrong_passwords_in_a_row_lock_the_account_until_its_time_or_a_new_passw
     assert accounts.locked_until(user(users, "rev")) is None
     assert login(users, "wrong-3") == (None, "bad_credentials")  # the third in a row locks
     until = accounts.locked_until(user(users, "rev"))
-    assert until is not None and timedelta(minutes=14) < until - datetime.now(timezone.utc) <= timedelta(minutes=15)
+    assert until is not None and timedelta(minutes=14) < until - datetime.now(UTC) <= timedelta(minutes=15)
     assert login(users, OLD) == (None, "account_locked")  # even the right password, while locked
     with transaction(users) as s:
         refusal = accounts.attempt_login(s, "rev", OLD, accounts.LoginPolicy())[1]
@@ -114,7 +117,7 @@ def test_wrong_passwords_in_a_row_lock_the_account_until_its_time_or_a_new_passw
 
     with transaction(users) as s:  # the lock's time passes
         s.execute(select(User).where(User.username == "rev")).scalar_one().locked_until = \
-            datetime.now(timezone.utc) - timedelta(seconds=1)
+            datetime.now(UTC) - timedelta(seconds=1)
     assert login(users, OLD) == ("rev", None)
 
     for attempt in ("wrong-1", "wrong-2", "wrong-3"):
@@ -164,7 +167,7 @@ def test_a_password_someone_else_set_is_temporary_until_its_user_chooses_their_o
 def test_a_password_older_than_the_limit_is_due_for_a_change(users):
     rev = user(users, "rev")
     now = rev.password_changed_at if rev.password_changed_at.tzinfo else rev.password_changed_at.replace(
-        tzinfo=timezone.utc)
+        tzinfo=UTC)
     assert accounts.password_change_due(rev, 90, now=now + timedelta(days=90)) is None
     assert accounts.password_change_due(rev, 90, now=now + timedelta(days=91)) == "expired"
     assert accounts.password_change_due(rev, 0, now=now + timedelta(days=3650)) is None     # 0: never

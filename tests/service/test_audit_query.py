@@ -1,5 +1,5 @@
 """Reading the audit log: filters, keyset pages, Beijing days, Chinese names, CSV rows; SQLite and PostgreSQL."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import update
@@ -70,7 +70,7 @@ def test_days_are_beijing_days(logged):
     assert len(read(logged, since=today.isoformat())[0]) == 10
     with transaction(logged) as s:   # moved to 00:30 on 1 January 2026, Beijing time
         s.execute(update(AuditEntry).where(AuditEntry.seq == 1)
-                  .values(at=datetime(2025, 12, 31, 16, 30, tzinfo=timezone.utc)))
+                  .values(at=datetime(2025, 12, 31, 16, 30, tzinfo=UTC)))
     assert [e["seq"] for e in read(logged, since="2026-01-01", until="2026-01-01")[0]] == [1]
     assert read(logged, until="2025-12-31")[0] == []
     assert read(logged, since="2026-01-01", until="2026-01-01")[0][0]["at"] == "2026-01-01T00:30:00+08:00"

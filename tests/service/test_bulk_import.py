@@ -188,7 +188,8 @@ def test_bad_manifest_and_unknown_department_are_usage_errors(rt, tmp_path):
     bad = tmp_path / "m.csv"
     bad.write_text("path,category\na.txt,不存在的分类\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "service.cli", "import", str(src), "--manifest", str(bad),
-                           "--department", "xzf"], env=runtime_env(rt), capture_output=True, text=True, timeout=120, check=False)
+                           "--department", "xzf"],
+                          env=runtime_env(rt), capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "不存在的分类" in done.stderr
     done = subprocess.run([sys.executable, "-m", "service.cli", "import", str(src), "--department", "nope"],
                           env=runtime_env(rt), capture_output=True, text=True, timeout=120, check=False)
@@ -215,10 +216,9 @@ def test_large_entry_is_streamed_with_bounded_memory(tmp_path, monkeypatch):
     from service.storage import LocalStorage
 
     path = tmp_path / "big.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        with zf.open("zeros.txt", "w") as out:
-            for _ in range(64):
-                out.write(b"\0" * (1024 * 1024))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("zeros.txt", "w") as out:
+        for _ in range(64):
+            out.write(b"\0" * (1024 * 1024))
     monkeypatch.setattr(bulk_import, "MAX_RATIO", 10 ** 9)
     storage = LocalStorage(tmp_path / "originals")
     with zipfile.ZipFile(path) as zf:

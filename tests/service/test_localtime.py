@@ -1,12 +1,12 @@
 """Beijing time for people, UTC in the database: conversions, and day bounds that hold on both databases."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
 from service import localtime
 from service.db import Department, Document, transaction
 
-NEW_YEAR_UTC = datetime(2025, 12, 31, 16, 30, tzinfo=timezone.utc)      # 2026-01-01 00:30 in Beijing
+NEW_YEAR_UTC = datetime(2025, 12, 31, 16, 30, tzinfo=UTC)      # 2026-01-01 00:30 in Beijing
 
 
 def test_display_reads_stored_values_and_iso_strings_as_beijing_time():
@@ -19,11 +19,11 @@ def test_display_reads_stored_values_and_iso_strings_as_beijing_time():
 
 
 def test_day_and_year_bounds_are_beijing_midnights_given_in_utc():
-    assert localtime.day_start(date(2026, 1, 1)) == datetime(2025, 12, 31, 16, 0, tzinfo=timezone.utc)
-    assert localtime.day_start(date(2026, 1, 1)).tzinfo == timezone.utc
+    assert localtime.day_start(date(2026, 1, 1)) == datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
+    assert localtime.day_start(date(2026, 1, 1)).tzinfo == UTC
     assert localtime.day_end(date(2025, 12, 31)) == localtime.day_start(date(2026, 1, 1))
-    assert localtime.year_bounds(2026) == (datetime(2025, 12, 31, 16, tzinfo=timezone.utc),
-                                           datetime(2026, 12, 31, 16, tzinfo=timezone.utc))
+    assert localtime.year_bounds(2026) == (datetime(2025, 12, 31, 16, tzinfo=UTC),
+                                           datetime(2026, 12, 31, 16, tzinfo=UTC))
 
 
 def test_day_bounds_select_the_right_rows_on_sqlite_and_postgresql(sessions):
@@ -33,7 +33,7 @@ def test_day_bounds_select_the_right_rows_on_sqlite_and_postgresql(sessions):
         dept = Department(code="d", name="县财政局")
         s.add(dept)
         s.flush()
-        for n, at in enumerate((NEW_YEAR_UTC, datetime(2025, 12, 31, 15, 59, tzinfo=timezone.utc))):
+        for n, at in enumerate((NEW_YEAR_UTC, datetime(2025, 12, 31, 15, 59, tzinfo=UTC))):
             s.add(Document(department_id=dept.id, filename=f"{n}.pdf", sha256=str(n) * 64, size=1,
                            status="received", created_at=at))
     with transaction(sessions, readonly=True) as s:

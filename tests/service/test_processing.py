@@ -79,8 +79,8 @@ def test_bad_file_ends_failed_with_a_code_and_the_original_kept(rt):
 
 
 def test_missing_original_is_an_infrastructure_error_not_a_final_state(rt):
-    doc_id = receive(rt.sessions, rt.storage, department_id=1, filename="a.txt", stream=io.BytesIO("关于的通知".encode()),
-                     uploaded_by="x").document_id
+    doc_id = receive(rt.sessions, rt.storage, department_id=1, filename="a.txt",
+                     stream=io.BytesIO("关于的通知".encode()), uploaded_by="x").document_id
     rt.storage.local_path(load(rt, doc_id).sha256).unlink()
     with pytest.raises(FileNotFoundError):
         ingest(rt, doc_id)
@@ -154,7 +154,8 @@ def test_ingest_commits_without_waiting_for_the_disk_only_in_its_own_transaction
         return settle(conn, *args)
 
     monkeypatch.setattr(I, "_settle", watching)
-    doc_id = upload(rt, build_pdf(tmp_path / "a.pdf", [["关于开展安全生产检查的通知", "各单位：请于本月底前完成自查。"]]))
+    doc_id = upload(rt, build_pdf(tmp_path / "a.pdf",
+                                  [["关于开展安全生产检查的通知", "各单位：请于本月底前完成自查。"]]))
     assert ingest(rt, doc_id) == "pending_review"
     assert seen == (["off"] if postgres else [1])  # SQLite: 1 = NORMAL
     with rt.engine.begin() as conn:  # the same pool, the next transaction: the database's default again

@@ -1,7 +1,7 @@
 """service/quality.py and `gongkai evaluate --reviewed`: the classifier scored on reviewers' decisions."""
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,6 @@ from service.db import Department, Document, transaction
 from service.processing import ingest
 from service.receiving import receive
 
-UTC = timezone.utc
 
 
 @pytest.fixture
@@ -101,7 +100,7 @@ def test_real_uploads_classified_then_confirmed_or_corrected(rt):
         assert ingest(rt, ids[-1]) == "pending_review"
     stored = []
     with transaction(rt.sessions) as s:
-        for doc_id, r in zip(ids, records):
+        for doc_id, r in zip(ids, records, strict=True):
             doc = s.get(Document, doc_id)
             stored.append((doc.suggested_category, doc.candidates[0]["category"], r["category"]))
             review.confirm(s, doc, "审核员", taxonomy, category=r["category"])   # the reviewer decides
@@ -115,7 +114,8 @@ def test_real_uploads_classified_then_confirmed_or_corrected(rt):
     assert report["accuracy"] == round(sum(top == truth for _, top, truth in stored) / len(stored), 4)
 
 
-def test_evaluate_reviewed_command_prints_figures_goals_and_corrections(db_url, sessions, tmp_path, monkeypatch, capsys):
+def test_evaluate_reviewed_command_prints_figures_goals_and_corrections(db_url, sessions, tmp_path, monkeypatch,
+                                                                        capsys):
     monkeypatch.setenv("GONGKAI_DATABASE_URL", db_url)
     monkeypatch.setenv("GONGKAI_DATA_DIR", str(tmp_path / "data"))
     assert main(["evaluate", "--reviewed"]) == 0

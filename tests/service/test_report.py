@@ -2,7 +2,7 @@
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,6 @@ from service.localtime import CHINA_TIME
 from service.report import annual_report, as_rows, summary_sentence, years_with_data
 from service.review import publish
 
-UTC = timezone.utc
 
 
 def add_documents(sessions) -> None:
@@ -22,15 +21,19 @@ def add_documents(sessions) -> None:
         s.add_all([zfb, mzj])
         s.flush()
         rows = [  # department, status, category, suggested, published_at (UTC), created_at (UTC)
-            (zfb, "published", "工作动态", "工作动态", datetime(2025, 3, 10, 2, 0, tzinfo=UTC), datetime(2025, 3, 9, tzinfo=UTC)),
-            (zfb, "published", "工作动态", "其他", datetime(2025, 3, 20, 2, 0, tzinfo=UTC), datetime(2025, 3, 19, tzinfo=UTC)),
+            (zfb, "published", "工作动态", "工作动态", datetime(2025, 3, 10, 2, 0, tzinfo=UTC),
+             datetime(2025, 3, 9, tzinfo=UTC)),
+            (zfb, "published", "工作动态", "其他", datetime(2025, 3, 20, 2, 0, tzinfo=UTC),
+             datetime(2025, 3, 19, tzinfo=UTC)),
             # 1 January 2025, 01:00 Beijing time: counts for 2025, in January
             (mzj, "published", "政策法规及规范性文件", "规划计划", datetime(2024, 12, 31, 17, 0, tzinfo=UTC),
              datetime(2024, 12, 30, tzinfo=UTC)),
-            (mzj, "withdrawn", "办事指南", "办事指南", datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 5, 30, tzinfo=UTC)),
+            (mzj, "withdrawn", "办事指南", "办事指南", datetime(2025, 6, 1, tzinfo=UTC),
+             datetime(2025, 5, 30, tzinfo=UTC)),
             (mzj, "published", "旧分类", None, datetime(2025, 7, 1, tzinfo=UTC), datetime(2025, 6, 30, tzinfo=UTC)),
             # 1 January 2026, 00:30 Beijing time: not 2025
-            (zfb, "published", "规划计划", "规划计划", datetime(2025, 12, 31, 16, 30, tzinfo=UTC), datetime(2025, 12, 1, tzinfo=UTC)),
+            (zfb, "published", "规划计划", "规划计划", datetime(2025, 12, 31, 16, 30, tzinfo=UTC),
+             datetime(2025, 12, 1, tzinfo=UTC)),
             (zfb, "approved", "工作动态", "工作动态", None, datetime(2025, 8, 1, tzinfo=UTC)),      # not published
             (zfb, "failed", None, None, None, datetime(2025, 9, 1, tzinfo=UTC)),
         ]

@@ -29,7 +29,8 @@ def add(rt, status, category=None, suggested=None, reviewed_by=None, n=0) -> int
 
 
 def test_only_confirmed_documents_become_training_data(rt):
-    confirmed = [add(rt, "approved", "人事任免", "其他", "审核员", 1), add(rt, "published", "人事任免", None, "审核员", 2)]
+    confirmed = [add(rt, "approved", "人事任免", "其他", "审核员", 1),
+                 add(rt, "published", "人事任免", None, "审核员", 2)]
     add(rt, "pending_review", None, "人事任免", None, 3)  # a suggestion nobody confirmed
     add(rt, "rejected", None, "人事任免", "审核员", 4)
     records = confirmed_records(rt.sessions)
@@ -110,7 +111,7 @@ def test_only_published_documents_without_a_secrecy_mark_are_shareable(rt):
 
 def test_export_training_then_train_with_it_elsewhere(sqlite_rt, tmp_path, monkeypatch, capsys):
     """One deployment exports its published corrections; another trains on them (--confirmed)."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from service.classifier import training_data as D
     from service.cli import main
@@ -119,9 +120,9 @@ def test_export_training_then_train_with_it_elsewhere(sqlite_rt, tmp_path, monke
     for n in range(3):
         add(rt, "published", "人事任免", "其他", "审核员", n)
     with transaction(rt.sessions) as s:
-        s.get(Document, 1).reviewed_at = datetime(2026, 1, 5, tzinfo=timezone.utc)
+        s.get(Document, 1).reviewed_at = datetime(2026, 1, 5, tzinfo=UTC)
         for doc_id in (2, 3):
-            s.get(Document, doc_id).reviewed_at = datetime(2026, 3, 5, tzinfo=timezone.utc)
+            s.get(Document, doc_id).reviewed_at = datetime(2026, 3, 5, tzinfo=UTC)
     monkeypatch.setenv("GONGKAI_DATABASE_URL", rt.settings.database_url)
     monkeypatch.setenv("GONGKAI_DATA_DIR", str(rt.settings.data_dir))
     out = tmp_path / "county.jsonl"

@@ -1,11 +1,20 @@
 """Publishing: index numbers stay unique and gap-free when reviewers publish at the same moment."""
 import threading
+from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
-from service import audit
-from service.db import Department, Document, transaction
+from build_pdf import build_scanned_pdf
+from live_server import at_once, copy_of, serving, signed_in
+from service import audit, review, secrecy_review
+from service.db import AuditEntry, Department, Document, IndexCounter, SecrecyReview, User, transaction
+from service.processing import ingest
+from service.receiving import receive
 from service.review import publish
+from service.web import create_app
+from testenv import unique_queue_name
 
 
 def approved_documents(sessions, n: int) -> list[int]:
@@ -49,14 +58,6 @@ def test_concurrent_publishes_get_distinct_consecutive_index_numbers(sessions):
 # ---------------------------------------------------------------------------
 # Through a real server: parallel requests on one document (a double click, two reviewers)
 # ---------------------------------------------------------------------------
-
-import pytest
-from werkzeug.security import generate_password_hash
-
-from testenv import unique_queue_name
-from live_server import at_once, copy_of, serving, signed_in
-from service.web import create_app
-from service.db import AuditEntry, IndexCounter, User
 
 PASSWORD = "correct horse 电池"
 
@@ -121,7 +122,8 @@ def test_a_burst_of_publishes_of_one_document_gives_one_number_and_the_departmen
     assert nxt.status_code == 200 and nxt.json()["index_number"] == f"mzj-{year}-00002"
     again = rev.post(f"{base}/api/v1/documents/{doc}/publish", timeout=60)   # republished: keeps its number
     assert again.status_code == 200 and again.json()["index_number"] == f"mzj-{year}-00001"
-    assert rev.post(f"{base}/api/v1/documents/{third}/publish", timeout=60).json()["index_number"] == f"mzj-{year}-00003"
+    assert (rev.post(f"{base}/api/v1/documents/{third}/publish", timeout=60).json()["index_number"]
+            == f"mzj-{year}-00003")
     with transaction(live["sessions"], readonly=True) as s:
         assert s.execute(select(IndexCounter.last_value)).scalar_one() == 3
         assert audit.verify(s).ok
@@ -141,8 +143,8 @@ def test_two_reviewers_deciding_one_document_at_once_one_wins_and_the_other_is_t
     base, sessions = live["base"], live["sessions"]
     one, two = signed_in(base, "rev1", PASSWORD), signed_in(base, "rev2", PASSWORD)
     for doc in live["pending"][:5]:      # several rounds: the race has to be won by the code, not by luck
-        answers = at_once([lambda: one.post(f"{base}/api/v1/documents/{doc}/review", json=first, timeout=60),
-                           lambda: two.post(f"{base}/api/v1/documents/{doc}/review", json=second, timeout=60)])
+        answers = at_once([lambda doc=doc: one.post(f"{base}/api/v1/documents/{doc}/review", json=first, timeout=60),
+                           lambda doc=doc: two.post(f"{base}/api/v1/documents/{doc}/review", json=second, timeout=60)])
         assert statuses(answers) == [200, 409]
         winner = next(a for a in answers if a.status_code == 200).json()
         loser = next(a for a in answers if a.status_code == 409).json()["error"]
@@ -158,16 +160,18 @@ def test_two_reviewers_deciding_one_document_at_once_one_wins_and_the_other_is_t
 def test_a_double_click_on_acknowledge_or_withdraw_records_it_once(live):
     base, sessions, (pii,) = live["base"], live["sessions"], live["pii"]
     rev = signed_in(base, "rev1", PASSWORD)
-    answers = at_once([lambda c=copy_of(rev): c.post(f"{base}/api/v1/documents/{pii}/acknowledge-pii",
-                                                      json={"note": "已遮盖"}, timeout=60) for _ in range(4)])
+    clients = [copy_of(rev) for _ in range(4)]   # one session copy per click
+    answers = at_once([lambda c=c: c.post(f"{base}/api/v1/documents/{pii}/acknowledge-pii",
+                                          json={"note": "已遮盖"}, timeout=60) for c in clients])
     assert statuses(answers) == [200, 409, 409, 409]
     assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"already_acknowledged"}
     assert len(history(sessions, pii, "privacy.acknowledge")) == 1
 
     doc = live["approved"][0]
     assert rev.post(f"{base}/api/v1/documents/{doc}/publish", timeout=60).status_code == 200
-    answers = at_once([lambda c=copy_of(rev): c.post(f"{base}/api/v1/documents/{doc}/withdraw",
-                                                      json={"reason": "内容有误"}, timeout=60) for _ in range(4)])
+    clients = [copy_of(rev) for _ in range(4)]
+    answers = at_once([lambda c=c: c.post(f"{base}/api/v1/documents/{doc}/withdraw",
+                                          json={"reason": "内容有误"}, timeout=60) for c in clients])
     assert statuses(answers) == [200, 409, 409, 409]
     assert [d["to"] for d in history(sessions, doc, "status")] == ["published", "withdrawn"]
 
@@ -221,14 +225,6 @@ def test_a_stale_read_cannot_move_a_document_that_moved_meanwhile(sessions):
 # 保密审查 and the scan gate (issue #21 items 1 and 4)
 # ---------------------------------------------------------------------------
 
-from datetime import datetime, timezone
-
-from build_pdf import build_scanned_pdf
-from service import review, secrecy_review
-from service.db import SecrecyReview
-from service.processing import ingest
-from service.receiving import receive
-
 
 @pytest.fixture
 def scans(db_url, redis_url, tmp_path):
@@ -269,7 +265,8 @@ def test_a_scanned_secret_notice_is_published_by_no_path_until_a_cleared_review_
     stored = rev1.get(f"/api/v1/documents/{doc}").get_json()
     assert stored["findings"] == [] and not stored["secrecy_blocked"]          # the mark is pixels: nothing found
     assert stored["warnings"][0]["code"] == "no_text_layer" and stored["warnings"][0]["pages"] == [1, 2]
-    assert rev1.post(f"/api/v1/documents/{doc}/review", json={"action": "correct", "category": "工作动态"}).status_code == 200
+    assert rev1.post(f"/api/v1/documents/{doc}/review",
+                     json={"action": "correct", "category": "工作动态"}).status_code == 200
 
     # The API, for anyone: a recorded 保密审查 that read pages 1 and 2 is missing.
     for client in (rev1, adm):
@@ -279,9 +276,8 @@ def test_a_scanned_secret_notice_is_published_by_no_path_until_a_cleared_review_
         assert error["code"] == "secrecy_review_required"
         assert "第 1、2 页无法识别文字，须由审查人逐页阅读原件并记录保密审查后才能发布。" in error["message"]
     # The manifest import's path: the automatic checks did not clear it, so it never publishes.
-    with pytest.raises(review.SecrecyReviewRequired):
-        with transaction(rt.sessions) as s:
-            review.publish(s, review.load_for_change(s, doc), "import:manifest", automatic_only=True)
+    with pytest.raises(review.SecrecyReviewRequired), transaction(rt.sessions) as s:
+        review.publish(s, review.load_for_change(s, doc), "import:manifest", automatic_only=True)
 
     # Clearing without having read every page is refused; a reviewer who read them and saw the mark refuses.
     half = rev1.post(f"/api/v1/documents/{doc}/secrecy-review", json={"result": "cleared", "pages_read": [1]})
@@ -368,7 +364,8 @@ def test_stored_documents_without_pages_count_every_page_and_a_refusal_blocks_un
         doc = s.get(Document, doc_id)
         doc.pages = 3
         doc.warnings = [{"code": "garbled_text_layer", "message": "提取出的文字疑似乱码"}]   # stored before pages
-    assert secrecy_review.pages_needing_reading([{"code": "no_text_layer"}], 2) == {1: ["no_text_layer"], 2: ["no_text_layer"]}
+    assert secrecy_review.pages_needing_reading([{"code": "no_text_layer"}], 2) == {1: ["no_text_layer"],
+                                                                                  2: ["no_text_layer"]}
     assert secrecy_review.pages_needing_reading([{"code": "partial_text_layer", "pages": [3]},
                                                  {"code": "ocr_incomplete", "pages": [3, 4]}], 4) == {
         3: ["partial_text_layer", "ocr_incomplete"], 4: ["ocr_incomplete"]}
@@ -383,9 +380,8 @@ def test_stored_documents_without_pages_count_every_page_and_a_refusal_blocks_un
             secrecy_review.record(s, doc, "甲", "cleared", [1, 2])
         secrecy_review.record(s, doc, "甲", "cleared", [1, 2, 3])
         secrecy_review.record(s, doc, "乙", "not_cleared", [1], "第 2 页需进一步核实")
-    with pytest.raises(review.SecrecyReviewRequired):
-        with transaction(sessions) as s:
-            review.publish(s, review.load_for_change(s, doc_id), "丙")
+    with pytest.raises(review.SecrecyReviewRequired), transaction(sessions) as s:
+        review.publish(s, review.load_for_change(s, doc_id), "丙")
     with transaction(sessions) as s:
         secrecy_review.record(s, review.load_for_change(s, doc_id), "乙", "cleared", [1, 2, 3], "已核实")
     with transaction(sessions) as s:     # without the two-person rule the reviewer may publish it too
@@ -401,7 +397,7 @@ def test_two_reviews_at_once_are_both_recorded_and_publish_sees_one_state(live):
         docs = [Document(department_id=dept_id, filename=f"含个人信息{i}.pdf", sha256=f"{900 + i:064x}", size=1,
                          status="approved", title=f"名单{i}", category="工作动态", pages=1,
                          findings=[{"kind": "mobile", "value": "138****5678", "blocking": False, "location": "正文"}],
-                         pii_acknowledged_by="rev1", pii_acknowledged_at=datetime.now(timezone.utc)) for i in range(4)]
+                         pii_acknowledged_by="rev1", pii_acknowledged_at=datetime.now(UTC)) for i in range(4)]
         s.add_all(docs)
         s.flush()
         ids = [d.id for d in docs]
@@ -415,7 +411,8 @@ def test_two_reviews_at_once_are_both_recorded_and_publish_sees_one_state(live):
         rows = secrecy_review.reviews_of(s, ids[0])
         assert sorted(r.reviewer for r in rows) == ["rev1", "rev2"]
         latest = rows[-1]
-    outcome = (rev2 if latest.reviewer == "rev1" else rev1).post(f"{base}/api/v1/documents/{ids[0]}/publish", timeout=60)
+    outcome = (rev2 if latest.reviewer == "rev1" else rev1).post(f"{base}/api/v1/documents/{ids[0]}/publish",
+                                                                 timeout=60)
     # publish decides on the latest: published exactly when that one cleared it
     assert outcome.status_code == (200 if latest.result == "cleared" else 409)
     # A refusal racing a publish: either the publish used the clearance and the refusal comes too late,

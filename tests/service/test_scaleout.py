@@ -8,6 +8,7 @@ exactly once, no bytes were stored twice, more than one worker ran chunk jobs (r
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -100,11 +101,12 @@ def machine_env(rt, home: Path) -> dict:
 def start_worker(rt, tmp_path: Path, name: str) -> subprocess.Popen:
     home = tmp_path / "machines" / name
     env = machine_env(rt, home)
-    log = open(home / "worker.log", "w")
     # Its own session: the worker, its rq scheduler child and its parse server form one
     # process group the test can reap afterwards (SIGKILL of the worker alone orphans them).
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--name", name], env=env, cwd=home,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # The worker keeps its own copy of the log's descriptor; ours is closed once it has started.
+    with open(home / "worker.log", "w") as log:
+        return subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--name", name], env=env, cwd=home,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def gongkai(rt, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -177,10 +179,8 @@ def stop(workers: dict[str, subprocess.Popen]) -> None:
             w.kill()
             w.wait()
     for w in workers.values():  # whatever the worker left behind in its process group
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(w.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -290,7 +290,8 @@ def test_chunked_import_on_three_workers_one_killed(rt, tmp_path):
     print(f"\nscale-out: {n} documents {dict(counts)}, failed with codes {sorted(failed)}; "
           f"{summary['jobs']} chunk jobs of {CHUNK_SIZE} on {WORKERS} workers, per worker {dict(ran)}; "
           f"killed {victim} in a chunk with {len(left_behind)} unfinished {left_behind} "
-          f"(its job left {getattr(killed_status, 'value', killed_status)!r}); swept by {sorted({swept[i] for i in left_behind})} "
+          f"(its job left {getattr(killed_status, 'value', killed_status)!r}); "
+          f"swept by {sorted({swept[i] for i in left_behind})} "
           f"{finished_at - killed_at:.1f}s after the kill; processes the killed worker left: {len(orphans)} "
           f"right after, {len(still_there)} at the end {sorted(set(still_there))}; "
           f"audit {verified.entries} entries ok; total {time.monotonic() - started:.1f}s")

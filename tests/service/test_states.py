@@ -26,7 +26,8 @@ def test_every_step_of_the_happy_path_is_audited_with_who_and_why(sessions):
         with transaction(sessions) as s:
             transition(s, s.get(Document, doc_id), target, actor="李四", reason=f"to {target}")
     with transaction(sessions) as s:
-        entries = s.execute(select(AuditEntry).where(AuditEntry.document_id == doc_id).order_by(AuditEntry.seq)).scalars().all()
+        entries = s.execute(select(AuditEntry).where(AuditEntry.document_id == doc_id)
+                            .order_by(AuditEntry.seq)).scalars().all()
         assert [e.detail["to"] for e in entries] == HAPPY_PATH
         assert [e.detail["from"] for e in entries] == ["received", *HAPPY_PATH[:-1]]
         assert all(e.actor == "李四" and e.detail["reason"].startswith("to ") for e in entries)
@@ -34,9 +35,11 @@ def test_every_step_of_the_happy_path_is_audited_with_who_and_why(sessions):
         assert audit.verify(s).ok
 
 
-@pytest.mark.parametrize("path", [["processing", "failed", "received", "processing", "pending_review", "rejected", "pending_review"],
-                                  ["processing", "received", "processing", "pending_review", "processing", "pending_review",
-                                   "approved", "pending_review", "approved", "published"]])
+@pytest.mark.parametrize("path", [
+    ["processing", "failed", "received", "processing", "pending_review", "rejected", "pending_review"],
+    ["processing", "received", "processing", "pending_review", "processing", "pending_review",
+     "approved", "pending_review", "approved", "published"],
+])
 def test_side_paths(sessions, path):
     doc_id = new_document(sessions)
     for target in path:
@@ -57,9 +60,8 @@ def test_forbidden_transitions_are_refused_and_leave_no_trace(sessions, current)
     for target in ALL_STATES:
         if target in TRANSITIONS[current]:
             continue
-        with pytest.raises(InvalidTransition) as info:
-            with transaction(sessions) as s:
-                transition(s, s.get(Document, doc_id), target, actor="x")
+        with pytest.raises(InvalidTransition) as info, transaction(sessions) as s:
+            transition(s, s.get(Document, doc_id), target, actor="x")
         assert info.value.code == "invalid_transition"
     with transaction(sessions) as s:
         assert s.get(Document, doc_id).status == current
@@ -71,7 +73,6 @@ def test_publishing_straight_from_review_is_refused(sessions):
     with transaction(sessions) as s:
         transition(s, s.get(Document, doc_id), "processing", actor="system")
         transition(s, s.get(Document, doc_id), "pending_review", actor="system")
-    with pytest.raises(InvalidTransition) as info:
-        with transaction(sessions) as s:
-            transition(s, s.get(Document, doc_id), "published", actor="reviewer")
+    with pytest.raises(InvalidTransition) as info, transaction(sessions) as s:
+        transition(s, s.get(Document, doc_id), "published", actor="reviewer")
     assert "待审核" in info.value.message

@@ -12,7 +12,8 @@ from service.analysis.normalize import analysis_form
 from service.analysis.tokenizer import find_doc_number, guess_title
 from service.classifier.training_data import read_jsonl
 
-NINE = ["工作动态", "政策法规及规范性文件", "规划计划", "机构职能", "人事任免", "办事指南", "应急预案", "政府工作报告", "其他"]
+NINE = ["工作动态", "政策法规及规范性文件", "规划计划", "机构职能", "人事任免", "办事指南", "应急预案", "政府工作报告",
+        "其他"]
 
 
 @pytest.fixture(scope="module")

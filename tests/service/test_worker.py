@@ -36,7 +36,8 @@ def start_worker(rt, *extra: str) -> subprocess.Popen:
 def upload_texts(rt, n: int, prefix: str = "") -> list[int]:
     ids = []
     for i in range(n):
-        body = f"{prefix}关于做好第{i}批政府信息公开工作的通知\n各乡镇人民政府：\n现将第{i}项有关事项通知如下。".encode()
+        body = (f"{prefix}关于做好第{i}批政府信息公开工作的通知\n"
+                f"各乡镇人民政府：\n现将第{i}项有关事项通知如下。").encode()
         import io
         ids.append(receive(rt.sessions, rt.storage, department_id=1, filename=f"{i}.txt", stream=io.BytesIO(body),
                            uploaded_by="test").document_id)
@@ -147,7 +148,8 @@ def test_fault_two_workers_one_killed_and_redis_flushed(rt):
         assert len(reached) == n and len({e.document_id for e in reached}) == n
         attempts = Counter(s.execute(select(Document.attempts).where(Document.id.in_(ids))).scalars())
     print(f"\nfault test: {n} uploads, 2 workers; {done_at_kill} final when one was SIGKILLed and Redis flushed; "
-          f"all final {recovered_in:.1f} s later: {counts}; ingest attempts per document {dict(sorted(attempts.items()))}; "
+          f"all final {recovered_in:.1f} s later: {counts}; "
+          f"ingest attempts per document {dict(sorted(attempts.items()))}; "
           f"{len(reached)} reached pending_review once each; audit chain {result.entries} entries verified")
 
 

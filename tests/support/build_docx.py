@@ -31,7 +31,7 @@ NS = (
     'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
     'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"'
 )
-FIXED_TIME = dt.datetime(2023, 12, 5, 9, 0, 0, tzinfo=dt.timezone.utc)
+FIXED_TIME = dt.datetime(2023, 12, 5, 9, 0, 0, tzinfo=dt.UTC)
 
 GONGWEN_DEFAULTS: dict[str, object] = {
     "secret": "机密★1年",

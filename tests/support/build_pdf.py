@@ -14,7 +14,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 FONT = "STSong-Light"
-SEED_WATERMARK = "县民政资讯工作年报 WORD 版 【本文为 word 版,下载后可修改、打印,如对您有所帮助,请购买,谢谢。 】 第 {n} 页"
+SEED_WATERMARK = ("县民政资讯工作年报 WORD 版 【本文为 word 版,下载后可修改、打印,"
+                  "如对您有所帮助,请购买,谢谢。 】 第 {n} 页")
 
 
 def _font() -> str:
@@ -87,8 +88,10 @@ def build_seed_report_pdf(path: Path, seed_text: str) -> Path:
     """
     import re
 
-    body = re.sub(r"县民政资讯工作年报 WORD 版 【本文为 word 版,下载后可修改、打印,如对您有所帮助,请购买,谢谢。 】 第 \d+ 页", " ", seed_text)
-    paragraphs = [p for p in re.split(r"\s(?=[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\([一二三四五六七八九十]+\))", body) if p.strip()]
+    body = re.sub(r"县民政资讯工作年报 WORD 版 【本文为 word 版,下载后可修改、打印,"
+                  r"如对您有所帮助,请购买,谢谢。 】 第 \d+ 页", " ", seed_text)
+    paragraphs = [p for p in re.split(r"\s(?=[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）"
+                                      r"|\([一二三四五六七八九十]+\))", body) if p.strip()]
     return build_pdf(path, paginate(paragraphs, chars_per_line=32, lines_per_page=26), header=SEED_WATERMARK,
                      footer="第 {n} 页", title="县民政资讯工作年报")
 

@@ -17,7 +17,8 @@ def paged(pages: list[list[str]]) -> ParsedDocument:
     return ParsedDocument(blocks=blocks, page_count=len(pages))
 
 
-@pytest.mark.parametrize("a,b", [("第 1 页", "第 12 页"), ("— 3 —", "— 4 —"), ("- 9 -", "-10-"), ("ＸＸ县人民政府", "XX县人民政府")])
+@pytest.mark.parametrize("a,b", [("第 1 页", "第 12 页"), ("— 3 —", "— 4 —"), ("- 9 -", "-10-"),
+                                 ("ＸＸ县人民政府", "XX县人民政府")])
 def test_line_key_normalizes_digits_width_and_rules(a, b):
     assert line_key(a) == line_key(b)
 
@@ -112,7 +113,8 @@ def test_reflow_joins_wrapped_cjk_lines_and_keeps_numbers_whole():
              Paragraph("12 件，办结 1598 件。", page=1),
              Paragraph("（二）下一段", page=1)]
     lines[0] = Paragraph("一、概述", page=1)
-    assert reflow(lines) == ["一、概述", "我县政务服务中心共受理的行政审批事项达1612 件，办结 1598 件。", "（二）下一段"]
+    assert reflow(lines) == ["一、概述", "我县政务服务中心共受理的行政审批事项达1612 件，办结 1598 件。",
+                             "（二）下一段"]
 
 
 def test_reflow_never_joins_word_paragraphs():

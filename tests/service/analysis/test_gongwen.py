@@ -257,7 +257,8 @@ def test_odd_input_never_raises():
     assert extract_gongwen(["", "   ", "\u3000"]) == {}
     assert extract_gongwen([None, 3, b"x"]) == {}          # type: ignore[list-item]
     assert extract_gongwen(None) == {}                      # type: ignore[arg-type]
-    assert extract_gongwen("长政发〔2023〕12号\n长沙县人民政府关于加强管理的通知")["doc_number"].value == "长政发〔2023〕12号"
+    assert (extract_gongwen("长政发〔2023〕12号\n长沙县人民政府关于加强管理的通知")["doc_number"].value
+            == "长政发〔2023〕12号")
 
 
 def test_long_and_pathological_paragraphs_are_fast():

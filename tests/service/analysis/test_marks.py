@@ -61,7 +61,8 @@ def test_recall_on_markings_and_false_positive_rate_on_prose():
 
 
 @pytest.mark.parametrize("text", [
-    "機密★1年", "本文件为机密*1年请妥善保管", "密級：機密", "机密 1年", "机密\uf0ab1年", "「机密」", "机密（★1年）", "绝密·长期",
+    "機密★1年", "本文件为机密*1年请妥善保管", "密級：機密", "机密 1年", "机密\uf0ab1年", "「机密」", "机密（★1年）",
+    "绝密·长期",
 ])
 def test_the_markings_the_probe_missed_now_block(text):
     found = privacy.scan_text(text)

@@ -28,7 +28,7 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def id_check(first17: str) -> str:
-    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, _WEIGHTS)) % 11]
+    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
 def make_id(region: str = "110105", birth: str = "19800101", seq: str = "123") -> str:
@@ -309,12 +309,14 @@ def test_masking():
     assert mask("mobile", "13812345678") == "138****5678"
     assert mask("bank_card", "6222020012345678") == "6222 **** **** 5678"
     assert mask("bank_card", "6217000012345678901") == "6217 **** **** *** 8901"
-    doc = ParsedDocument(blocks=(Paragraph(f"手机 +86 138 1234 5678，身份证 {full_width(ID_X)}，卡号 {group4(CARD19)}"),),
+    doc = ParsedDocument(blocks=(Paragraph(f"手机 +86 138 1234 5678，身份证 {full_width(ID_X)}，"
+                                           f"卡号 {group4(CARD19)}"),),
                          page_count=1)
     found = {f.kind: f for f in scan_document(doc)}
     assert found["mobile"].masked == "138****5678"
     assert found["resident_id"].masked == f"{ID_X[:6]}********{ID_X[-4:]}"
-    assert found["bank_card"].masked.startswith(CARD19[:4] + " ****") and found["bank_card"].masked.endswith(CARD19[-4:])
+    assert (found["bank_card"].masked.startswith(CARD19[:4] + " ****")
+            and found["bank_card"].masked.endswith(CARD19[-4:]))
     for finding in found.values():
         digits = "".join(c for c in finding.masked if c.isdigit())
         assert len(digits) <= 10  # never the whole number

@@ -87,7 +87,8 @@ def test_document_tokens_round_trip_and_carry_metadata():
 
 
 def test_missing_title_is_guessed_from_a_title_like_first_line():
-    assert T.guess_title("新一代信息技术产业行动计划（2024-2025年）\n一、总体目标") == "新一代信息技术产业行动计划（2024-2025年）"
+    assert (T.guess_title("新一代信息技术产业行动计划（2024-2025年）\n一、总体目标")
+            == "新一代信息技术产业行动计划（2024-2025年）")
     assert T.guess_title("各市人民政府，各县（市、区）人民政府：\n为……") is None
     assert T.guess_title("一、总体要求\n（一）指导思想") is None
     doc = T.tokenize_document(None, "新一代信息技术产业行动计划（2024-2025年）\n一、总体目标")

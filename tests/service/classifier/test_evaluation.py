@@ -26,7 +26,7 @@ def test_resampling_whole_sources_widens_the_interval_when_errors_cluster_in_one
     # 10 sources of 6 documents; every error sits in two of them.
     groups = [f"site{i // 6}" for i in range(60)]
     true = ["a", "b"] * 30
-    pred = [("b" if t == "a" else "a") if g in ("site0", "site1") else t for t, g in zip(true, groups)]
+    pred = [("b" if t == "a" else "a") if g in ("site0", "site1") else t for t, g in zip(true, groups, strict=True)]
     by_document = evaluation.intervals(true, pred, [True] * 60)
     by_source = evaluation.intervals(true, pred, [True] * 60, groups)
     assert by_source["method"] == "bootstrap over source groups" and by_source["units"] == 10
@@ -48,7 +48,7 @@ def drawn_documents_intervals(y_true, y_pred, confident, groups=None, resamples=
         f1s.append(evaluation.scores(t, p, sorted(set(t) | set(p)))["macro_f1"])
         coverages.append(sum(c) / len(c))
         if any(c):
-            precisions.append(sum(a == b for a, b, k in zip(t, p, c) if k) / sum(c))
+            precisions.append(sum(a == b for a, b, k in zip(t, p, c, strict=True) if k) / sum(c))
     span = lambda v: [round(float(x), 3) for x in np.percentile(v, [2.5, 97.5])] if v else None  # noqa: E731
     return {"macro_f1": span(f1s), "confident_precision": span(precisions), "confident_coverage": span(coverages)}
 
@@ -70,4 +70,4 @@ def test_counted_resamples_give_the_intervals_of_drawing_the_documents_themselve
             # scores() rounds each macro-F1 to 4 places before the percentile: equal to 0.001
             for key in ("confident_precision", "confident_coverage"):
                 assert got[key] == want[key], (trial, g is None, key)
-            assert all(abs(a - b) <= 0.001 for a, b in zip(got["macro_f1"], want["macro_f1"])), trial
+            assert all(abs(a - b) <= 0.001 for a, b in zip(got["macro_f1"], want["macro_f1"], strict=False)), trial

@@ -61,7 +61,7 @@ def test_top_words_are_positive_readable_and_strongest_first():
 def test_many_documents_at_once_give_what_each_gives_alone(default_model, test_split):
     docs, texts = test_split.docs[:40], test_split.texts[:40]
     together = default_model.predict_many(docs, texts)
-    alone = [default_model.predict_many([d], [t])[0] for d, t in zip(docs, texts)]
+    alone = [default_model.predict_many([d], [t])[0] for d, t in zip(docs, texts, strict=True)]
     assert [p.explanation["terms"] for p in together] == [p.explanation["terms"] for p in alone]
     assert all(p.explanation["terms"] for p in together)
 
@@ -76,7 +76,7 @@ def test_metadata_tokens_are_put_in_words():
 def test_every_term_the_model_gives_is_a_word_of_the_document(default_model, test_split):
     predictions = default_model.predict_many(test_split.docs, test_split.texts)
     explained = 0
-    for doc, prediction in zip(test_split.docs, predictions):
+    for doc, prediction in zip(test_split.docs, predictions, strict=False):
         terms = prediction.explanation.get("terms", [])
         explained += bool(terms)
         assert len({(t["field"], t["term"]) for t in terms}) == len(terms)
@@ -106,7 +106,7 @@ def test_removing_the_explained_words_moves_the_model_more_than_removing_other_w
                               tuple(t for t in doc.body if t not in drop_body), doc.doc_type, doc.doc_number, doc.genre)
 
     explained_drop, other_drop = [], []
-    for doc, p, before in zip(test_split.docs, predictions, probs):
+    for doc, p, before in zip(test_split.docs, predictions, probs, strict=False):
         top = [(t["field"], t["term"]) for t in p.explanation["terms"] if t["field"] != "metadata"][:3]
         pool = sorted({("title", w) for w in doc.title} | {("body", w) for w in doc.body[:200]} - set(top))
         others = [pool[k] for k in rng.choice(len(pool), size=min(len(top), len(pool)), replace=False)]

@@ -70,7 +70,8 @@ def test_prediction_shape_and_abstention(default_model, test_split):
 
 
 def test_pre_tokenized_input_gives_the_same_prediction_as_text(default_model):
-    title, body = "修水县人民政府办公室关于印发修水县处置重大森林火灾应急预案的通知", "各乡镇人民政府：现将预案印发给你们。1 总则 1.1 编制目的"
+    title, body = ("修水县人民政府办公室关于印发修水县处置重大森林火灾应急预案的通知",
+                   "各乡镇人民政府：现将预案印发给你们。1 总则 1.1 编制目的")
     doc = tokenize_document(title, body)
     from_tokens = default_model.predict_tokens(doc.title, doc.body, doc.doc_type, doc.doc_number, doc.genre)
     from_text = default_model.predict_text(title, body)
@@ -235,7 +236,8 @@ def test_activate_and_rollback_walk_the_version_history(saved, tmp_path):
         store.activate("../../etc")
 
 
-@pytest.mark.parametrize("candidate", ["linear_svc_c1", "logistic_regression_c30", "sgd_modified_huber", "complement_nb"])
+@pytest.mark.parametrize("candidate", ["linear_svc_c1", "logistic_regression_c30", "sgd_modified_huber",
+                                       "complement_nb"])
 def test_every_candidate_persists_with_trusted_types_only(candidate, tmp_path):
     """Whichever candidate wins, its artifact holds only explicitly trusted types."""
     from service.classifier import train as TR
@@ -353,7 +355,8 @@ def test_what_the_model_can_judge_every_training_document_is_within_it():
 
 @pytest.mark.parametrize("title, body, code", [
     ("附件1", "", "too_little_chinese"),
-    ("Annual Report 2025", "This report covers the county's disclosure work. " * 3 + "附件：统计表", "mostly_not_chinese"),
+    ("Annual Report 2025", "This report covers the county's disclosure work. " * 3 + "附件：统计表",
+     "mostly_not_chinese"),
     ("县民政局2026年工作要点", "今年重点做好以下工作。", None),                 # short, but Chinese
     ("关于印发《X县数据共享管理办法》的通知", "各乡镇人民政府：现将 API、HTTP 接口规范印发给你们。", None),
 ])

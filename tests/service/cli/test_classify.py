@@ -66,7 +66,8 @@ def test_classify_human_output_keeps_one_line_per_reason_and_puts_metadata_in_wo
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert all(line.startswith(("✓", "    ")) for line in lines), lines
-    assert any(line.startswith("    规则：正文开头是任免决定") and "研究决定： 任命王明为县教育局副局长；" in line for line in lines)
+    assert any(line.startswith("    规则：正文开头是任免决定") and "研究决定： 任命王明为县教育局副局长；" in line
+               for line in lines)
     assert "体裁属“计划”类（公文要素）" in out and "正文自称“本行动计划”（公文要素）" in out
     assert "体裁:" not in out and "体裁文:" not in out
 

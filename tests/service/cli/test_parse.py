@@ -42,7 +42,7 @@ def test_json_lines_for_a_parsed_file(tmp_path):
     result = gongkai("parse", "--json", str(pdf))
     assert result.returncode == 0, result.stderr
     (record,) = records(result.stdout)
-    assert RECORD_KEYS <= record.keys()
+    assert record.keys() >= RECORD_KEYS
     assert record["media_type"] == "application/pdf" and record["plugin"] == "pdf/1"
     assert "现将有关事项通知如下" in record["text"] and record["pages"] == 1
     assert len(record["sha256"]) == 64
@@ -51,7 +51,8 @@ def test_json_lines_for_a_parsed_file(tmp_path):
 def test_exit_status_one_when_any_file_fails_and_errors_are_coded(tmp_path, data_dir):
     good = tmp_path / "a.txt"
     good.write_text("关于开展安全生产检查的通知", encoding="utf-8")
-    result = gongkai("parse", "--json", str(good), str(data_dir / "hostile" / "pdf_renamed.docx"), str(tmp_path / "missing.pdf"))
+    result = gongkai("parse", "--json", str(good), str(data_dir / "hostile" / "pdf_renamed.docx"),
+                     str(tmp_path / "missing.pdf"))
     assert result.returncode == 1
     ok, mismatch, missing = records(result.stdout)
     assert "error" not in ok
@@ -81,7 +82,8 @@ def test_readable_summary_without_json(tmp_path):
 
 
 def all_test_files() -> list[Path]:
-    files = [p for sub in ("pdf", "docx", "hostile") for p in sorted((DATA / sub).glob("*")) if p.suffix in {".pdf", ".docx"}]
+    files = [p for sub in ("pdf", "docx", "hostile") for p in sorted((DATA / sub).glob("*"))
+             if p.suffix in {".pdf", ".docx"}]
     assert len(files) > 100
     return files
 

@@ -28,13 +28,14 @@ ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data"
 TRAINING = ROOT / "models" / "training" / "documents.jsonl"
 FAST_CANDIDATES = ("linear_svc_c1", "logistic_regression_c30")
+SMALL_PER_SPLIT = {"train": 12, "validation": 4, "test": 4}
 
 
 def training_records(split: str) -> list[dict]:
     return [r for r in read_jsonl(TRAINING) if r["split"] == split]
 
 
-def small_training_set(per_split: dict[str, int] = {"train": 12, "validation": 4, "test": 4}) -> list[dict]:
+def small_training_set(per_split: dict[str, int] = SMALL_PER_SPLIT) -> list[dict]:
     """The first N records of each (split, category), as tests/service/classifier_helpers.py takes them."""
     taken: dict[tuple[str, str], int] = {}
     out = []

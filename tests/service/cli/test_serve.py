@@ -57,7 +57,8 @@ def redis_servers_in(directory: str) -> list[int]:
 
 
 def gongkai(env, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
 
 
 @pytest.fixture
@@ -130,7 +131,8 @@ def test_serve_runs_upload_to_review_and_stops_cleanly(served, tmp_path):
     workers = children_of(proc.pid)
     assert len(workers) == 1  # GONGKAI_WORKERS=1
     (worker,) = workers
-    environ = dict(item.split("=", 1) for item in Path(f"/proc/{worker}/environ").read_text().split("\0") if "=" in item)
+    environ = dict(item.split("=", 1) for item in Path(f"/proc/{worker}/environ").read_text().split("\0")
+                   if "=" in item)
     socket_path = environ["GONGKAI_REDIS_URL"].removeprefix("unix://")
     redis_dir = str(Path(socket_path).parent)
     assert redis_servers_in(redis_dir), "the embedded redis-server is running"

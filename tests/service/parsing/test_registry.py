@@ -11,7 +11,8 @@ def ep(name: str, value: str) -> EntryPoint:
     return EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP)
 
 
-BUILTINS = [ep("pdf", "plugins.pdf:PdfParser"), ep("word", "plugins.word:WordParser"), ep("text", "plugins.text:TextParser")]
+BUILTINS = [ep("pdf", "plugins.pdf:PdfParser"), ep("word", "plugins.word:WordParser"),
+            ep("text", "plugins.text:TextParser")]
 
 
 def test_installed_builtins_register_through_entry_points():

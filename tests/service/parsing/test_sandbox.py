@@ -1,3 +1,4 @@
+import contextlib
 import os
 from pathlib import Path
 
@@ -92,10 +93,8 @@ def test_no_child_processes_are_left_behind(sample):
     from service.parsing import parse_server
 
     for target in ("Good", "RaisesTypeError", "Sleeps"):
-        try:
+        with contextlib.suppress(ParserFailed, ResourceLimit):
             run(target, sample, Limits(memory_bytes=256 * 1024 * 1024, cpu_seconds=5, wall_seconds=1))
-        except (ParserFailed, ResourceLimit):
-            pass
     server = parse_server._client.proc.pid
     assert server in children_of(os.getpid())  # the parse server is ours
     assert children_of(server) == []  # the crashed and the timed-out children are gone (and reaped)

@@ -118,8 +118,8 @@ def test_accept_above_threshold_apply_audit_and_roll_back_exactly(settings, sess
     # reject one group entirely, then re-accept it per item: per-group and per-item decisions
     g = R.summary(sessions, batch_id)["groups"][0]
     R.decide(sessions, batch_id, "rev", group=(g["old"], g["new"]), accept=False)
-    group_items = [i for i in items(sessions, batch_id) if (i.old_suggested_category, i.new_category) == (g["old"], g["new"])
-                   and i.kind == "change"]
+    group_items = [i for i in items(sessions, batch_id)
+                   if (i.old_suggested_category, i.new_category) == (g["old"], g["new"]) and i.kind == "change"]
     assert all(i.decision == "rejected" for i in group_items)
     R.decide(sessions, batch_id, "rev", item_ids=[i.id for i in group_items if i.document_id in accepted])
     assert {i.document_id for i in items(sessions, batch_id) if i.decision == "accepted"} == set(accepted)
@@ -146,7 +146,8 @@ def test_accept_above_threshold_apply_audit_and_roll_back_exactly(settings, sess
     assert snapshot(sessions) == before
     with transaction(sessions, readonly=True) as s:
         entries = s.execute(select(AuditEntry).where(AuditEntry.action == "reclassify.rollback")).scalars().all()
-        assert {e.document_id for e in entries} == set(accepted) and {e.detail["batch_id"] for e in entries} == {batch_id}
+        assert {e.document_id for e in entries} == set(accepted)
+        assert {e.detail["batch_id"] for e in entries} == {batch_id}
         assert audit.verify(s).ok
         assert s.get(ReclassBatch, batch_id).status == "rolled_back"
 
@@ -180,7 +181,8 @@ def test_change_items_keep_the_replaced_candidates_and_explanation_only_while_th
         values = classify(classifier, rows)
         doc_id = next(v["document_id"] for v in values if v["kind"] == "change")
         with transaction(sessions) as s:  # re-analysed between reading the page and writing its items
-            s.execute(update(Document).where(Document.id == doc_id).values(suggested_category="规划计划", confidence=0.99))
+            s.execute(update(Document).where(Document.id == doc_id)
+                      .values(suggested_category="规划计划", confidence=0.99))
         moved.append(doc_id)
         return values
 
@@ -191,7 +193,8 @@ def test_change_items_keep_the_replaced_candidates_and_explanation_only_while_th
         by_kind.setdefault(item.kind, []).append(item)
     kept = [i for i in by_kind["change"] if i.document_id not in moved]
     assert len(moved) == 1 and kept
-    assert all(i.old_candidates == [{"category": "其他", "probability": 0.31}] and i.old_explanation["terms"] for i in kept)
+    assert all(i.old_candidates == [{"category": "其他", "probability": 0.31}] and i.old_explanation["terms"]
+               for i in kept)
     assert all(i.new_candidates and i.new_explanation["terms"] for i in by_kind["change"])
     stale = next(i for i in by_kind["change"] if i.document_id == moved[0])
     assert stale.old_candidates is None and stale.old_explanation is None
@@ -359,7 +362,8 @@ def test_shards_in_any_order_and_twice_end_ready_once(settings, sessions, world)
     assert R.unfinished_shards(sessions, batch_id) == [0, 1, 2, 3, 4]  # 41 documents
     seen = []
     for seq in (3, 0, 3, 4, 1):  # shard 3 twice: a job queued again does no harm
-        assert R.compute_shard(sessions, settings, batch_id, seq, progress=lambda d, t: seen.append((d, t))) == "computing"
+        assert R.compute_shard(sessions, settings, batch_id, seq,
+                               progress=lambda d, t: seen.append((d, t))) == "computing"
     assert R.unfinished_shards(sessions, batch_id) == [2]
     assert seen[-1] == (32, 41) and R.batch_progress(sessions, batch_id)["done"] == 32
     assert R.compute_shard(sessions, settings, batch_id, 2) == "ready"
@@ -409,8 +413,9 @@ def worker_runtime(settings, redis_url):
     from testenv import unique_queue_name
     from service.runtime import Runtime
 
-    rt = Runtime.from_settings(config.load({**{k: getattr(settings, k) for k in ("database_url", "data_dir", "models_dir")},
-                                            "redis_url": redis_url, "queue_name": unique_queue_name()}))
+    rt = Runtime.from_settings(config.load({
+        **{k: getattr(settings, k) for k in ("database_url", "data_dir", "models_dir")},
+        "redis_url": redis_url, "queue_name": unique_queue_name()}))
     procs: list[subprocess.Popen] = []
     yield rt, procs
     for p in procs:
@@ -497,7 +502,8 @@ def test_applying_or_rolling_back_one_batch_twice_at_once_does_it_once(settings,
     batch_id = new_batch(settings, sessions)
     assert R.decide(sessions, batch_id, "rev") >= 1
     for act, done in ((R.apply_batch, "reclassify.applied"), (R.rollback_batch, "reclassify.rolled_back")):
-        outcomes = at_once([lambda: act(sessions, batch_id, "甲"), lambda: act(sessions, batch_id, "乙")])
+        outcomes = at_once([lambda act=act: act(sessions, batch_id, "甲"),
+                            lambda act=act: act(sessions, batch_id, "乙")])
         assert sorted(type(o).__name__ for o in outcomes) == ["BatchStateError", "dict"], outcomes
         with transaction(sessions, readonly=True) as s:
             assert len(s.execute(select(AuditEntry).where(AuditEntry.action == done)).scalars().all()) == 1

@@ -17,9 +17,9 @@ def server(tmp_path, redis_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
     env.update(GONGKAI_DATA_DIR=str(tmp_path / "data"), GONGKAI_WORKERS="1", GONGKAI_PORT=str(port),
                GONGKAI_REDIS_URL=redis_url, GONGKAI_QUEUE_NAME=unique_queue_name())
-    log = open(tmp_path / "serve.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, text=True)
+    with open(tmp_path / "serve.log", "w+") as log:   # the server keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if "已启动" in (tmp_path / "serve.log").read_text():

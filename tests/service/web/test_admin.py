@@ -36,7 +36,8 @@ def test_only_admins_see_the_admin_page(app):
 def test_admin_adds_departments_and_users_with_csrf(app):
     adm, token = log_in_with_token(app, "adm")
     assert adm.post("/admin/departments", data={"code": "mzj", "name": "县民政局"}).status_code == 403
-    assert adm.post("/admin/departments", data={"code": "mzj", "name": "县民政局", "csrf_token": token}).status_code == 302
+    added = adm.post("/admin/departments", data={"code": "mzj", "name": "县民政局", "csrf_token": token})
+    assert added.status_code == 302
     dup = adm.post("/admin/departments", data={"code": "mzj", "name": "县民政局", "csrf_token": token})
     assert dup.status_code == 422 and "已存在" in dup.get_data(as_text=True)
     no_dept = adm.post("/admin/users", data={"username": "clerk", "role": "uploader", "password": "pw-12345678",
@@ -52,7 +53,8 @@ def test_admin_adds_departments_and_users_with_csrf(app):
     assert clerk.get("/submissions").headers["Location"] == "/account?next=/submissions"
     page = clerk.get("/account?next=/upload").get_data(as_text=True)
     assert "临时密码" in page and 'action="/account?next=/upload"' in page
-    for refused in (clerk.get("/api/v1/documents"), clerk.post("/api/v1/documents", headers={"X-CSRF-Token": clerk_token})):
+    for refused in (clerk.get("/api/v1/documents"),
+                    clerk.post("/api/v1/documents", headers={"X-CSRF-Token": clerk_token})):
         assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "password_change_required"
     assert clerk.get("/api/v1/me").get_json()["must_change_password"] is True
     changed = clerk.post("/account?next=/upload", data={"current_password": "pw-12345678", "csrf_token": clerk_token,
@@ -92,7 +94,8 @@ def test_admin_page_shows_how_each_version_fared_on_reviewed_documents(app):
     adm, _ = log_in_with_token(app, "adm")
     assert "还没有经审核确认、带模型建议的文件" in adm.get("/admin").get_data(as_text=True)
     with transaction(app.extensions["gongkai"].sessions) as s:
-        for i, (confirmed, top, preselected) in enumerate([("工作动态", "工作动态", True), ("工作动态", "工作动态", True),
+        for i, (confirmed, top, preselected) in enumerate([("工作动态", "工作动态", True),
+                                                           ("工作动态", "工作动态", True),
                                                            ("政策法规及规范性文件", "规划计划", True),
                                                            ("应急预案", "应急预案", False)]):
             s.add(Document(department_id=1, filename=f"{i}.pdf", sha256=f"{i:064x}", size=1, status="approved",
@@ -150,7 +153,8 @@ def test_an_admin_resets_a_password_and_deactivates_an_account(app):
     rev, _ = log_in_with_token(app, "rev", "given-by-adm-1")
     assert adm.post("/admin/users/rev", data={"action": "deactivate", "csrf_token": token}).status_code == 302
     assert not signed_in(rev)
-    assert app.test_client().post("/api/v1/login", json={"username": "rev", "password": "given-by-adm-1"}).status_code == 401
+    assert app.test_client().post("/api/v1/login",
+                                  json={"username": "rev", "password": "given-by-adm-1"}).status_code == 401
     assert "已停用" in adm.get("/admin").get_data(as_text=True)
     myself = adm.post("/admin/users/adm", data={"action": "deactivate", "csrf_token": token})
     assert myself.status_code == 422 and "不能停用自己的账号" in myself.get_data(as_text=True)

@@ -88,7 +88,8 @@ def test_the_chain_check_says_intact_or_where_it_breaks(app):
     with transaction(app.extensions["gongkai"].sessions) as s:
         s.execute(update(AuditEntry).where(AuditEntry.seq == 1).values(actor="someone-else"))
     adm.post("/admin/audit/verify", data={"csrf_token": token})
-    assert "校验失败：第 1 条，记录内容与其哈希不符（被改动过）；此前 0 条完好。" in adm.get("/admin/audit").get_data(as_text=True)
+    assert ("校验失败：第 1 条，记录内容与其哈希不符（被改动过）；此前 0 条完好。"
+            in adm.get("/admin/audit").get_data(as_text=True))
 
 
 def test_api_pages_the_log_as_json(app):

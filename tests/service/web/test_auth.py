@@ -1,4 +1,5 @@
-"""Sessions end after a spell without activity (等保 connection timeout); a page's background refresh is not activity."""
+"""Sessions end after a spell without activity (等保 connection timeout);
+a page's background refresh is not activity."""
 import hashlib
 import re
 import time
@@ -57,7 +58,8 @@ def idle_for(client, seconds: int, column: str = "last_seen_at") -> None:
 
 def seen(client) -> float:
     with transaction(_sessions_of(client), readonly=True) as s:
-        return as_utc(s.execute(select(BrowserSession.last_seen_at).where(_this_session(client))).scalar_one()).timestamp()
+        last_seen = s.execute(select(BrowserSession.last_seen_at).where(_this_session(client))).scalar_one()
+        return as_utc(last_seen).timestamp()
 
 
 def test_the_default_is_thirty_minutes():
@@ -84,7 +86,8 @@ def test_the_api_answers_session_expired_which_the_pages_script_recognises(app):
     idle_for(client, 121)
     response = client.get("/api/v1/documents")
     assert response.status_code == 401
-    assert response.get_json()["error"] == {"code": "session_expired", "message": "长时间未操作，已自动退出，请重新登录。"}
+    assert response.get_json()["error"] == {"code": "session_expired",
+                                            "message": "长时间未操作，已自动退出，请重新登录。"}
     # said once; then the caller is the public: public lists answer, staff ones ask to sign in
     assert client.get("/api/v1/documents").status_code == 200
     assert client.get("/api/v1/report").get_json()["error"]["code"] == "unauthorized"
@@ -117,11 +120,11 @@ def test_zero_keeps_only_the_twelve_hour_limit(make_reviewer_app):
 
 
 def test_an_old_password_is_replaced_at_sign_in_before_anything_else(app):
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     with transaction(app.extensions["gongkai"].sessions) as s:
         rev = s.query(User).filter_by(username="rev").one()
-        rev.password_changed_at = datetime.now(timezone.utc) - timedelta(days=91)
+        rev.password_changed_at = datetime.now(UTC) - timedelta(days=91)
     client = signed_in(app)
     first = client.get("/review")
     assert first.status_code == 302 and first.headers["Location"] == "/account?next=/review"
@@ -131,7 +134,8 @@ def test_an_old_password_is_replaced_at_sign_in_before_anything_else(app):
     assert client.get("/api/v1/me").get_json()["password_change"] == "expired"
     token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/catalogue").get_data(as_text=True)).group(1)
     changed = client.post("/account?next=/review", data={"csrf_token": token, "current_password": PASSWORD,
-                                                        "new_password": "fresh-2026!", "repeat_password": "fresh-2026!"})
+                                                        "new_password": "fresh-2026!",
+                                                        "repeat_password": "fresh-2026!"})
     assert changed.status_code == 302 and changed.headers["Location"] == "/review"
     assert client.get("/review").status_code == 200
 
@@ -178,7 +182,8 @@ def test_a_new_password_ends_the_accounts_other_sessions_on_the_server(app):
     laptop, phone = signed_in(app), signed_in(app)
     with laptop.session_transaction() as sess:
         csrf = sess["csrf"]
-    changed = laptop.post("/api/v1/account/password", json={"current_password": PASSWORD, "new_password": "fresh-2026!"},
+    changed = laptop.post("/api/v1/account/password",
+                          json={"current_password": PASSWORD, "new_password": "fresh-2026!"},
                           headers={"X-CSRF-Token": csrf})
     assert changed.status_code == 200
     assert laptop.get("/review").status_code == 200
@@ -245,7 +250,8 @@ def test_the_api_login_takes_json_only_and_only_from_this_site(app):
     form = app.test_client().post("/api/v1/login", data={"username": "rev", "password": PASSWORD},
                                   headers={"Origin": "http://evil.example"})
     assert form.status_code == 403
-    assert form.get_json()["error"] == {"code": "foreign_origin", "message": "请求来自其他网站，已拒绝。请直接在本系统中操作。"}
+    assert form.get_json()["error"] == {"code": "foreign_origin",
+                                        "message": "请求来自其他网站，已拒绝。请直接在本系统中操作。"}
     plain_form = app.test_client().post("/api/v1/login", data={"username": "rev", "password": PASSWORD})
     assert plain_form.status_code == 415 and plain_form.get_json()["error"]["code"] == "unsupported_media_type"
     body = {"username": "rev", "password": PASSWORD}

@@ -108,7 +108,8 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     # needs a reviewer's recorded review and another person to publish: the scan test below.)
     # 发布 is double-clicked: the page sends one request (its buttons wait for the answer).
     publish_posts: list[str] = []
-    rev.on("request", lambda r: publish_posts.append(r.url) if r.method == "POST" and r.url.endswith("/publish") else None)
+    rev.on("request",
+           lambda r: publish_posts.append(r.url) if r.method == "POST" and r.url.endswith("/publish") else None)
     for key in ("word", "pdf"):
         rev.goto(f"{base}/review/{ids[key]}")
         expect(rev.locator("#ack-pii")).to_have_count(0)
@@ -220,7 +221,8 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     admin.click("#audit-filters button[type=submit]")
     reviews = admin.locator("#audit-entries tbody tr[data-seq]")
     expect(reviews.first).to_be_visible()
-    assert {t.strip() for t in reviews.locator("td:nth-child(4)").all_inner_texts()} <= {"确认分类", "更正分类", "修改公文要素"}
+    assert ({t.strip() for t in reviews.locator("td:nth-child(4)").all_inner_texts()}
+            <= {"确认分类", "更正分类", "修改公文要素"})
     admin.click("#audit-verify")
     expect(admin.locator("#audit-verification")).to_contain_text("校验通过")
     admin.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
@@ -338,7 +340,7 @@ def test_confident_items_are_confirmed_together_and_an_uploader_is_refused_the_q
 def age_session(page, data_dir: Path, seconds: int) -> None:
     """Move the browser session's last activity ``seconds`` into the past (on the server)."""
     import hashlib
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     from flask import Flask
     from flask.sessions import SecureCookieSessionInterface
@@ -354,7 +356,7 @@ def age_session(page, data_dir: Path, seconds: int) -> None:
     engine = create_engine(f"sqlite:///{data_dir / 'gongkai.db'}")
     with engine.begin() as conn:
         conn.execute(update(BrowserSession).where(BrowserSession.sid_sha256 == digest)
-                     .values(last_seen_at=datetime.now(timezone.utc) - timedelta(seconds=seconds)))
+                     .values(last_seen_at=datetime.now(UTC) - timedelta(seconds=seconds)))
     engine.dispose()
 
 

@@ -38,7 +38,8 @@ def world(app):
             "a_pending": add_doc(s, a, "pending_review", 1, suggested_category="工作动态", confidence=0.97),
             "a_secret": add_doc(s, a, "pending_review", 2, suggested_category="工作动态", confidence=0.99,
                                 secrecy_blocked=True, text="机密★1年 关于某事项的通知",
-                                findings=[{"kind": "secrecy", "value": "机密★1年", "blocking": True, "location": "版头"}]),
+                                findings=[{"kind": "secrecy", "value": "机密★1年", "blocking": True,
+                                           "location": "版头"}]),
             "a_pii": add_doc(s, a, "pending_review", 3, suggested_category="工作动态", confidence=0.95,
                              text="联系电话 13812345678",
                              findings=[{"kind": "mobile", "value": "13812345678", "masked": "138****5678",
@@ -167,7 +168,8 @@ def test_review_page_highlights_findings_and_lists_choices(app, world):
 
 
 def test_review_page_says_why_the_model_could_not_judge_a_document(app, world):
-    reason = {"code": "mostly_not_chinese", "message": "文档以外文为主（汉字 0 个，外文字母 812 个），模型只学习过中文公文，请人工选择"}
+    reason = {"code": "mostly_not_chinese",
+              "message": "文档以外文为主（汉字 0 个，外文字母 812 个），模型只学习过中文公文，请人工选择"}
     with transaction(world["sessions"]) as s:
         a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
         foreign = add_doc(s, a, "pending_review", 72, confidence=0.77, needs_attention=True,
@@ -180,7 +182,8 @@ def test_review_page_says_why_the_model_could_not_judge_a_document(app, world):
 
 
 def test_review_page_shows_the_words_behind_a_suggestion(app, world):
-    terms = [{"term": "应急预案", "field": "title", "weight": 1.4}, {"term": "体裁题:应急预案", "field": "metadata", "weight": 0.4},
+    terms = [{"term": "应急预案", "field": "title", "weight": 1.4},
+             {"term": "体裁题:应急预案", "field": "metadata", "weight": 0.4},
              {"term": "急预", "field": "body_head_chars", "weight": 0.2}]   # the last as stored before words
     with transaction(world["sessions"]) as s:
         a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
@@ -200,7 +203,8 @@ def publish(app, world, key):
 def test_catalogue_lists_published_with_index_numbers_and_searches_chinese(app, world):
     with transaction(world["sessions"]) as s:
         doc = s.get(Document, world["docs"]["b_approved"])
-        doc.title, doc.text = "县民政局关于开展社会救助政策宣传月活动的通知", "各乡镇：为做好困难群众基本生活保障工作，现开展宣传。"
+        doc.title, doc.text = ("县民政局关于开展社会救助政策宣传月活动的通知",
+                               "各乡镇：为做好困难群众基本生活保障工作，现开展宣传。")
         doc.tokens = None  # tokenized at indexing time
     publish(app, world, "b_approved")
     public = app.test_client()
@@ -336,7 +340,8 @@ def test_every_inline_handler_in_the_templates_is_allowed_by_the_policy():
     from service.web.app import CONTENT_SECURITY_POLICY
 
     templates = Path(__file__).resolve().parents[3] / "service" / "web" / "templates"
-    handlers = {m for t in templates.glob("*.html") for m in re.findall(r' on[a-z]+="([^"]*)"', t.read_text(encoding="utf-8"))}
+    handlers = {m for t in templates.glob("*.html")
+                for m in re.findall(r' on[a-z]+="([^"]*)"', t.read_text(encoding="utf-8"))}
     assert handlers
     for handler in handlers:
         digest = base64.b64encode(hashlib.sha256(handler.encode()).digest()).decode()
@@ -385,11 +390,11 @@ def test_times_days_and_years_are_beijing_time_everywhere(app, world):
     """Stored in UTC, seen in Beijing time: a document received and published at 00:30 on
     1 January Beijing time (16:30 UTC on 31 December) is a 1 January document of the new year
     in the lists, the history, the catalogue, the annual report and the API's day filters."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from service.db import AuditEntry
 
-    new_year_utc = datetime(2025, 12, 31, 16, 30, tzinfo=timezone.utc)
+    new_year_utc = datetime(2025, 12, 31, 16, 30, tzinfo=UTC)
     doc_id = world["docs"]["b_approved"]
     publish(app, world, "b_approved")
     with transaction(world["sessions"]) as s:
@@ -397,7 +402,7 @@ def test_times_days_and_years_are_beijing_time_everywhere(app, world):
         doc.created_at = doc.published_at = new_year_utc
         doc.title = "县民政局2026年元旦值班安排"
         entry = s.execute(select(AuditEntry).where(AuditEntry.document_id == doc_id)).scalars().first()
-        entry_at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=timezone.utc)
+        entry_at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
 
     public = app.test_client()
     listing = public.get("/catalogue").get_data(as_text=True)
@@ -414,7 +419,7 @@ def test_times_days_and_years_are_beijing_time_everywhere(app, world):
     assert row and "2026-01-01 00:30" in row.group(0) and "2025-12-31" not in row.group(0)
     history = rev.get(f"/documents/{doc_id}").get_data(as_text=True)
     beijing_entry = entry_at.timestamp() + 8 * 3600
-    assert datetime.fromtimestamp(beijing_entry, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") in history
+    assert datetime.fromtimestamp(beijing_entry, UTC).strftime("%Y-%m-%d %H:%M:%S") in history
 
     def listed(query: str) -> list[int]:
         return [d["id"] for d in rev.get(f"/api/v1/documents?{query}").get_json()["items"]]
@@ -483,7 +488,8 @@ def test_what_a_signed_in_person_sees_is_never_cached_and_the_public_catalogue_i
         assert "no-store" not in public.get(path).headers.get("Cache-Control", ""), path
     rev, up_a = log_in(app, "rev"), log_in(app, "up_a")
     for client, path in ((rev, "/review"), (rev, f"/review/{world['docs']['a_pii']}"), (rev, "/catalogue"),
-                         (rev, "/api/v1/documents"), (rev, "/api/v1/me"), (rev, f"/api/v1/documents/{world['docs']['a_pii']}"),
+                         (rev, "/api/v1/documents"), (rev, "/api/v1/me"),
+                         (rev, f"/api/v1/documents/{world['docs']['a_pii']}"),
                          (up_a, "/submissions"), (up_a, "/account"), (rev, "/no-such-page"), (rev, "/report.csv")):
         assert client.get(path).headers.get("Cache-Control") == "no-store", path
     signed_in = app.test_client().post("/api/v1/login", json={"username": "rev", "password": PASSWORD})
