@@ -4,6 +4,7 @@ import io
 import json
 
 import pytest
+from documents import add_doc
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -17,14 +18,6 @@ PASSWORD = "correct horse 电池"
 @pytest.fixture
 def app(make_app):
     return make_app(max_upload_bytes=4096)
-
-
-def add_doc(s, dept, status, **fields) -> int:
-    doc = Document(department_id=dept.id, filename=f"{status}.pdf", sha256=f"{len(fields)}{status}".ljust(64, "0")[:64],
-                   size=1, status=status, title=f"{dept.name}{status}", **fields)
-    s.add(doc)
-    s.flush()
-    return doc.id
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import io
 import re
 
 import pytest
+from documents import add_doc
 from web_client import PASSWORD, csrf_of, log_in
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
@@ -13,14 +14,6 @@ from service import review, search
 from service.db import Department, Document, User, transaction
 from testenv import unique_queue_name
 
-
-
-def add_doc(s, dept, status, n, **fields) -> int:
-    doc = Document(department_id=dept.id, filename=f"{n}.pdf", sha256=f"{n}".ljust(64, "0"), size=1,
-                   status=status, title=fields.pop("title", f"{dept.name}文件{n}"), **fields)
-    s.add(doc)
-    s.flush()
-    return doc.id
 
 
 @pytest.fixture
