@@ -13,7 +13,7 @@ import sys
 from sqlalchemy import select
 
 from service import audit, config, localtime, spreadsheet
-from service import audit_query as auditlog
+from service import audit_query
 from service.cli import progress
 from service.db import Department, Document, User, transaction
 from service.runtime import Runtime
@@ -115,16 +115,17 @@ def audit_verify(args) -> int:
     if result.ok:
         print(f"审计日志完整：{result.entries} 条记录，哈希链校验通过。")
         return 0
-    print(f"审计日志校验失败：第 {result.first_bad_seq} 条，{auditlog.problem_zh(result.problem)}（{result.problem}）；"
+    problem = audit_query.problem_zh(result.problem)
+    print(f"审计日志校验失败：第 {result.first_bad_seq} 条，{problem}（{result.problem}）；"
           f"此前 {result.entries} 条完好。")
     return 1
 
 
 def audit_export(args) -> int:
     try:
-        query = auditlog.parse({name: getattr(args, name) or ""
+        query = audit_query.parse({name: getattr(args, name) or ""
                                 for name in ("actor", "kind", "document", "since", "until")})
-    except auditlog.AuditQueryError as exc:
+    except audit_query.AuditQueryError as exc:
         print(exc.message_zh_text, file=sys.stderr)
         return 2
     rt = _runtime()
@@ -136,7 +137,7 @@ def audit_export(args) -> int:
             for index, row in enumerate(table):   # the header is row 0
                 rows = index
                 yield row
-        spreadsheet.write_rows(out, counted(auditlog.csv_table(s, query)))
+        spreadsheet.write_rows(out, counted(audit_query.csv_table(s, query)))
     if args.out:
         print(f"已导出 {rows} 条记录到 {args.out}", file=sys.stderr)
     return 0

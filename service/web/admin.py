@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from sqlalchemy import func, select
 
 from service import accounts, audit, quality
-from service import api_tokens as tokens
+from service import api_tokens
 from service.accounts import AccountInputError as AdminInputError
 from service.classifier.card import GOALS
 from service.classifier.store import store_from_settings
@@ -63,12 +63,12 @@ def index():
             select(Document).where(Document.status == "failed").order_by(Document.id.desc()).limit(10)).scalars()]
         taxonomy = current_app.extensions["gongkai.taxonomy"]
         in_use = quality.quality_by_version(s, taxonomy.names)
-        api_tokens = tokens.listing(s)
+        token_rows = api_tokens.listing(s)
 
     return render_template("admin.html", departments=departments, users=users, by_status=by_status,
                            failures=failures, queue=_queue_status(), models=_models(), roles=ROLES,
                            running_batches=running(), in_use=in_use, goals=GOALS, taxonomy=taxonomy,
-                           api_tokens=api_tokens, new_token=session.pop("new_token", None))
+                           api_tokens=token_rows, new_token=session.pop("new_token", None))
 
 
 @bp.post("/admin/departments")
@@ -111,9 +111,9 @@ def change_user(username: str):
 def create_token():
     """A department API token; shown once, on the admin page this redirects to."""
     with transaction(runtime().sessions) as s:
-        token, secret = tokens.create(s, request.form.get("department", ""), request.form.get("label", ""),
+        token, secret = api_tokens.create(s, request.form.get("department", ""), request.form.get("label", ""),
                                       auth.current().name)
-        session["new_token"] = {**tokens.to_dict(token), "token": secret}
+        session["new_token"] = {**api_tokens.to_dict(token), "token": secret}
     return redirect(url_for("admin.index", _anchor="tokens"))
 
 
@@ -121,7 +121,7 @@ def create_token():
 @page("admin")
 def revoke_token(token_id: int):
     with transaction(runtime().sessions) as s:
-        tokens.revoke(s, token_id, auth.current().name)
+        api_tokens.revoke(s, token_id, auth.current().name)
     return redirect(url_for("admin.index", _anchor="tokens"))
 
 

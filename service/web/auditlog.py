@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request, session, stream_with_context, url_for
 
 from service import audit, localtime, spreadsheet
-from service import audit_query as auditlog
+from service import audit_query
 from service.db import transaction
 from service.web.pages import error_pages, page, runtime
 
@@ -16,16 +16,16 @@ bp = error_pages(Blueprint("auditlog", __name__))
 def index():
     error, entries, next_before = None, [], None
     try:
-        query = auditlog.parse(request.args)
-    except auditlog.AuditQueryError as exc:
-        error, query = exc.message_zh_text, auditlog.AuditQuery()
+        query = audit_query.parse(request.args)
+    except audit_query.AuditQueryError as exc:
+        error, query = exc.message_zh_text, audit_query.AuditQuery()
     else:
         with transaction(runtime().sessions, readonly=True) as s:
-            entries, next_before = auditlog.page(s, query)
+            entries, next_before = audit_query.page(s, query)
     for e in entries:
-        e["detail_text"] = auditlog.detail_text(e["detail"])
+        e["detail_text"] = audit_query.detail_text(e["detail"])
     return render_template("audit.html", entries=entries, next_before=next_before, query=query,
-                           filters=query.filters(), kinds=auditlog.KINDS_ZH, actions=auditlog.ACTION_NAMES_ZH,
+                           filters=query.filters(), kinds=audit_query.KINDS_ZH, actions=audit_query.ACTION_NAMES_ZH,
                            error=error, verification=session.pop("audit_verification", None))
 
 
@@ -33,12 +33,12 @@ def index():
 @page("admin")
 def export():
     """Every entry the filters select (not only one page), newest first, streamed."""
-    query = auditlog.parse(request.args)
+    query = audit_query.parse(request.args)
     sessions = runtime().sessions
 
     def rows():
         with transaction(sessions, readonly=True) as s:
-            yield from auditlog.csv_table(s, query)
+            yield from audit_query.csv_table(s, query)
 
     stamp = localtime.now().strftime("%Y%m%d-%H%M%S")
     return Response(stream_with_context(c.encode("utf-8") for c in spreadsheet.chunks(rows())), mimetype="text/csv",
@@ -52,10 +52,10 @@ def verify():
     with transaction(runtime().sessions, readonly=True) as s:
         result = audit.verify(s)
     session["audit_verification"] = {"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq,
-                                     "problem": auditlog.problem_zh(result.problem) if result.problem else ""}
+                                     "problem": audit_query.problem_zh(result.problem) if result.problem else ""}
     # back to the page the admin was on, with its filters (the form carries them as the page had them)
     try:
-        kept = auditlog.parse(request.form).filters()
-    except auditlog.AuditQueryError:
+        kept = audit_query.parse(request.form).filters()
+    except audit_query.AuditQueryError:
         kept = {}
     return redirect(url_for("auditlog.index", **kept))
