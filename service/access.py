@@ -4,7 +4,8 @@ nothing is filtered only in the UI.
 - admin: every document;
 - reviewer: documents past intake (pending_review and every state after it), all departments;
 - uploader (person or department token): every document of its own department;
-- the public: published documents only.
+- the public: published documents only, and their originals only when they hold no personal data
+  (the public copy is the 去标识化 text, ``analysis.masking``).
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, true
 
+from service.analysis.masking import is_personal
 from service.db import Document
+from service.errors import GongkaiError
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,22 @@ def can_see(who: Principal, doc: Document) -> bool:
     if who.role == "uploader":
         return who.department_id is not None and doc.department_id == who.department_id
     return doc.status == "published"
+
+
+class OriginalNotPublic(GongkaiError):
+    code = "original_not_public"
+    http_status = 403
+    message_zh = "此文件含个人信息，原件不对外提供；请查看页面上已去标识化的文字。"
+    message_en = "The original holds personal data and is not public; the de-identified text is."
+
+
+def original_is_public(doc: Document) -> bool:
+    """Whether anyone may download ``doc``'s original file: not while it holds personal data
+    (the file itself is not masked; the public gets the 去标识化 text instead)."""
+    return not any(is_personal(f) for f in doc.findings or [])
+
+
+def check_original(who: Principal, doc: Document) -> None:
+    """Raise ``OriginalNotPublic`` when ``who`` is the public and the original holds personal data."""
+    if not who.authenticated and not original_is_public(doc):
+        raise OriginalNotPublic(str(doc.id))

@@ -40,7 +40,7 @@ ACTION_NAMES_ZH = {
     "department.create": "新建部门", "token.create": "新建接口令牌", "token.revoke": "吊销接口令牌",
     "document.received": "收到文件", "status": "状态变更",
     "review.confirm": "确认分类", "review.correct": "更正分类", "review.fields": "修改公文要素",
-    "privacy.acknowledge": "确认已处理个人信息", "secrecy.review": "保密审查", "publish": "发布",
+    "privacy.acknowledge": "确认遮盖个人信息", "secrecy.review": "保密审查", "publish": "发布",
     "import.manifest": "档案导入清单", "import.manifest_applied": "应用导入清单",
     "reclassify.create": "新建重分类批次", "reclassify.ready": "重分类计算完成",
     "reclassify.cancel": "取消重分类批次", "reclassify.resume": "继续重分类批次",

@@ -52,7 +52,7 @@ class SecrecyBlocked(GongkaiError):
 class PiiNotAcknowledged(GongkaiError):
     code = "pii_not_acknowledged"
     http_status = 409
-    message_zh = "文件含有个人信息（{kinds}），发布前须由审核人员确认已处理。"
+    message_zh = "文件含有个人信息（{kinds}），发布前须由审核人员确认遮盖（公开版本只含去标识化文字）。"
     message_en = "The document contains personal information ({kinds}); acknowledge it before publishing."
 
 

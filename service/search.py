@@ -68,11 +68,12 @@ def _fts5_phrase(token: str) -> str:
 def matching_ids(session: Session, query: str) -> list[int] | None:
     """Ids of indexed documents containing every token of ``query``, best first.
 
-    None when the query has no searchable token (the caller shows everything).
+    None when the query has no searchable token (the caller shows everything) — unless it holds
+    a number: numbers are not indexed, so a 身份证 or phone number finds no one (``[]``).
     """
     tokens = query_tokens(query)
     if not tokens:
-        return None
+        return [] if any(ch.isdigit() for ch in query) else None
     if _is_sqlite(session):
         match = " ".join(_fts5_phrase(t) for t in tokens)
         rows = session.execute(text("SELECT document_id FROM document_search WHERE document_search MATCH :q "

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from service import access, localtime, quality, review, secrecy_review
-from service import api_tokens as tokens
-from service import audit_query as auditlog
+from service import api_tokens
+from service import audit_query
 from service import report as R
 from service.db import Department, Document, transaction
 from service.errors import GongkaiError, InvalidRequest
@@ -143,6 +143,7 @@ def download_original(document_id: int):
     who = current()
     with transaction(rt().sessions, readonly=True) as s:
         doc = _load_visible(s, document_id, who)
+        access.check_original(who, doc)
         sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
     return send_file(rt().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)
 
@@ -236,8 +237,8 @@ def create_token(code: str):
     """A department token for a system that uploads; the token is in this answer only."""
     label = text(json_object(), "label")
     with transaction(rt().sessions) as s:
-        token, secret = tokens.create(s, code, label, current().name)
-        body = {**tokens.to_dict(token), "token": secret}
+        token, secret = api_tokens.create(s, code, label, current().name)
+        body = {**api_tokens.to_dict(token), "token": secret}
     return jsonify(body), 201
 
 
@@ -245,21 +246,21 @@ def create_token(code: str):
 @require("admin")
 def list_tokens(code: str):
     with transaction(rt().sessions, readonly=True) as s:
-        return jsonify({"tokens": tokens.listing(s, code)})
+        return jsonify({"tokens": api_tokens.listing(s, code)})
 
 
 @bp.post("/tokens/<id:token_id>/revoke")
 @require("admin")
 def revoke_token(token_id: int):
     with transaction(rt().sessions) as s:
-        return jsonify(tokens.to_dict(tokens.revoke(s, token_id, current().name)))
+        return jsonify(api_tokens.to_dict(api_tokens.revoke(s, token_id, current().name)))
 
 
 @bp.get("/audit")
 @require("admin")
 def audit_log():
     with transaction(rt().sessions, readonly=True) as s:
-        entries, next_before = auditlog.page(s, auditlog.parse(request.args))
+        entries, next_before = audit_query.page(s, audit_query.parse(request.args))
     return jsonify({"entries": entries, "next_before": next_before})
 
 

@@ -9,7 +9,7 @@ import math
 from flask import Blueprint, abort, render_template, request, send_file
 from sqlalchemy import case, func, select
 
-from service import search
+from service import access, search
 from service.db import Document, transaction
 from service.localtime import beijing, year_bounds
 from service.receiving import display_filename
@@ -86,5 +86,6 @@ def download(document_id: int):
         doc = s.get(Document, document_id)
         if doc is None or doc.status != "published":
             abort(404)
+        access.check_original(access.PUBLIC, doc)   # the catalogue is the public's, whoever browses it
         sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
     return send_file(runtime().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)

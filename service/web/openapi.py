@@ -75,8 +75,10 @@ def spec() -> dict:
                             errors=(401, 403, 413, 415, 422)),
             },
             "/api/v1/documents/{document_id}": {"get": _op("One document", "whoever may see it", params=DOC_ID)},
-            "/api/v1/documents/{document_id}/original": {"get": _op("Download the original", "whoever may see it",
-                                                                    params=DOC_ID)},
+            "/api/v1/documents/{document_id}/original": {"get": _op(
+                "Download the original",
+                "whoever may see it; the public not when it holds personal data (403 original_not_public)",
+                params=DOC_ID)},
             "/api/v1/documents/{document_id}/job": {"get": _op("Processing job status",
                                                                "signed-in users who may see it", params=DOC_ID)},
             "/api/v1/documents/{document_id}/review": {"post": _op(

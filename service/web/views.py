@@ -1,4 +1,5 @@
-"""What a document looks like to the outside: the public's view and staff's full view.
+"""What a document looks like to the outside: the public's view (the 去标识化 public copy) and
+staff's full view.
 
 The API answers with these, and the pages render them: what the public may see of a
 document is decided here, in one place (never the text of an unpublished one — ``access``
@@ -9,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from service import secrecy_review
+from service.access import original_is_public
+from service.analysis.masking import public_form
 from service.db import Document
 from service.receiving import display_filename
 
@@ -26,19 +29,31 @@ def _field(doc: Document, name: str):
     return hit.get("value") if hit else None
 
 
-def public_view(doc: Document) -> dict:
+def _listing(doc: Document) -> dict:
     return {
         "id": doc.id, "index_number": doc.index_number, "title": doc.title or display_filename(doc.filename),
         "category": doc.category, "issuer": _field(doc, "issuer") or doc.department.name,
         "doc_number": _field(doc, "doc_number"), "date": _field(doc, "date"),
         "department": doc.department.name, "published_at": _iso(doc.published_at),
-        "filename": display_filename(doc.filename), "media_type": doc.media_type, "pages": doc.pages, "text": doc.text,
+        "filename": display_filename(doc.filename), "media_type": doc.media_type, "pages": doc.pages,
     }
 
 
+def public_view(doc: Document) -> dict:
+    """What anyone may see: the 去标识化 public copy — title and text with personal numbers
+    masked (``analysis.masking``) — and whether the original file may be downloaded."""
+    view = _listing(doc)
+    view["title"] = public_form(view["title"])[0]
+    view["text"] = public_form(doc.text)[0]
+    view["original_public"] = original_is_public(doc)
+    return view
+
+
 def full_view(doc: Document) -> dict:
+    """What staff see: the document as read, unmasked, and the public copy's text beside it."""
     return {
-        **public_view(doc),
+        **_listing(doc), "text": doc.text, "public_text": public_form(doc.text)[0],
+        "original_public": original_is_public(doc),
         "status": doc.status, "status_changed_at": _iso(doc.status_changed_at), "department_id": doc.department_id,
         "uploaded_by": doc.uploaded_by, "sha256": doc.sha256, "size": doc.size, "created_at": _iso(doc.created_at),
         "error": {"code": doc.error_code, "message": doc.error_message} if doc.error_code else None,

@@ -158,6 +158,10 @@ def test_review_page_highlights_findings_and_lists_choices(app, world):
     assert '<mark class="secret">机密★1年</mark>' in html and "依法不得公开发布" in html
     html = rev.get(f"/review/{docs['a_pii']}").get_data(as_text=True)
     assert '<mark class="pii">13812345678</mark>' in html and 'data-category="工作动态"' in html
+    # the reviewer sees the public copy the catalogue will show, before confirming the masks
+    public = html[html.index('id="public-text"'):]
+    assert "联系电话 138****5678" in public[:200] and "13812345678" not in public[:200]
+    assert '<button type="button" id="ack-pii">确认遮盖</button>' in html
 
 
 def test_review_page_says_why_the_model_could_not_judge_a_document(app, world):

@@ -1,0 +1,52 @@
+"""去标识化: the public form of a text, with every personal number masked in place.
+
+What the public sees of a document (its page, the public API, search snippets) is its text
+after ``public_form``: each 身份证 number keeps its first six and last four characters
+(``610429********0018``), each mobile number its first three and last four (``138****4567``),
+each bank card its last four (``***************3445``). The numbers are found by the same
+scanner as the privacy gate (``privacy.scan_text``), so whatever the gate flags is what is
+masked. Masking is in place, one character for one — separators and full-width digits stay
+where they were — so offsets into the text stay valid.
+
+Names and other personal data that are not numbers are not found here; 密级 marks are not
+masked (a document with one is never published).
+"""
+from __future__ import annotations
+
+from service.analysis.privacy import BANK_CARD, MOBILE, RESIDENT_ID, scan_text
+
+#: The kinds masked in the public form, and how many of their digits stay visible at the
+#: start and at the end.
+KEPT_DIGITS = {RESIDENT_ID: (6, 4), MOBILE: (3, 4), BANK_CARD: (0, 4)}
+MASK = "*"
+
+
+def _is_digit(ch: str) -> bool:
+    """A digit of a number as the scanner reads it: ASCII or full-width digits, and the X of an ID."""
+    return ch.isdigit() or ch in "XxＸｘ"
+
+
+def mask_found(kind: str, found: str) -> str:
+    """``found`` (a number as it stands in the text) with its hidden digits replaced by ``*``."""
+    head, tail = KEPT_DIGITS[kind]
+    positions = [i for i, ch in enumerate(found) if _is_digit(ch)]
+    hidden = set(positions[head:len(positions) - tail] if tail else positions[head:])
+    return "".join(MASK if i in hidden else ch for i, ch in enumerate(found))
+
+
+def public_form(text: str | None) -> tuple[str, int]:
+    """``text`` with every personal number masked, and how many were masked."""
+    if not text:
+        return text or "", 0
+    chars = list(text)
+    count = 0
+    for kind, found, start, end in scan_text(text):
+        if kind in KEPT_DIGITS:
+            chars[start:end] = mask_found(kind, found)
+            count += 1
+    return "".join(chars), count
+
+
+def is_personal(finding: dict) -> bool:
+    """Whether a stored finding is personal data that the public form masks."""
+    return finding.get("kind") in KEPT_DIGITS
