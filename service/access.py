@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, true
 
-from service.analysis.masking import is_personal
+from service.analysis.masking import has_added, is_personal
 from service.db import Document
 from service.errors import GongkaiError
 
@@ -72,7 +72,7 @@ class OriginalNotPublic(GongkaiError):
 def original_is_public(doc: Document) -> bool:
     """Whether anyone may download ``doc``'s original file: not while it holds personal data
     (the file itself is not masked; the public gets the 去标识化 text instead)."""
-    return not any(is_personal(f) for f in doc.findings or [])
+    return not has_added(doc.masks) and not any(is_personal(f) for f in doc.findings or [])
 
 
 def check_original(who: Principal, doc: Document) -> None:

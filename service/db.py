@@ -142,6 +142,9 @@ class Document(Base):
     secrecy_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     pii_acknowledged_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     pii_acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: A reviewer's masks for the public copy: {"added": [{"text", "by", "at"}], "exempt": [{"text",
+    #: "reason", "by", "at"}]} (``service.analysis.masking``; migration 0012).
+    masks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     # review and publication
     category: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from service import access, audit, localtime, search, secrecy_review
 from service.access import Principal
+from service.analysis.masking import KEPT_DIGITS, digits_of
+from service.analysis.privacy import scan_text
 from service.db import Department, Document, IndexCounter, dialect_insert, utcnow
 from service.errors import GongkaiError
 from service.localtime import as_utc
@@ -300,3 +302,54 @@ def update_fields(session: Session, doc: Document, actor: str, values: dict[str,
             doc.tokens = {**doc.tokens, "doc_number": changes["doc_number"]["to"] or None}
         audit.append(session, actor, "review.fields", document_id=doc.id, changes=changes)
     return changes
+
+
+# ---------------------------------------------------------------------------
+# The public copy's masks (去标识化)
+# ---------------------------------------------------------------------------
+
+#: Longest text a reviewer may add as a mask (a name, a street address).
+MAX_MASK_CHARS = 50
+
+
+class MaskInvalid(ReviewError):
+    code = "mask_invalid"
+    http_status = 422
+    message_zh = "遮盖内容有误：{what}"
+    message_en = "Invalid mask: {what}"
+
+
+def change_masks(session: Session, doc: Document, actor: str, *, add: str | None = None,
+                 remove: str | None = None, exempt: str | None = None, reason: str = "") -> dict:
+    """Add a text the public copy masks (a name), remove an added one, or exempt a number the
+    privacy gate found that is not personal (a reason required). ``doc`` is read with
+    ``load_for_change``. The masks changed, the personal information must be confirmed again."""
+    if doc.status not in ("pending_review", "approved"):
+        raise NotUnderReview(doc.status)
+    masks = {"added": list((doc.masks or {}).get("added", [])), "exempt": list((doc.masks or {}).get("exempt", []))}
+    now, change = utcnow().isoformat(), {}
+    if add is not None:
+        add = add.strip()
+        if not 1 <= len(add) <= MAX_MASK_CHARS or add not in (doc.text or "") + (doc.title or ""):
+            raise MaskInvalid(what=f"须为正文中出现的 1–{MAX_MASK_CHARS} 个字")
+        if all(m["text"] != add for m in masks["added"]):
+            masks["added"].append({"text": add, "by": actor, "at": now})
+            change["add"] = add
+    if remove is not None:
+        kept = [m for m in masks["added"] if m["text"] != remove.strip()]
+        if len(kept) == len(masks["added"]):
+            raise MaskInvalid(what="没有这一处添加的遮盖")
+        masks["added"], change["remove"] = kept, remove.strip()
+    if exempt is not None:
+        if not reason.strip():
+            raise ReasonRequired()
+        found = {digits_of(value) for kind, value, _s, _e in scan_text(doc.text or "") if kind in KEPT_DIGITS}
+        if digits_of(exempt) not in found:
+            raise MaskInvalid(what="不是正文中自动遮盖的号码")
+        masks["exempt"].append({"text": exempt.strip(), "reason": reason.strip(), "by": actor, "at": now})
+        change.update(exempt=exempt.strip(), reason=reason.strip())
+    if change:
+        doc.masks = masks
+        doc.pii_acknowledged_by = doc.pii_acknowledged_at = None   # the new masks are confirmed again
+        audit.append(session, actor, "privacy.masks", document_id=doc.id, **change)
+    return masks

@@ -8,8 +8,10 @@ scanner as the privacy gate (``privacy.scan_text``), so whatever the gate flags 
 masked. Masking is in place, one character for one — separators and full-width digits stay
 where they were — so offsets into the text stay valid.
 
-Names and other personal data that are not numbers are not found here; 密级 marks are not
-masked (a document with one is never published).
+Names and other personal data that are not numbers are not found by the scanner: a reviewer
+adds them (``masks["added"]``: every occurrence keeps its first character, ``赵**``), and may
+exempt a number the scanner found that is not personal (``masks["exempt"]``, with a reason).
+密级 marks are not masked (a document with one is never published).
 """
 from __future__ import annotations
 
@@ -34,17 +36,42 @@ def mask_found(kind: str, found: str) -> str:
     return "".join(MASK if i in hidden else ch for i, ch in enumerate(found))
 
 
-def public_form(text: str | None) -> tuple[str, int]:
-    """``text`` with every personal number masked, and how many were masked."""
+def digits_of(value: str) -> str:
+    """The digits of a number as written (separators and widths aside), to compare numbers by."""
+    return "".join(ch for ch in value.translate(_FULL_WIDTH) if _is_digit(ch)).upper()
+
+
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")
+
+
+def mask_added(text: str) -> str:
+    """A reviewer-added mask: the first character stays (赵德明 → 赵**), as 公示 lists print names."""
+    return text[:1] + MASK * (len(text) - 1) if len(text) > 1 else MASK
+
+
+def public_form(text: str | None, masks: dict | None = None) -> tuple[str, int]:
+    """``text`` with every personal number masked (but those ``masks`` exempts) and every text
+    ``masks`` adds masked, and how many places were masked."""
     if not text:
         return text or "", 0
+    exempt = {digits_of(e["text"]) for e in (masks or {}).get("exempt", [])}
     chars = list(text)
     count = 0
     for kind, found, start, end in scan_text(text):
-        if kind in KEPT_DIGITS:
+        if kind in KEPT_DIGITS and digits_of(found) not in exempt:
             chars[start:end] = mask_found(kind, found)
             count += 1
+    for added in (masks or {}).get("added", []):
+        word, start = added["text"], text.find(added["text"])
+        while word and start >= 0:
+            chars[start:start + len(word)] = mask_added(word)
+            count += 1
+            start = text.find(word, start + len(word))
     return "".join(chars), count
+
+
+def has_added(masks: dict | None) -> bool:
+    return bool((masks or {}).get("added"))
 
 
 def is_personal(finding: dict) -> bool:

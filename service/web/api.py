@@ -204,6 +204,17 @@ def acknowledge(document_id: int):
     return jsonify(_act(document_id, lambda s, d: review.acknowledge_pii(s, d, current().name, note)))
 
 
+@bp.post("/documents/<id:document_id>/masks")
+@require("reviewer", "admin")
+def change_masks(document_id: int):
+    """The public copy's masks: ``{"add": "赵德明"}``, ``{"remove": "赵德明"}`` or
+    ``{"exempt": "13800138000", "reason": "单位服务热线"}``."""
+    body = json_object()
+    fields = {name: text(body, name, default=None) for name in ("add", "remove", "exempt")}
+    reason = text(body, "reason") or ""
+    return jsonify(_act(document_id, lambda s, d: review.change_masks(s, d, current().name, reason=reason, **fields)))
+
+
 @bp.post("/documents/<id:document_id>/publish")
 @require("reviewer", "admin")
 def publish(document_id: int):

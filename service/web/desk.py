@@ -16,6 +16,7 @@ from service.review import (
     BATCH_CONFIDENCE,
     EDITABLE_FIELDS,
     batchable,
+    change_masks,
     has_pii,
     load_for_change,
     queue_documents,
@@ -182,6 +183,20 @@ def review(document_id: int):
                            review_results=secrecy_review.RESULT_NAMES_ZH,
                            reviewable=doc.status in secrecy_review.REVIEWABLE,
                            two_person=runtime().settings.publish_two_person and needs_two_person(doc))
+
+
+@bp.post("/review/<id:document_id>/masks")
+@page("reviewer", "admin")
+def edit_masks(document_id: int):
+    """Add or remove a mask of the public copy, or exempt a number that is not personal; audited."""
+    form = request.form
+    with transaction(runtime().sessions) as s:
+        doc = load_for_change(s, document_id)
+        if doc is None or not access.can_see(auth.current(), doc):
+            abort(404)
+        change_masks(s, doc, auth.current().name, add=form.get("add") or None, remove=form.get("remove") or None,
+                     exempt=form.get("exempt") or None, reason=form.get("reason", ""))
+    return redirect(url_for("desk.review", document_id=document_id) + "#public-text")
 
 
 @bp.post("/review/<id:document_id>/fields")

@@ -88,6 +88,11 @@ def spec() -> dict:
             "/api/v1/documents/{document_id}/acknowledge-pii": {"post": _op(
                 "Acknowledge personal information before publishing (audited)", "reviewer, admin", params=DOC_ID,
                 body=_json({"note": s}), required_body=False, errors=(401, 403, 404, 409, 415, 422))},
+            "/api/v1/documents/{document_id}/masks": {"post": _op(
+                "Change the public copy's masks: add a text (a name), remove an added one, or exempt a number "
+                "that is not personal (with a reason); the personal information is then confirmed again (audited)",
+                "reviewer, admin", params=DOC_ID,
+                body=_json({"add": s, "remove": s, "exempt": s, "reason": s}), errors=(401, 403, 404, 409, 415, 422))},
             "/api/v1/documents/{document_id}/publish": {"post": _op(
                 "Publish into the public catalogue; refused for 密级, unacknowledged PII, without a cleared "
                 "保密审查 where a person must judge (409 secrecy_review_required) and, under the two-person rule, "

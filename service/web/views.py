@@ -43,8 +43,8 @@ def public_view(doc: Document) -> dict:
     """What anyone may see: the 去标识化 public copy — title and text with personal numbers
     masked (``analysis.masking``) — and whether the original file may be downloaded."""
     view = _listing(doc)
-    view["title"] = public_form(view["title"])[0]
-    view["text"] = public_form(doc.text)[0]
+    view["title"] = public_form(view["title"], doc.masks)[0]
+    view["text"] = public_form(doc.text, doc.masks)[0]
     view["original_public"] = original_is_public(doc)
     return view
 
@@ -52,7 +52,8 @@ def public_view(doc: Document) -> dict:
 def full_view(doc: Document) -> dict:
     """What staff see: the document as read, unmasked, and the public copy's text beside it."""
     return {
-        **_listing(doc), "text": doc.text, "public_text": public_form(doc.text)[0],
+        **_listing(doc), "text": doc.text, "public_text": public_form(doc.text, doc.masks)[0],
+        "masks": doc.masks or {"added": [], "exempt": []},
         "original_public": original_is_public(doc),
         "status": doc.status, "status_changed_at": _iso(doc.status_changed_at), "department_id": doc.department_id,
         "uploaded_by": doc.uploaded_by, "sha256": doc.sha256, "size": doc.size, "created_at": _iso(doc.created_at),

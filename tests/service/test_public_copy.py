@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from service.analysis.privacy import scan_text
-from service.db import Department, User, transaction
+from service.db import AuditEntry, Department, User, transaction
 from service.processing import ingest
 from service.receiving import receive
 from testenv import DATA
@@ -57,6 +58,17 @@ def published(make_app, libreoffice):
         assert rev1.post(f"/api/v1/documents/{doc}/review",
                          json={"action": "correct", "category": "其他"}).status_code == 200
         assert rev1.post(f"/api/v1/documents/{doc}/acknowledge-pii", json={"note": "遮盖后公示"}).status_code == 200
+        # a name is personal too: the reviewer masks it; the masks changed, they are confirmed again
+        masked = rev1.post(f"/api/v1/documents/{doc}/masks", json={"add": "赵德明"})
+        assert masked.status_code == 200 and masked.get_json()["pii_acknowledged_at"] is None
+        assert "赵**，公民身份号码410522********0036" in masked.get_json()["public_text"]
+        not_there = rev1.post(f"/api/v1/documents/{doc}/masks", json={"exempt": "13800138000", "reason": "热线"})
+        assert not_there.status_code == 422 and not_there.get_json()["error"]["code"] == "mask_invalid"
+        no_reason = rev1.post(f"/api/v1/documents/{doc}/masks", json={"exempt": NUMBERS[1]})
+        assert no_reason.status_code == 422 and no_reason.get_json()["error"]["code"] == "reason_required"
+        early = rev2.post(f"/api/v1/documents/{doc}/publish")
+        assert early.status_code == 409 and early.get_json()["error"]["code"] == "pii_not_acknowledged"
+        assert rev1.post(f"/api/v1/documents/{doc}/acknowledge-pii", json={"note": "含姓名遮盖"}).status_code == 200
         assert rev1.post(f"/api/v1/documents/{doc}/secrecy-review", json={
             "result": "cleared", "pages_read": list(range(1, (stored["pages"] or 0) + 1)),
             "note": "公示名单，号码已遮盖"}).status_code == 200
@@ -85,6 +97,7 @@ def test_no_full_number_reaches_the_public_by_any_page_or_call(published):
         view = item.get_json()
         assert full_numbers_in(json.dumps(view, ensure_ascii=False)) == []
         assert "410522********0036" in view["text"] and "159****4003" in view["text"]   # masked, still readable
+        assert "赵德明" not in json.dumps(view, ensure_ascii=False) and "赵**" in view["text"]
         assert view["original_public"] is False
         page = public.get(f"/catalogue/{doc}").get_data(as_text=True)
         assert full_numbers_in(page) == [] and "410522********1568" in page and "本文已作去标识化处理" in page
@@ -104,6 +117,15 @@ def test_no_full_number_reaches_the_public_by_any_page_or_call(published):
         assert not any(f'href="/catalogue/{doc}"' in results for doc in (published["scan"], published["doc"]))
     found = public.get("/catalogue", query_string={"q": "临时救助"}).get_data(as_text=True)
     assert all(f'href="/catalogue/{doc}"' in found for doc in (published["scan"], published["doc"]))
+
+
+def test_the_masks_a_reviewer_changed_are_in_the_audit_log(published):
+    sessions = published["app"].extensions["gongkai"].sessions
+    for doc in (published["scan"], published["doc"]):
+        with transaction(sessions, readonly=True) as s:
+            entries = s.execute(select(AuditEntry).where(AuditEntry.document_id == doc)).scalars().all()
+            changes = [e.detail for e in entries if e.action == "privacy.masks"]
+            assert changes == [{"add": "赵德明"}] and sum(e.action == "privacy.acknowledge" for e in entries) == 2
 
 
 def test_staff_still_read_and_download_the_original(published):

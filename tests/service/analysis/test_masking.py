@@ -43,3 +43,11 @@ def test_only_personal_findings_are_masked_in_the_public_copy():
     assert is_personal({"kind": "resident_id"}) and is_personal({"kind": "mobile"})
     assert is_personal({"kind": "bank_card"})
     assert not is_personal({"kind": "secrecy"}) and not is_personal({"kind": "internal"})
+
+
+def test_a_reviewer_adds_a_name_everywhere_and_exempts_a_number_that_is_not_personal():
+    text = "赵德明，手机号15937214003；赵德明签收。单位服务手机 138 0013 8000。"
+    masks = {"added": [{"text": "赵德明"}], "exempt": [{"text": "13800138000", "reason": "单位服务号码"}]}
+    public, count = public_form(text, masks)
+    assert public == "赵**，手机号159****4003；赵**签收。单位服务手机 138 0013 8000。" and count == 3
+    assert public_form(text)[0].endswith("138 **** 8000。")          # without the exemption it is masked

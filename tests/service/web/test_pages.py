@@ -569,3 +569,18 @@ def test_the_queue_marks_documents_with_pages_a_person_must_read(app, world):
     assert '<span class="tag unread" title="第 2、3 页无法识别文字，须逐页阅读原件">需逐页阅读</span>' in row
     other = re.search(rf'<tr data-id="{world["docs"]["a_pending"]}">(.*?)</tr>', html, re.S).group(1)
     assert "需逐页阅读" not in other
+
+
+def test_a_reviewer_adds_and_removes_a_mask_of_the_public_copy_on_the_review_page(app, world):
+    doc, rev = world["docs"]["a_pii"], log_in(app, "rev")
+    token = csrf_of(rev)
+    added = rev.post(f"/review/{doc}/masks", data={"add": "联系电话", "csrf_token": token})
+    assert added.status_code == 302 and added.headers["Location"].endswith(f"/review/{doc}#public-text")
+    html = rev.get(f"/review/{doc}").get_data(as_text=True)
+    assert "已遮盖「联系电话」（rev）" in html and "联*** 138****5678" in html
+    refused = rev.post(f"/review/{doc}/masks", data={"add": "不在正文里", "csrf_token": token})
+    assert refused.status_code == 422 and "须为正文中出现的" in refused.get_data(as_text=True)
+    assert rev.post(f"/review/{doc}/masks", data={"remove": "联系电话", "csrf_token": token}).status_code == 302
+    html = rev.get(f"/review/{doc}").get_data(as_text=True)
+    assert "已遮盖「联系电话」" not in html and "联系电话 138****5678" in html
+    assert rev.post(f"/review/{doc}/masks", data={"add": "联系电话"}).status_code == 403     # no CSRF token
