@@ -3,7 +3,8 @@
 - ``app``: ``create_app`` (settings, runtime, blueprints, security headers);
 - ``api``: the REST API (``/api/v1``), ``auth``: sessions, tokens, CSRF, ``require``;
 - ``inputs``: reading what a request sends; ``http_errors``: coded JSON errors; ``openapi``: the API's description;
-- ``views``: what a document looks like to the public and to staff (``public_view``, ``full_view``);
+- ``views``: what a document looks like to the public and to staff (``public_view``,
+  ``public_listing``, ``full_view``, ``detail_view``);
 - ``pages``: what every page shares and the account pages; ``catalogue``, ``desk``, ``admin``,
   ``auditlog``, ``batches``, ``report``: the pages, one blueprint each.
 

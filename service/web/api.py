@@ -19,7 +19,7 @@ from service.receiving import display_filename, receive
 from service.web.auth import current, require
 from service.web.inputs import json_object, query_day, query_int, text
 from service.web.openapi import spec
-from service.web.views import full_view, view_for
+from service.web.views import detail_view, public_view, view_for
 
 bp = Blueprint("api", __name__)
 log = logging.getLogger(__name__)
@@ -135,7 +135,8 @@ def list_documents():
 def get_document(document_id: int):
     who = current()
     with transaction(rt().sessions, readonly=True) as s:
-        return jsonify(view_for(who, _load_visible(s, document_id, who)))
+        doc = _load_visible(s, document_id, who)
+        return jsonify(detail_view(doc) if who.authenticated else public_view(doc))
 
 
 @bp.get("/documents/<id:document_id>/original")
@@ -175,7 +176,7 @@ def _act(document_id: int, action) -> dict:
         if doc is None or not access.can_see(who, doc):
             raise NotFound(str(document_id))
         action(s, doc)
-        return full_view(doc)
+        return detail_view(doc)
 
 
 @bp.post("/documents/<id:document_id>/review")

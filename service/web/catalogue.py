@@ -15,7 +15,7 @@ from service.localtime import beijing, year_bounds
 from service.receiving import display_filename
 from service.web.inputs import query_int
 from service.web.pages import error_pages, runtime
-from service.web.views import public_view
+from service.web.views import public_listing, public_view
 
 bp = error_pages(Blueprint("catalogue", __name__))
 PER_PAGE = 20
@@ -45,7 +45,7 @@ def index():
         total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         docs = s.execute(query.order_by(Document.published_at.desc(), Document.id.desc())
                          .offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars().all()
-        items = [public_view(d) for d in docs]
+        items = [public_listing(d) for d in docs]
     pages = max(1, math.ceil(total / PER_PAGE))
     return render_template("catalogue.html", items=items, total=total, page=page_no, pages=pages,
                            categories=categories, years=years,

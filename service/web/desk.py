@@ -27,7 +27,7 @@ from service.secrecy_review import page_list_zh, pages_needing_reading
 from service.web import auth
 from service.web.inputs import query_int
 from service.web.pages import error_pages, page, runtime
-from service.web.views import full_view
+from service.web.views import detail_view, full_view
 
 bp = error_pages(Blueprint("desk", __name__))
 PER_PAGE = 30
@@ -155,7 +155,7 @@ def review(document_id: int):
     filters = _queue_filters()
     with transaction(runtime().sessions, readonly=True) as s:
         doc = _load(s, document_id)
-        view = full_view(doc)
+        view = detail_view(doc)
         assessment = secrecy_review.assess(doc)
         open_review = secrecy_review.open_review(s, doc.id)
         open_review = {**secrecy_review.to_dict(open_review), "at": open_review.reviewed_at} if open_review else None

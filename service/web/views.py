@@ -39,20 +39,24 @@ def _listing(doc: Document) -> dict:
     }
 
 
-def public_view(doc: Document) -> dict:
-    """What anyone may see: the 去标识化 public copy — title and text with personal numbers
-    masked (``analysis.masking``) — and whether the original file may be downloaded."""
+def public_listing(doc: Document) -> dict:
+    """A catalogue row: the public copy's title (personal numbers masked, ``analysis.masking``)
+    and whether the original file may be downloaded — no text, so no scan of it."""
     view = _listing(doc)
     view["title"] = public_form(view["title"], doc.masks)[0]
-    view["text"] = public_form(doc.text, doc.masks)[0]
     view["original_public"] = original_is_public(doc)
     return view
 
 
+def public_view(doc: Document) -> dict:
+    """What anyone may see of a document: its 去标识化 public copy, title and text."""
+    return {**public_listing(doc), "text": public_form(doc.text, doc.masks)[0]}
+
+
 def full_view(doc: Document) -> dict:
-    """What staff see: the document as read, unmasked, and the public copy's text beside it."""
+    """What staff see in lists: the document as read, unmasked."""
     return {
-        **_listing(doc), "text": doc.text, "public_text": public_form(doc.text, doc.masks)[0],
+        **_listing(doc), "text": doc.text,
         "masks": doc.masks or {"added": [], "exempt": []},
         "original_public": original_is_public(doc),
         "status": doc.status, "status_changed_at": _iso(doc.status_changed_at), "department_id": doc.department_id,
@@ -68,6 +72,12 @@ def full_view(doc: Document) -> dict:
         "reviewed_by": doc.reviewed_by, "reviewed_at": _iso(doc.reviewed_at), "reject_reason": doc.reject_reason,
         "secrecy_reviews": [secrecy_review.to_dict(r) for r in doc.secrecy_reviews],
     }
+
+
+def detail_view(doc: Document) -> dict:
+    """What staff see of one document: ``full_view`` and, beside it, the public copy's text (a scan
+    of the whole text: for one document at a time, not for lists)."""
+    return {**full_view(doc), "public_text": public_form(doc.text, doc.masks)[0]}
 
 
 def view_for(who, doc: Document) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from web_client import PASSWORD, api_as
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -25,7 +26,6 @@ TRUTH = next(json.loads(line) for line in (SCANS / "truth.jsonl").read_text(enco
              if json.loads(line)["file"] == "030")
 #: The personal numbers the 公示 prints (the scanner's own reading of the true text).
 NUMBERS = [value for kind, value, _s, _e in scan_text(TRUTH["text"]) if kind in ("resident_id", "mobile")]
-PASSWORD = "correct horse 电池"
 
 
 def test_the_notice_prints_three_ids_and_three_mobiles():
@@ -76,12 +76,6 @@ def published(make_app, libreoffice):
         assert answer.status_code == 200, answer.get_json()
     return {"app": app, **ids}
 
-
-def api_as(app, username: str):
-    client = app.test_client()
-    token = client.post("/api/v1/login", json={"username": username, "password": PASSWORD}).get_json()["csrf_token"]
-    client.environ_base["HTTP_X_CSRF_TOKEN"] = token
-    return client
 
 
 def full_numbers_in(text: str) -> list[str]:

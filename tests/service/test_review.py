@@ -3,6 +3,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from web_client import PASSWORD, api_as
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
@@ -59,7 +60,6 @@ def test_concurrent_publishes_get_distinct_consecutive_index_numbers(sessions):
 # Through a real server: parallel requests on one document (a double click, two reviewers)
 # ---------------------------------------------------------------------------
 
-PASSWORD = "correct horse 电池"
 
 
 @pytest.fixture
@@ -251,12 +251,6 @@ def scans(db_url, redis_url, tmp_path):
     yield {"app": app, "rt": rt, **ids}
     rt.close()
 
-
-def api_as(app, username: str):
-    client = app.test_client()
-    token = client.post("/api/v1/login", json={"username": username, "password": PASSWORD}).get_json()["csrf_token"]
-    client.environ_base["HTTP_X_CSRF_TOKEN"] = token
-    return client
 
 
 def test_a_scanned_secret_notice_is_published_by_no_path_until_a_cleared_review_read_its_pages(scans):

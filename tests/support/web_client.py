@@ -38,3 +38,12 @@ def log_in_with_token(app, username: str, password: str = PASSWORD):
     fresh = csrf_of(client)
     assert fresh != token
     return client, fresh
+
+
+def api_as(app, username: str, password: str = PASSWORD):
+    """A client signed in through the API (``/api/v1/login``), sending its CSRF token on every request."""
+    client = app.test_client()
+    answer = client.post("/api/v1/login", json={"username": username, "password": password})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    client.environ_base["HTTP_X_CSRF_TOKEN"] = answer.get_json()["csrf_token"]
+    return client
