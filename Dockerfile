@@ -11,7 +11,10 @@ WORKDIR /app
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libreoffice-writer-nogui python3-uno \
     libgl1 libglib2.0-0 \
- && rm -rf /var/lib/apt/lists/*
+ && cd /tmp && apt-get download fonts-noto-cjk && dpkg -x fonts-noto-cjk_*.deb /opt/gongkai-fonts \
+ && rm -f fonts-noto-cjk_*.deb && rm -rf /var/lib/apt/lists/*
+# The CJK font of the public PDFs, unpacked beside the system's (PDFium reads /usr/share/fonts).
+ENV GONGKAI_FONT_DIR=/opt/gongkai-fonts
 
 COPY pyproject.toml README.md ./
 COPY service ./service

@@ -44,6 +44,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -77,6 +78,35 @@ def find_uno_python() -> str | None:
             if probe.returncode == 0:
                 return candidate
     return None
+
+
+#: Where gongkai's own CJK fonts are (default: ``<venv>/share/fonts-cjk``, where the README's
+#: commands unpack Noto CJK). They are given to LibreOffice through its own fontconfig file, not
+#: installed in /usr/share/fonts: PDFium reads the fonts there, and a CJK font there changes the
+#: text it extracts from PDFs whose fonts lack a ToUnicode map.
+FONT_DIR_VARIABLE = "GONGKAI_FONT_DIR"
+
+
+def font_dir() -> Path | None:
+    folder = Path(os.environ.get(FONT_DIR_VARIABLE) or Path(sys.prefix) / "share" / "fonts-cjk")
+    return folder if folder.is_dir() else None
+
+
+def office_env() -> dict[str, str]:
+    """soffice's environment: the system's fonts and gongkai's CJK fonts (a public PDF of a Word file
+    shows its Chinese text; without a CJK font LibreOffice draws empty boxes)."""
+    fonts = font_dir()
+    if fonts is None:
+        return dict(os.environ)
+    conf = work_dir() / "fonts.conf"
+    wanted = ('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
+              '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+              f'<dir>{fonts}</dir><cachedir>{work_dir() / "fontcache"}</cachedir></fontconfig>\n')
+    if not conf.is_file() or conf.read_text(encoding="utf-8") != wanted:
+        partial = conf.with_name(f"fonts.conf.{os.getpid()}")
+        partial.write_text(wanted, encoding="utf-8")
+        partial.replace(conf)
+    return dict(os.environ, FONTCONFIG_FILE=str(conf))
 
 
 def work_dir() -> Path:
@@ -159,7 +189,7 @@ class Converter:
             self._bridge = subprocess.Popen(
                 [self.python, str(_BRIDGE), str(self.socket), str(self.profile), self.soffice, str(os.getpid())],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                start_new_session=True, close_fds=True)
+                start_new_session=True, close_fds=True, env=office_env())
             ready = self._bridge.stdout.readline()  # EOF if soffice could not start
             if ready.strip() != b"ready":
                 self.stop()
@@ -231,7 +261,7 @@ class Converter:
              f"-env:UserInstallation=file://{self.profile}",
              "--convert-to", convert_to, "--outdir", str(out_dir), str(source)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            start_new_session=True, env=office_env())
         try:
             proc.wait(timeout=self.timeout)
         except subprocess.TimeoutExpired:

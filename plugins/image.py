@@ -24,7 +24,7 @@ OCR_LONG_SIDE = round(A4_LONG_SIDE_PT * RENDER_DPI / 72)
 
 
 #: EXIF orientation → the transpose that shows the picture upright (a phone photo of a page).
-_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
             8: Image.Transpose.ROTATE_90}
 
@@ -32,7 +32,7 @@ _UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4
 def _page_image(image: Image.Image) -> tuple[np.ndarray, float]:
     """The current frame upright and in grey, no longer than OCR_LONG_SIDE; original pixels per pixel."""
     width, height = image.size
-    upright = _UPRIGHT.get(image.getexif().get(0x0112, 1)) if image.format in ("JPEG", "TIFF") else None
+    upright = UPRIGHT.get(image.getexif().get(0x0112, 1)) if image.format in ("JPEG", "TIFF") else None
     if image.format == "JPEG":
         image.draft("L", (width * OCR_LONG_SIDE // max(width, height), height * OCR_LONG_SIDE // max(width, height)))
     grey = image.convert("L")

@@ -18,7 +18,8 @@ answer ``timeout``. Before each request soffice is probed (one UNO round trip, 5
 it is replaced when it died or stopped answering, after ``RESTART_AFTER`` conversions,
 or when its resident memory exceeds ``MAX_RSS``; its address space is capped at
 ``MAX_AS``. Documents load as a bare model (no frame, no view, no layout), read-only,
-macros never executed, links never updated. The bridge exits (and kills soffice) on
+macros never executed, links never updated (a PDF export loads into a hidden frame: it needs
+the pages laid out). The bridge exits (and kills soffice) on
 SIGTERM and when the process that started it is gone.
 """
 from __future__ import annotations
@@ -140,11 +141,17 @@ class Office:
         import uno
 
         url = uno.systemPathToFileUrl(src)
-        # The model alone, without a frame or view (the Desktop's loadComponentFromURL
-        # crashed soffice 7.4 on .doc files with comments, even hidden): no layout, faster.
-        doc = self._service("com.sun.star.text.TextDocument")
-        doc.load(_props(URL=url, FilterName=self.import_filter(url), ReadOnly=True, Hidden=True,
-                        MacroExecutionMode=0, UpdateDocMode=0))
+        load = _props(URL=url, FilterName=self.import_filter(url), ReadOnly=True, Hidden=True,
+                      MacroExecutionMode=0, UpdateDocMode=0)
+        if filter_name.endswith("_pdf_Export"):
+            # Pages need a layout: a hidden frame from the Desktop (the public PDF of a Word file).
+            desktop = self._service("com.sun.star.frame.Desktop")
+            doc = desktop.loadComponentFromURL(url, "_blank", 0, load[1:])
+        else:
+            # The model alone, without a frame or view (the Desktop's loadComponentFromURL
+            # crashed soffice 7.4 on .doc files with comments, even hidden): no layout, faster.
+            doc = self._service("com.sun.star.text.TextDocument")
+            doc.load(load)
         try:
             doc.storeToURL(uno.systemPathToFileUrl(dst), _props(FilterName=filter_name, Overwrite=True))
         finally:

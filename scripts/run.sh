@@ -12,6 +12,8 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
 # LibreOffice reads .doc/.wps/.rtf (installed when run as root with apt-get).
 bash scripts/install_libreoffice.sh || true
+# A CJK font for the public PDFs of documents with personal data (unpacked into .venv).
+bash scripts/install_fonts.sh || true
 # OCR: opencv-python (pulled in by rapidocr-onnxruntime) links libGL and GLib.
 if ! ldconfig -p | grep -q 'libGL.so.1 ' || ! ldconfig -p | grep -q 'libglib-2.0.so.0 '; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then

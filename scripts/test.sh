@@ -11,10 +11,9 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 
-# The browser tests drive Debian's Chromium. Their screenshots need a CJK font, unpacked
-# into .venv/share/fonts-cjk rather than installed: PDFium reads the fonts in
-# /usr/share/fonts, and a CJK font there changes the text it extracts from PDFs whose
-# fonts lack a ToUnicode map (tests/plugins/test_pdf.py expects the bare-system result).
+# The browser tests drive Debian's Chromium. Their screenshots, and the public PDFs, need a
+# CJK font: scripts/install_fonts.sh unpacks one into .venv/share/fonts-cjk rather than
+# installing it (tests/plugins/test_pdf.py expects PDFium's bare-system result).
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   # OCR: opencv-python (pulled in by rapidocr-onnxruntime) links libGL and GLib.
   if ! ldconfig -p | grep -q 'libGL.so.1 ' || ! ldconfig -p | grep -q 'libglib-2.0.so.0 '; then
@@ -25,14 +24,8 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
       || echo "scripts/test.sh: could not install chromium; the browser tests will skip (or fail under CI)" >&2
   fi
-  if [ ! -d .venv/share/fonts-cjk/usr ]; then
-    fonts_tmp=$(mktemp -d)
-    (cd "$fonts_tmp" && { apt-get download -qq fonts-noto-cjk 2>/dev/null \
-      || { apt-get update -qq && apt-get download -qq fonts-noto-cjk 2>/dev/null; }; }) \
-      && mkdir -p .venv/share && dpkg -x "$fonts_tmp"/fonts-noto-cjk_*.deb .venv/share/fonts-cjk
-    rm -rf "$fonts_tmp"
-  fi
 fi
+bash scripts/install_fonts.sh || true
 
 # LibreOffice for the .doc/.wps/.rtf tests (they skip without it, and fail under CI).
 bash scripts/install_libreoffice.sh || true

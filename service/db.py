@@ -145,6 +145,8 @@ class Document(Base):
     #: A reviewer's masks for the public copy: {"added": [{"text", "by", "at"}], "exempt": [{"text",
     #: "reason", "by", "at"}]} (``service.analysis.masking``; migration 0012).
     masks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: The stored public PDF (service.public_copy): key, sha256, pages, covered, method, reason, made_at.
+    public_copy: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     # review and publication
     category: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

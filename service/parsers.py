@@ -157,6 +157,35 @@ class ParseContext:
     limits: ParseLimits = ParseLimits()
 
 
+@dataclass(frozen=True, slots=True)
+class RenditionContext(ParseContext):
+    """What a renderer (``service.rendition.renderer``) needs besides the file: the document's
+    title and public text, what its public copy masks, and the OCR lines of its scanned pages."""
+
+    title: str = ""
+    public_text: str = ""
+    masks: dict | None = None
+    #: (kind, value) of each value the public copy masks; ``required`` ones must be found on a page.
+    values: tuple[tuple[str, str], ...] = ()
+    required: tuple[tuple[str, str], ...] = ()
+    ocr_lines: tuple[dict, ...] = ()
+    font_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """What a renderer returns instead of a ParsedDocument: a PDF made from the file.
+
+    ``method`` is ``redacted`` (the file's own pages, masked values painted over) or ``text``
+    (the public text typeset; ``reason`` says why the pages were not used)."""
+
+    pdf: bytes
+    pages: int
+    covered: int
+    method: str
+    reason: str = ""
+
+
 @runtime_checkable
 class Parser(Protocol):
     name: str

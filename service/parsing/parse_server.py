@@ -22,7 +22,16 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
-from service.parsers import ParseContext, ParsedDocument, ParseError, ParserFailed, ResourceLimit, parse_error_classes
+from service.parsers import (
+    ParseContext,
+    ParsedDocument,
+    ParseError,
+    ParserFailed,
+    Rendition,
+    RenditionContext,
+    ResourceLimit,
+    parse_error_classes,
+)
 from service.parsing.registry import default_registry, instantiate
 from service.parsing.sandbox import Limits, ParseChild, fork_and_parse, parse_in_process
 
@@ -216,6 +225,22 @@ def run_isolated(target: str, path: Path, context: ParseContext, limits: Limits 
     process that has imported only the parsers, so a fork costs little however large the
     caller is (a worker holds a model). If the server cannot be used, this process forks.
     """
+    result = _run(target, path, context, limits)
+    if not isinstance(result, ParsedDocument):
+        raise ParserFailed(f"{target} returned {type(result).__name__}")
+    return result
+
+
+def render_isolated(target: str, path: Path, context: RenditionContext,
+                    limits: Limits = DEFAULT_LIMITS) -> Rendition:
+    """Run renderer ``target`` on ``path`` in a limited child process, as ``run_isolated`` runs parsers."""
+    result = _run(target, path, context, limits)
+    if not isinstance(result, Rendition):
+        raise ParserFailed(f"{target} returned {type(result).__name__}")
+    return result
+
+
+def _run(target: str, path: Path, context: ParseContext, limits: Limits) -> ParsedDocument | Rendition:
     request = (target, str(Path(path).resolve()), context, limits)
     message = call(request, timeout=limits.wall_seconds + 30)
     if message is None:

@@ -43,6 +43,7 @@ from service.parsers import (
     ParsedDocument,
     ParseError,
     ParserFailed,
+    Rendition,
     ResourceLimit,
 )
 from service.parsing.registry import instantiate
@@ -84,11 +85,13 @@ def check_output_limits(doc: ParsedDocument, context: ParseContext) -> None:
         raise ResourceLimit(f"{size} bytes of text", what=f"文字量超过 {limits.max_text_bytes // (1024 * 1024)} MB")
 
 
-def parse_in_process(target: str, path: Path, context: ParseContext) -> ParsedDocument:
+def parse_in_process(target: str, path: Path, context: ParseContext) -> ParsedDocument | Rendition:
     """Instantiate the parser named by ``target`` and run it here, mapping every failure to a ParseError."""
 
     try:
         doc = instantiate(target).parse(path, context)
+        if isinstance(doc, Rendition):   # a renderer's answer (service.rendition): a file, not text
+            return doc
         if not isinstance(doc, ParsedDocument):
             raise ParserFailed(f"{target} returned {type(doc).__name__}")
         check_output_limits(doc, context)

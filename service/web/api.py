@@ -8,7 +8,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import access, localtime, quality, review, secrecy_review
+from service import access, localtime, public_copy, quality, review, secrecy_review
 from service import api_tokens
 from service import audit_query
 from service import report as R
@@ -19,6 +19,7 @@ from service.receiving import display_filename, receive
 from service.web.auth import current, require
 from service.web.inputs import json_object, query_day, query_int, text
 from service.web.openapi import spec
+from service.web.pages import send_public_file
 from service.web.views import detail_view, public_view, view_for
 
 bp = Blueprint("api", __name__)
@@ -147,6 +148,17 @@ def download_original(document_id: int):
         access.check_original(who, doc)
         sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
     return send_file(rt().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)
+
+
+@bp.get("/documents/<id:document_id>/public-file")
+def download_public_file(document_id: int):
+    """What the public downloads of this document: the original, or its 去标识化 PDF (reviewers
+    preview it before publishing)."""
+    who = current()
+    with transaction(rt().sessions, readonly=True) as s:
+        doc = _load_visible(s, document_id, who)
+        found = public_copy.plan(doc, rt().settings)
+    return send_public_file(public_copy.public_file(rt(), found), inline=request.args.get("inline") == "1")
 
 
 @bp.get("/documents/<id:document_id>/job")

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import case, func, select
 
-from service import access, search
+from service import public_copy, search
 from service.db import Document, transaction
 from service.localtime import beijing, year_bounds
-from service.receiving import display_filename
 from service.web.inputs import query_int
-from service.web.pages import error_pages, runtime
+from service.web.pages import error_pages, runtime, send_public_file
 from service.web.views import public_listing, public_view
 
 bp = error_pages(Blueprint("catalogue", __name__))
@@ -86,6 +85,6 @@ def download(document_id: int):
         doc = s.get(Document, document_id)
         if doc is None or doc.status != "published":
             abort(404)
-        access.check_original(access.PUBLIC, doc)   # the catalogue is the public's, whoever browses it
-        sha, name, media = doc.sha256, display_filename(doc.filename), doc.media_type or "application/octet-stream"
-    return send_file(runtime().storage.open(sha), mimetype=media, as_attachment=True, download_name=name)
+        # the catalogue is the public's, whoever browses it: the original, or its public PDF
+        found = public_copy.plan(doc, runtime().settings)
+    return send_public_file(public_copy.public_file(runtime(), found))

@@ -79,6 +79,11 @@ def spec() -> dict:
                 "Download the original",
                 "whoever may see it; the public not when it holds personal data (403 original_not_public)",
                 params=DOC_ID)},
+            "/api/v1/documents/{document_id}/public-file": {"get": _op(
+                "Download what the public gets: the original, or for a document holding personal data its "
+                "去标识化 PDF (masked values painted over in the page images, no text layer); inline=1 shows it",
+                "whoever may see it (reviewers preview it before publishing)", params=DOC_ID,
+                errors=(401, 403, 404, 503))},
             "/api/v1/documents/{document_id}/job": {"get": _op("Processing job status",
                                                                "signed-in users who may see it", params=DOC_ID)},
             "/api/v1/documents/{document_id}/review": {"post": _op(

@@ -24,12 +24,14 @@ import unicodedata
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, send_file, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from service import accounts, localtime
 from service.db import Department, User, transaction
 from service.errors import GongkaiError
+from service.public_copy import PublicFile
+from service.receiving import display_filename
 from service.states import STATE_NAMES_ZH
 from service.web import auth
 from service.web.auth import Forbidden, Unauthorized
@@ -43,6 +45,14 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 
 def runtime():
     return current_app.extensions["gongkai"]
+
+
+def send_public_file(found: PublicFile, inline: bool = False):
+    """A document's public file (``service.public_copy``) as a download, or shown in the page."""
+    response = send_file(runtime().storage.open(found.sha256), mimetype=found.media_type,
+                         as_attachment=not inline, download_name=display_filename(found.filename))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def page(*roles: str):

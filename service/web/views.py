@@ -45,6 +45,8 @@ def public_listing(doc: Document) -> dict:
     view = _listing(doc)
     view["title"] = public_form(view["title"], doc.masks)[0]
     view["original_public"] = original_is_public(doc)
+    # what the public downloads: the original, or its 去标识化 PDF (service.public_copy)
+    view["public_file"] = f"/api/v1/documents/{doc.id}/public-file"
     return view
 
 

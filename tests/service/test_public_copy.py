@@ -4,19 +4,22 @@ The real 临时救助 公示 of ../shared/scans (030: three 身份证 numbers an
 uploaded as its image-only scan (read by OCR) and as its .doc (read through LibreOffice), reviewed
 and published through the API exactly as today (review, acknowledge-pii, 保密审查, publish by a
 second person). Afterwards no full number appears in the public page, the public API (item and
-list), the catalogue, search, or the downloads the public may make; staff still see the original.
+list), the catalogue, search, or the downloads the public may make — the public PDF, read by text
+extraction and by OCR of its page images; staff still see the original.
 """
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
+from public_pdf import read_back
 from web_client import PASSWORD, api_as
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from service.analysis.privacy import scan_text
-from service.db import AuditEntry, Department, User, transaction
+from service.db import AuditEntry, Department, Document, User, transaction
 from service.processing import ingest
 from service.receiving import receive
 from testenv import DATA
@@ -95,16 +98,20 @@ def test_no_full_number_reaches_the_public_by_any_page_or_call(published):
         assert view["original_public"] is False
         page = public.get(f"/catalogue/{doc}").get_data(as_text=True)
         assert full_numbers_in(page) == [] and "410522********1568" in page and "本文已作去标识化处理" in page
-        # the original holds the numbers: not for the public, by the catalogue or the API
-        refused = public.get(f"/catalogue/{doc}/download")
-        assert refused.status_code == 403 and "原件不对外提供" in refused.get_data(as_text=True)
+        # the original holds the numbers: not for the public, by the catalogue or the API ...
         api_refused = public.get(f"/api/v1/documents/{doc}/original")
         assert api_refused.status_code == 403
         assert api_refused.get_json()["error"]["code"] == "original_not_public"
+        # ... which give its public PDF instead: the same file by both
+        download = public.get(f"/catalogue/{doc}/download")
+        assert download.status_code == 200 and download.mimetype == "application/pdf"
+        assert quote("030（公开版）.pdf") in download.headers["Content-Disposition"]
+        assert public.get(view["public_file"]).data == download.data
+        assert 'data-testid="public-pdf"' in page
     listing = public.get("/api/v1/documents").get_data(as_text=True)
     catalogue = public.get("/catalogue").get_data(as_text=True)
     assert full_numbers_in(listing) == [] and full_numbers_in(catalogue) == []
-    assert "仅提供去标识化文字" in catalogue
+    assert "下载公开版" in catalogue
     for number in NUMBERS:   # the catalogue's search finds nobody by a number
         results = public.get("/catalogue", query_string={"q": number}).get_data(as_text=True)
         assert "没有找到符合条件的公开信息" in results       # (the search box echoes what was typed)
@@ -128,3 +135,30 @@ def test_staff_still_read_and_download_the_original(published):
     assert full_numbers_in(view["text"]) == NUMBERS
     original = staff.get(f"/api/v1/documents/{published['doc']}/original")
     assert original.status_code == 200 and original.data[:4] == b"\xd0\xcf\x11\xe0"   # the .doc as uploaded
+
+
+def test_the_public_pdf_shows_the_pages_with_every_personal_number_painted_over(published):
+    public = published["app"].test_client()
+    for doc in (published["scan"], published["doc"]):
+        pdf = public.get(f"/catalogue/{doc}/download").data
+        layer, compact = read_back(pdf)
+        assert layer.strip() == ""                           # no text layer: nothing to copy out from under a box
+        assert full_numbers_in(compact) == []                # and OCR of the pages reads no whole number
+        assert "临时救助" in compact and "410522" in compact  # the page is there; only the middles are covered
+        assert "赵德明" not in compact
+        staff = api_as(published["app"], "rev1").get(f"/api/v1/documents/{doc}").get_json()
+        assert staff["original_public"] is False
+
+
+def test_the_public_pdf_is_made_once_and_kept_with_the_originals(published):
+    app = published["app"]
+    rt = app.extensions["gongkai"]
+    public = app.test_client()
+    first = public.get(f"/catalogue/{published['doc']}/download").data
+    with transaction(rt.sessions, readonly=True) as s:
+        kept = s.get(Document, published["doc"]).public_copy
+    assert kept["method"] == "redacted" and kept["pages"] == 1 and kept["covered"] >= 7   # 3 IDs, 3 mobiles, a name
+    assert rt.storage.open(kept["sha256"]).read() == first
+    assert public.get(f"/catalogue/{published['doc']}/download").data == first
+    with transaction(rt.sessions, readonly=True) as s:
+        assert s.get(Document, published["doc"]).public_copy == kept                        # served, not made again

@@ -398,3 +398,70 @@ def test_a_scanned_gongwen_is_read_by_ocr_reviewed_published_and_found(server, b
     expect(public.locator(".summary")).to_contain_text("共 1 条")
     expect(public.locator("table.catalogue")).to_contain_text("晋城市地质灾害应急预案")
     assert not guard.foreign, guard.foreign
+
+
+def test_a_notice_with_id_numbers_is_published_as_its_masked_public_pdf(server, browser):
+    """去标识化: the real 临时救助 公示 (three 身份证, three mobiles) as an image-only scan and as a
+    .doc. The reviewer sees the public copy and previews the public PDF, confirms the masks, clears
+    the 保密审查; another reviewer publishes. The public page says the text is de-identified and
+    offers the 公开版 PDF: page images with the numbers painted over, no text layer."""
+    import io
+
+    import pdfplumber
+    import pypdfium2 as pdfium
+    from playwright.sync_api import expect
+
+    base, guard = server["url"], Guard(server["url"])
+    scans = ROOT / "tests" / "data" / "shared" / "scans"
+    clerk, rev, boss, public = (new_page(browser, server, guard) for _ in range(4))
+    log_in(clerk, base, "clerk")
+    log_in(rev, base, "checker")
+    log_in(boss, base, "boss")
+    for kind, path in (("scan", scans / "scan" / "030.pdf"), ("doc", scans / "doc" / "030.doc")):
+        clerk.goto(f"{base}/upload")
+        clerk.set_input_files("#picker", str(path))
+        expect(clerk.locator("#uploads .upload-status").first).to_contain_text("待审核", timeout=180_000)
+        clerk.goto(f"{base}/submissions")
+        doc_id = int(clerk.locator("table.list tbody tr td:first-child a").first.get_attribute("href")
+                     .rsplit("/", 1)[1])
+
+        rev.goto(f"{base}/review/{doc_id}")
+        expect(rev.locator("#public-text")).to_contain_text("410522********0036")
+        rev.fill("#add-mask input[name=add]", "赵德明")         # a name in the 公示: the scanner finds numbers only
+        rev.click("#add-mask button[type=submit]")
+        expect(rev.locator("#public-text")).to_contain_text("赵**，公民身份号码410522********0036")
+        preview = rev.request.get(f"{base}/api/v1/documents/{doc_id}/public-file?inline=1")
+        assert preview.ok and preview.headers["content-type"] == "application/pdf"
+        rev.click("#ack-pii")
+        expect(rev.locator("#message")).to_contain_text("已确认")
+        rev.goto(f"{base}/review/{doc_id}")
+        rev.locator("#choices .choice").first.click()
+        rev.click("#confirm")
+        expect(rev.locator("#status")).to_have_text("已审核")
+        for box in rev.locator("#read-pages input").all():
+            box.check()
+        rev.fill("#secrecy-note", "公示名单，身份证号码和手机号码已遮盖")
+        rev.click("#secrecy-clear")
+        expect(rev.locator("#secrecy-status")).to_contain_text("审查通过")
+        if kind == "scan":
+            rev.screenshot(path=str(SHOTS / "review-public-copy.png"), full_page=True)
+        boss.goto(f"{base}/review/{doc_id}")
+        boss.click("#publish")
+        expect(boss.locator("#status")).to_have_text("已发布")
+
+        public.goto(f"{base}/catalogue/{doc_id}")
+        expect(public.locator("[data-testid=deidentified]")).to_be_visible()
+        expect(public.locator(".doc-text")).to_contain_text("赵**，公民身份号码410522********0036")
+        with public.expect_download() as download:
+            public.click("[data-testid=public-pdf]")
+        assert download.value.suggested_filename == "030（公开版）.pdf"
+        pdf = Path(download.value.path()).read_bytes()
+        assert pdf == preview.body()                       # what the reviewer previewed is what the public gets
+        with pdfplumber.open(io.BytesIO(pdf)) as opened:
+            assert len(opened.pages) == 1 and (opened.pages[0].extract_text() or "").strip() == ""
+        original = public.request.get(f"{base}/api/v1/documents/{doc_id}/original")
+        assert original.status == 403
+        if kind == "scan":
+            public.screenshot(path=str(SHOTS / "catalogue-public-copy.png"), full_page=True)
+            pdfium.PdfDocument(pdf)[0].render(scale=1.2).to_pil().save(SHOTS / "public-pdf.png")
+    assert not guard.foreign, guard.foreign
