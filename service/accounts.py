@@ -33,6 +33,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from service import audit, browser_sessions
 from service.db import ROLES, Department, LoginFailure, User, dialect_insert, utcnow
 from service.errors import GongkaiError
+from service.index_numbers import valid_credit_code
 from service.localtime import as_utc, beijing
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -168,15 +169,42 @@ def _unknown_name_failed(session: Session, username: str, password: str, policy:
     return BadCredentials()
 
 
-def add_department(session: Session, code: str, name: str, actor: str) -> Department:
+def add_department(session: Session, code: str, name: str, actor: str, credit_code: str | None = None) -> Department:
     code, name = (code or "").strip(), (name or "").strip()
     if not CODE.match(code) or not name:
         raise AccountInputError(what="部门代码须为小写字母、数字、- 或 _，名称不能为空")
     if session.execute(select(Department).where(Department.code == code)).scalar_one_or_none():
         raise AccountInputError(what=f"部门代码「{code}」已存在")
-    department = Department(code=code, name=name)
+    credit = _checked_credit_code(session, credit_code)
+    department = Department(code=code, name=name, credit_code=credit)
     session.add(department)
-    audit.append(session, actor, "department.create", code=code, name=name)
+    audit.append(session, actor, "department.create", code=code, name=name, credit_code=credit)
+    return department
+
+
+def _checked_credit_code(session: Session, credit_code: str | None, department_id: int | None = None) -> str | None:
+    """``credit_code`` upper-cased and checked (GB 32100), or None when empty."""
+    credit = (credit_code or "").strip().upper()
+    if not credit:
+        return None
+    if not valid_credit_code(credit):
+        raise AccountInputError(what=f"统一社会信用代码「{credit}」无效（须为 18 位，末位校验码须正确）")
+    holder = session.execute(select(Department).where(Department.credit_code == credit)).scalar_one_or_none()
+    if holder is not None and holder.id != department_id:
+        raise AccountInputError(what=f"统一社会信用代码「{credit}」已属于部门「{holder.name}」")
+    return credit
+
+
+def set_credit_code(session: Session, code: str, credit_code: str | None, actor: str) -> Department:
+    """Set (or with an empty value clear) a department's 统一社会信用代码; audited. Numbers already
+    given keep their form (``service.index_numbers``)."""
+    department = session.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+    if department is None:
+        raise AccountInputError(what=f"部门代码「{code}」不存在")
+    credit = _checked_credit_code(session, credit_code, department.id)
+    if credit != department.credit_code:
+        audit.append(session, actor, "department.credit_code", code=code, before=department.credit_code, after=credit)
+        department.credit_code = credit
     return department
 
 

@@ -71,6 +71,7 @@ from service.receiving import receive
 from service.runtime import Runtime
 from service.states import transition
 from service.storage import EmptyUpload, UploadTooLarge
+from service.index_numbers import Scheme
 from service.taxonomy import from_settings
 
 log = logging.getLogger(__name__)
@@ -466,12 +467,14 @@ def apply_manifest(rt: Runtime, document_id: int, taxonomy=None) -> str | None:
     if wish != "published":
         _outcome(rt, document_id, "approved")
         return "approved"
+    scheme = Scheme.of(rt.settings.index_number_template, taxonomy or from_settings(rt.settings))
     try:
         with transaction(rt.sessions) as s:
             doc = s.get(Document, document_id, with_for_update=True)
-            review.publish(s, doc, MANIFEST_ACTOR, two_person=rt.settings.publish_two_person, automatic_only=True)
+            review.publish(s, doc, MANIFEST_ACTOR, two_person=rt.settings.publish_two_person, automatic_only=True,
+                           scheme=scheme)
     except (review.SecrecyBlocked, review.PiiNotAcknowledged, review.SecrecyReviewRequired,
-            review.TwoPersonRequired) as exc:
+            review.TwoPersonRequired, review.CreditCodeMissing) as exc:
         _outcome(rt, document_id, "publish_refused", code=exc.code)
         return "publish_refused"
     _outcome(rt, document_id, "published")

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from service.errors import ConfigError
+from service.index_numbers import DEFAULT_TEMPLATE as DEFAULT_INDEX_TEMPLATE
+from service.index_numbers import TemplateInvalid, check_template
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +64,12 @@ class Settings:
     #: 审查与发布分人: a document with personal-information or 内部 findings, or pages read by eye,
     #: is published by someone other than the reviewer who cleared its 保密审查.
     publish_two_person: bool = True
+    #: Whose site this is, shown on every page, in page titles and on printed documents, e.g.
+    #: ``蒙阴县人民政府`` (empty: the neutral "政府信息公开平台").
+    site_name: str = ""
+    #: 索引号 scheme (``service.index_numbers``): placeholders {credit_code} {dept_code} {year}
+    #: {category_code} {seq:05d}; e.g. the national form ``{credit_code}/{year}-{seq:05d}``.
+    index_number_template: str = DEFAULT_INDEX_TEMPLATE
     #: Largest upload accepted, in bytes.
     max_upload_bytes: int = 50 * 1024 * 1024
     #: Parser child process: address-space limit in bytes.
@@ -127,6 +135,11 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
             values[f.name] = _coerce(raw, default)
         except (TypeError, ValueError) as exc:
             raise ConfigError(str(exc), what=f"{env_name}={raw!r}") from exc
+        if f.name == "index_number_template":
+            try:
+                check_template(values[f.name])
+            except TemplateInvalid as exc:
+                raise ConfigError(str(exc), what=f"{env_name}={raw!r}：{exc}") from exc
         least = AT_LEAST.get(f.name, 0)
         if isinstance(default, int) and not isinstance(default, bool) and values[f.name] < least:
             raise ConfigError(what=f"{env_name}={raw!r}，应为不小于 {least} 的整数")

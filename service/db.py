@@ -55,6 +55,8 @@ class Department(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: 统一社会信用代码 (GB 32100; ``service.index_numbers``), for 索引号 schemes that use it.
+    credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -16,6 +16,7 @@ from service.analysis.masking import KEPT_DIGITS, digits_of
 from service.analysis.privacy import scan_text
 from service.db import Department, Document, IndexCounter, dialect_insert, utcnow
 from service.errors import GongkaiError
+from service.index_numbers import Scheme, uses_credit_code
 from service.localtime import as_utc
 from service.states import NotUnderReview, check_transition, transition
 from service.taxonomy import Taxonomy
@@ -152,22 +153,38 @@ def _take_sequence(session: Session, department_id: int, year: int) -> int:
     return session.execute(stmt).scalar_one()
 
 
-def next_index_number(session: Session, doc: Document) -> str:
-    """索引号: ``<department code>-<year>-<5-digit sequence within department and year>``.
+#: ``<department code>-<year>-<5-digit sequence>``, the scheme of a deployment that sets none.
+DEFAULT_SCHEME = Scheme()
+
+
+class CreditCodeMissing(ReviewError):
+    code = "credit_code_missing"
+    http_status = 409
+    message_zh = ("部门「{department}」未设置统一社会信用代码，无法按本系统的索引号规则编号；"
+                  "请管理员在系统管理中设置后再发布。")
+    message_en = "Department {department} has no unified social credit code, which the index-number scheme needs."
+
+
+def next_index_number(session: Session, doc: Document, scheme: Scheme = DEFAULT_SCHEME) -> str:
+    """索引号 by the deployment's ``scheme`` (``service.index_numbers``; by default
+    ``<department code>-<year>-<5-digit sequence>``).
 
     The sequence comes from the department's counter for the year (``index_counters``).
     A number already on some document (one brought in by hand, say) is skipped.
     """
     year = localtime.now().year   # the year the annual report counts it in (service.report)
     dept = session.get(Department, doc.department_id)
+    if uses_credit_code(scheme.template) and not dept.credit_code:
+        raise CreditCodeMissing(department=dept.name)
     while True:
-        number = f"{dept.code}-{year}-{_take_sequence(session, doc.department_id, year):05d}"
+        number = scheme.number(credit_code=dept.credit_code, dept_code=dept.code, year=year, category=doc.category,
+                               seq=_take_sequence(session, doc.department_id, year))
         if session.execute(select(Document.id).where(Document.index_number == number)).first() is None:
             return number
 
 
 def publish(session: Session, doc: Document, actor: str, *, two_person: bool = True,
-            automatic_only: bool = False) -> None:
+            automatic_only: bool = False, scheme: Scheme = DEFAULT_SCHEME) -> None:
     """Publish ``doc`` (read with ``load_for_change``): the one function every path calls —
     the review page (through the API), the API and the manifest import.
 
@@ -209,9 +226,9 @@ def publish(session: Session, doc: Document, actor: str, *, two_person: bool = T
                 "须重新审查后才能发布。"))
         if two_person and assessment.two_person and reviewed.reviewer == actor:
             raise TwoPersonRequired(who=reviewed.reviewer)
+    number = doc.index_number or next_index_number(session, doc, scheme)
     transition(session, doc, "published", actor=actor)
-    if not doc.index_number:
-        doc.index_number = next_index_number(session, doc)
+    doc.index_number = number
     doc.published_at = utcnow()
     reviewed.used_for_publish_at = doc.published_at
     search.index_document(session, doc)
@@ -273,18 +290,35 @@ def queue_documents(s: Session, who: Principal, status: str, department: str | N
 # ---------------------------------------------------------------------------
 
 #: 公文 fields a reviewer may correct before publishing (keys of ``Document.gongwen``).
-EDITABLE_FIELDS = (("issuer", "发文机关"), ("doc_number", "发文字号"), ("date", "成文日期"), ("signer", "签发人"),
-                   ("recipients", "主送机关"))
+#: What a reviewer may correct: the title (``documents.title``) and the 公文 fields as the parser
+#: names them (``analysis.gongwen``: the 主送机关 is ``addressee``).
+EDITABLE_FIELDS = (("title", "标题"), ("issuer", "发文机关"), ("doc_number", "发文字号"), ("date", "成文日期"),
+                   ("signer", "签发人"), ("addressee", "主送机关"))
+MAX_TITLE_CHARS = 500
+
+
+class TitleRequired(ReviewError):
+    code = "title_required"
+    http_status = 422
+    message_zh = "标题不能为空。"
+    message_en = "The title may not be empty."
 
 
 def update_fields(session: Session, doc: Document, actor: str, values: dict[str, str]) -> dict[str, dict]:
-    """Correct the 公文 fields read from ``doc`` (read with ``load_for_change``); every change is
-    audited. ``values`` maps field keys to what the reviewer typed; returns the changes."""
+    """Correct the title and the 公文 fields read from ``doc`` (read with ``load_for_change``); every
+    change is audited. ``values`` maps field keys to what the reviewer typed; returns the changes."""
     if doc.status not in ("pending_review", "approved"):
         raise NotUnderReview(doc.status)
     fields, changes = dict(doc.gongwen or {}), {}
+    if "title" in values:
+        title = " ".join(values["title"].split())[:MAX_TITLE_CHARS]
+        if not title:
+            raise TitleRequired()
+        if title != (doc.title or ""):
+            changes["title"] = {"from": doc.title, "to": title}
+            doc.title = title
     for key, _label in EDITABLE_FIELDS:
-        if key not in values:
+        if key not in values or key == "title":
             continue
         value, hit = values[key].strip()[:500], fields.get(key) or {}
         if value == (hit.get("value") or ""):
@@ -294,8 +328,9 @@ def update_fields(session: Session, doc: Document, actor: str, values: dict[str,
             fields[key] = {**hit, "value": value, "edited_by": actor}
         else:
             fields.pop(key, None)
-    if changes:
+    if set(changes) - {"title"}:
         doc.gongwen = fields
+    if changes:
         if "doc_number" in changes and doc.tokens:
             # The classifier reads the 发文字号 from the stored tokens (metadata features, the 文号
             # rule hint): retraining and reclassification see the corrected one.

@@ -52,8 +52,13 @@ def register(sub) -> None:
     add = dep_sub.add_parser("add")
     add.add_argument("code")
     add.add_argument("name")
+    add.add_argument("--credit-code", default=None, help="统一社会信用代码 (18 characters, GB 32100)")
     add.set_defaults(func=department_add)
     dep_sub.add_parser("list").set_defaults(func=department_list)
+    credit = dep_sub.add_parser("credit-code", help="set (or with '' clear) a department's 统一社会信用代码")
+    credit.add_argument("code")
+    credit.add_argument("credit_code")
+    credit.set_defaults(func=department_credit_code)
 
     us = sub.add_parser("users", help="user accounts")
     us_sub = us.add_subparsers(dest="user_command", required=True)
@@ -180,8 +185,18 @@ def department_add(args) -> int:
 
     rt = _runtime()
     with transaction(rt.sessions) as s:
-        add_department(s, args.code, args.name, "cli")
+        add_department(s, args.code, args.name, "cli", credit_code=args.credit_code)
     print(f"已添加部门 {args.code} {args.name}")
+    return 0
+
+
+def department_credit_code(args) -> int:
+    from service.accounts import set_credit_code
+
+    rt = _runtime()
+    with transaction(rt.sessions) as s:
+        dept = set_credit_code(s, args.code, args.credit_code, "cli")
+        print(f"部门 {dept.code} 的统一社会信用代码：{dept.credit_code or '（未设置）'}")
     return 0
 
 
@@ -189,7 +204,7 @@ def department_list(args) -> int:
     rt = _runtime()
     with transaction(rt.sessions) as s:
         for d in s.execute(select(Department).order_by(Department.code)).scalars():
-            print(f"{d.code}\t{d.name}")
+            print(f"{d.code}\t{d.name}\t{d.credit_code or ''}")
     return 0
 
 

@@ -11,6 +11,7 @@ from service.accounts import AccountInputError as AdminInputError
 from service.classifier.card import GOALS
 from service.classifier.store import store_from_settings
 from service.db import ROLES, Department, Document, User, transaction
+from service.index_numbers import uses_credit_code
 from service.receiving import display_filename
 from service.web import auth
 from service.web.batches import running
@@ -52,7 +53,8 @@ def index():
     with transaction(runtime().sessions, readonly=True) as s:
         departments = s.execute(select(Department, func.count(Document.id)).outerjoin(
             Document, Document.department_id == Department.id).group_by(Department.id).order_by(Department.code)).all()
-        departments = [{"code": d.code, "name": d.name, "documents": n} for d, n in departments]
+        departments = [{"code": d.code, "name": d.name, "credit_code": d.credit_code, "documents": n}
+                       for d, n in departments]
         users = [{"username": u.username, "name": u.display_name, "role": u.role, "active": u.active,
                   "department": u.department.name if u.department else "", "locked_until": locked_until_text(u),
                   "must_change": accounts.password_change_due(u, runtime().settings.password_max_age_days)}
@@ -68,14 +70,25 @@ def index():
     return render_template("admin.html", departments=departments, users=users, by_status=by_status,
                            failures=failures, queue=_queue_status(), models=_models(), roles=ROLES,
                            running_batches=running(), in_use=in_use, goals=GOALS, taxonomy=taxonomy,
-                           api_tokens=token_rows, new_token=session.pop("new_token", None))
+                           api_tokens=token_rows, new_token=session.pop("new_token", None),
+                           index_template=runtime().settings.index_number_template,
+                           index_uses_credit=uses_credit_code(runtime().settings.index_number_template))
 
 
 @bp.post("/admin/departments")
 @page("admin")
 def add_department():
     with transaction(runtime().sessions) as s:
-        accounts.add_department(s, request.form.get("code", ""), request.form.get("name", ""), auth.current().name)
+        accounts.add_department(s, request.form.get("code", ""), request.form.get("name", ""), auth.current().name,
+                                credit_code=request.form.get("credit_code", ""))
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/admin/departments/<code>/credit-code")
+@page("admin")
+def set_credit_code(code: str):
+    with transaction(runtime().sessions) as s:
+        accounts.set_credit_code(s, code, request.form.get("credit_code", ""), auth.current().name)
     return redirect(url_for("admin.index"))
 
 

@@ -14,6 +14,7 @@ from service import audit_query
 from service import report as R
 from service.db import Department, Document, transaction
 from service.errors import GongkaiError, InvalidRequest
+from service.index_numbers import Scheme
 from service.queue import enqueue_ingest, ingest_job_id, job_status
 from service.receiving import display_filename, receive
 from service.web.auth import current, require
@@ -228,11 +229,23 @@ def change_masks(document_id: int):
     return jsonify(_act(document_id, lambda s, d: review.change_masks(s, d, current().name, reason=reason, **fields)))
 
 
+@bp.post("/documents/<id:document_id>/fields")
+@require("reviewer", "admin")
+def edit_fields(document_id: int):
+    """Correct the title and the 公文 fields: ``{"title": …, "doc_number": …, "addressee": …}``
+    (any of ``review.EDITABLE_FIELDS``; an empty value clears a field, never the title)."""
+    body = json_object()
+    values = {key: text(body, key) or "" for key, _label in review.EDITABLE_FIELDS if key in body}
+    return jsonify(_act(document_id, lambda s, d: review.update_fields(s, d, current().name, values)))
+
+
 @bp.post("/documents/<id:document_id>/publish")
 @require("reviewer", "admin")
 def publish(document_id: int):
     two_person = rt().settings.publish_two_person
-    return jsonify(_act(document_id, lambda s, d: review.publish(s, d, current().name, two_person=two_person)))
+    scheme = Scheme.of(rt().settings.index_number_template, taxonomy())
+    return jsonify(_act(document_id, lambda s, d: review.publish(s, d, current().name, two_person=two_person,
+                                                                 scheme=scheme)))
 
 
 @bp.post("/documents/<id:document_id>/secrecy-review")

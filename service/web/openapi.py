@@ -98,6 +98,12 @@ def spec() -> dict:
                 "that is not personal (with a reason); the personal information is then confirmed again (audited)",
                 "reviewer, admin", params=DOC_ID,
                 body=_json({"add": s, "remove": s, "exempt": s, "reason": s}), errors=(401, 403, 404, 409, 415, 422))},
+            "/api/v1/documents/{document_id}/fields": {"post": _op(
+                "Correct the title and the 公文 fields (issuer, doc_number, date, signer, addressee; an empty "
+                "value clears a field, an empty title is refused: 422 title_required); audited review.fields",
+                "reviewer, admin", params=DOC_ID,
+                body=_json({"title": s, "issuer": s, "doc_number": s, "date": s, "signer": s, "addressee": s}),
+                errors=(401, 403, 404, 409, 415, 422))},
             "/api/v1/documents/{document_id}/publish": {"post": _op(
                 "Publish into the public catalogue; refused for 密级, unacknowledged PII, without a cleared "
                 "保密审查 where a person must judge (409 secrecy_review_required) and, under the two-person rule, "

@@ -87,8 +87,10 @@ bp.add_app_template_filter(localtime.display_date, "local_date")
 @bp.app_context_processor
 def header_context():
     who = auth.current()
+    site = runtime().settings.site_name.strip()
     info = {"who": who, "role_zh": ROLE_NAMES_ZH.get(who.role, who.role), "state_zh": STATE_NAMES_ZH,
-            "csrf_token": auth.csrf_token, "department_name": "", "display_name": who.name}
+            "csrf_token": auth.csrf_token, "department_name": "", "display_name": who.name,
+            "site_name": f"{site}政府信息公开" if site else "政府信息公开平台"}
     if who.kind == "user":
         with transaction(runtime().sessions, readonly=True) as s:
             user = s.get(User, who.user_id)

@@ -167,3 +167,14 @@ def test_output_piped_into_a_reader_that_stops_is_not_a_traceback(env):
     proc.stdout.close()                      # like `gongkai report | head -0`
     stderr = proc.stderr.read()
     assert proc.wait(timeout=120) == 141 and "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+def test_a_departments_credit_code_is_set_checked_and_listed(env, tmp_path):
+    assert gongkai(env, "db", "upgrade").returncode == 0
+    assert gongkai(env, "departments", "add", "zfb", "县政府办", "--credit-code", "113708280043326001").returncode == 0
+    assert gongkai(env, "departments", "add", "mzj", "县民政局").returncode == 0
+    wrong = gongkai(env, "departments", "credit-code", "mzj", "113708280043326002")
+    assert wrong.returncode == 2 and "无效" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert gongkai(env, "departments", "credit-code", "mzj", "91350100M000100Y43").returncode == 0
+    assert gongkai(env, "departments", "list").stdout.splitlines() == [
+        "mzj\t县民政局\t91350100M000100Y43", "zfb\t县政府办\t113708280043326001"]

@@ -40,6 +40,13 @@ def test_admin_adds_departments_and_users_with_csrf(app):
     assert added.status_code == 302
     dup = adm.post("/admin/departments", data={"code": "mzj", "name": "县民政局", "csrf_token": token})
     assert dup.status_code == 422 and "已存在" in dup.get_data(as_text=True)
+    # its 统一社会信用代码, for the 索引号 (checked: GB 32100 check character)
+    bad = adm.post("/admin/departments/mzj/credit-code",
+                   data={"credit_code": "113708280043326002", "csrf_token": token})
+    assert bad.status_code == 422 and "统一社会信用代码「113708280043326002」无效" in bad.get_data(as_text=True)
+    assert adm.post("/admin/departments/mzj/credit-code",
+                    data={"credit_code": "113708280043326001", "csrf_token": token}).status_code == 302
+    assert 'value="113708280043326001"' in adm.get("/admin").get_data(as_text=True)
     no_dept = adm.post("/admin/users", data={"username": "clerk", "role": "uploader", "password": "pw-12345678",
                                              "csrf_token": token})
     assert no_dept.status_code == 422 and "经办人必须属于一个部门" in no_dept.get_data(as_text=True)
