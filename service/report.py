@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import spreadsheet
+from service import spreadsheet, timeliness
 from service.db import Department, Document
 from service.localtime import beijing, year_bounds
 from service.taxonomy import Taxonomy
@@ -53,6 +53,8 @@ class AnnualReport:
     months: list[int]                               # January..December
     suggestion: dict[str, int]                      # published with a pre-selected category; of those kept
     intake: dict[str, int] = field(default_factory=dict)   # received in the year, by state now
+    #: 主动公开时限 (service.timeliness): on_time / late / no_date (no 成文日期 to count from)
+    timeliness: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -63,21 +65,25 @@ class AnnualReport:
                 "categories": [{"category": c, "published": self.published.get(c, 0),
                                 "withdrawn": self.withdrawn.get(c, 0)} for c in self.categories],
                 "departments": self.departments, "months": self.months, "suggestion": self.suggestion,
-                "intake": self.intake, "summary": summary_sentence(self)}
+                "intake": self.intake, "timeliness": self.timeliness, "summary": summary_sentence(self)}
 
 
 def annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualReport:
     start, end = year_bounds(year)
     rows = session.execute(
         select(Document.category, Document.status, Document.published_at, Document.suggested_category,
-               Department.code, Department.name)
+               Department.code, Department.name, Document.gongwen["date"]["value"].as_string())
         .join(Department, Department.id == Document.department_id)
         .where(Document.status.in_(COUNTED_STATES), Document.published_at >= start, Document.published_at < end)
     ).all()
     published, withdrawn, months = Counter(), Counter(), [0] * 12
     by_department: dict[tuple[str, str], Counter] = defaultdict(Counter)
     suggested = kept = 0
-    for category, status, published_at, suggestion, code, name in rows:
+    timely = Counter({"on_time": 0, "late": 0, "no_date": 0})
+    for category, status, published_at, suggestion, code, name, formed in rows:
+        day = beijing(published_at).date()
+        counted = timeliness.assess({"date": {"value": formed}}, day, day) if formed else None
+        timely[counted.state if counted else "no_date"] += 1
         category = category or "未分类"
         published[category] += 1
         if status == "withdrawn":
@@ -97,7 +103,7 @@ def annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualRepo
         Document.created_at >= start, Document.created_at < end).group_by(Document.status)).all()
     return AnnualReport(year=year, categories=categories, published=dict(published), withdrawn=dict(withdrawn),
                         departments=departments, months=months, suggestion={"with_suggestion": suggested, "kept": kept},
-                        intake={status: n for status, n in received})
+                        intake={status: n for status, n in received}, timeliness=dict(timely))
 
 
 def years_with_data(session: Session) -> list[int]:

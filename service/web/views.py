@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from service import secrecy_review
+from service import localtime, secrecy_review, timeliness
 from service.access import original_is_public
 from service.analysis.masking import public_form
 from service.db import Document
+from service.localtime import beijing
 from service.receiving import display_filename
 
 
@@ -73,7 +74,15 @@ def full_view(doc: Document) -> dict:
         "pii_acknowledged_by": doc.pii_acknowledged_by, "pii_acknowledged_at": _iso(doc.pii_acknowledged_at),
         "reviewed_by": doc.reviewed_by, "reviewed_at": _iso(doc.reviewed_at), "reject_reason": doc.reject_reason,
         "secrecy_reviews": [secrecy_review.to_dict(r) for r in doc.secrecy_reviews],
+        "timeliness": _timeliness(doc),
     }
+
+
+def _timeliness(doc: Document) -> dict | None:
+    """主动公开时限 (``service.timeliness``): working days from the 成文日期 to publication, or to today."""
+    published = beijing(doc.published_at).date() if doc.published_at else None
+    found = timeliness.assess(doc.gongwen, published, localtime.now().date())
+    return {**found.to_dict(), "state_zh": found.state_zh, "left": found.left} if found else None
 
 
 def detail_view(doc: Document) -> dict:

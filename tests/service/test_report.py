@@ -111,3 +111,24 @@ def test_report_command_prints_json_csv_and_a_table(db_url, tmp_path, monkeypatc
     assert main(["report", "--year", "2025"]) == 0
     text = capsys.readouterr().out
     assert "其中工作动态 2 条" in text and "审核时保留模型预选的类别：2 / 4（50%）" in text
+
+
+def test_publications_past_twenty_working_days_are_counted(sessions):
+    """成文日期 Tuesday 10 February 2026: the 20th working day after it is 16 March (春节 off, the
+    调休 Saturdays 14 and 28 February on). Published 16 March (Beijing) is on time, 17 March late."""
+    with transaction(sessions) as s:
+        dept = Department(code="zfb", name="县政府办")
+        s.add(dept)
+        s.flush()
+        for i, (signed, published) in enumerate([
+                ("2026-02-10", datetime(2026, 3, 16, 15, 0, tzinfo=UTC)),     # 23:00 Beijing, 16 March
+                ("2026-02-10", datetime(2026, 3, 16, 16, 30, tzinfo=UTC)),    # 00:30 Beijing, 17 March
+                ("2026年2月10日", datetime(2026, 3, 20, 2, 0, tzinfo=UTC)),    # as a reviewer typed it
+                (None, datetime(2026, 3, 20, 2, 0, tzinfo=UTC))]):
+            s.add(Document(department_id=dept.id, filename=f"{i}.pdf", sha256=f"{i:064x}", size=1, status="published",
+                           category="工作动态", published_at=published, created_at=published,
+                           gongwen={"date": {"value": signed}} if signed else {}))
+    with transaction(sessions, readonly=True) as s:
+        report = annual_report(s, 2026, T.load())
+    assert report.timeliness == {"on_time": 1, "late": 2, "no_date": 1}
+    assert report.to_dict()["timeliness"] == report.timeliness

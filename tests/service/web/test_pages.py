@@ -1,5 +1,6 @@
 """The web pages through Flask's test client, as every role, on SQLite and PostgreSQL."""
 import csv
+import datetime
 import io
 import re
 
@@ -584,3 +585,28 @@ def test_a_reviewer_adds_and_removes_a_mask_of_the_public_copy_on_the_review_pag
     html = rev.get(f"/review/{doc}").get_data(as_text=True)
     assert "已遮盖「联系电话」" not in html and "联系电话 138****5678" in html
     assert rev.post(f"/review/{doc}/masks", data={"add": "联系电话"}).status_code == 403     # no CSRF token
+
+
+def test_the_queue_flags_documents_near_or_past_the_twenty_working_day_limit(app, world):
+    """The counting itself is checked against hand-counted dates in tests/service/test_timeliness.py."""
+    from service import localtime
+    from service.timeliness import is_workday
+
+    today, day, used = localtime.now().date(), localtime.now().date(), 0
+    while used < 17:                                   # 17 working days ago: 3 left
+        if is_workday(day)[0]:
+            used += 1
+        day -= datetime.timedelta(days=1)
+    with transaction(world["sessions"]) as s:
+        a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
+        soon = add_doc(s, a, "pending_review", 11, gongwen={"date": {"value": day.isoformat()}})
+        long_ago = today - datetime.timedelta(days=90)
+        late = add_doc(s, a, "pending_review", 12, gongwen={"date": {"value": long_ago.isoformat()}})
+    reviewer = log_in(app, "rev")
+    html = reviewer.get("/review").get_data(as_text=True)
+    rows = {m.group(1): m.group(0) for m in re.finditer(r'<tr data-id="(\d+)".*?</tr>', html, re.S)}
+    assert "剩 3 个工作日" in rows[str(soon)] and 'class="tag late due_soon"' in rows[str(soon)]
+    assert "已超时限" in rows[str(late)] and 'class="tag late overdue"' in rows[str(late)]
+    assert "timeliness" not in rows[str(world["docs"]["a_pending"])]     # no 成文日期: no flag
+    page = reviewer.get(f"/review/{soon}").get_data(as_text=True)
+    assert f"成文日期 {day.isoformat()}" in page and "今天是第 17 个工作日" in page and "临近公开时限" in page
