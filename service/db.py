@@ -56,7 +56,7 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     #: 统一社会信用代码 (GB 32100; ``service.index_numbers``), for 索引号 schemes that use it.
-    credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True, unique=True)
+    credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True, unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -151,6 +151,12 @@ class Document(Base):
     public_copy: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     # review and publication
+    #: 公开属性 (service.disclosure): active / on_request / not_disclosed, and the reason code.
+    disclosure: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    disclosure_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: 有效性 (service.validity): effective / amended / repealed / expired, and its dates and source.
+    validity_status: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
+    validity: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     category: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     reviewed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
-from service import audit
+from service import audit, disclosure
 from service.classifier.store import active_classifier
 from service.db import Document, utcnow
 from service.parsers import ParseError
@@ -131,6 +131,9 @@ def process(rt: Runtime, document_id: int, sha256: str, filename: str) -> Outcom
         "text": extraction.text, "pages": d.page_count,
         "tables": [[list(r) for r in t.rows] for t in d.tables],
         "gongwen": {k: v.to_dict() for k, v in extraction.metadata.items()},
+        # 公开属性 as the document's own note says (（此件依申请公开）), else 主动公开; a reviewer may change it
+        "disclosure": disclosure.from_gongwen({k: v.to_dict() for k, v in extraction.metadata.items()}),
+        "disclosure_reason": None,
         "hidden_text": [{"kind": h.kind, "text": h.text, "where": h.where} for h in d.hidden],
         "warnings": [{"code": w.code, "message": w.message, "pages": list(w.pages)} for w in d.warnings],
         "ocr_lines": [{"page": ln.page, "text": ln.text, "box": list(ln.box), "confidence": ln.confidence}

@@ -55,6 +55,10 @@ class AnnualReport:
     intake: dict[str, int] = field(default_factory=dict)   # received in the year, by state now
     #: 主动公开时限 (service.timeliness): on_time / late / no_date (no 成文日期 to count from)
     timeliness: dict[str, int] = field(default_factory=dict)
+    #: 公开属性 (service.disclosure) of the documents reviewed in the year: active / on_request / not_disclosed
+    disclosure: dict[str, int] = field(default_factory=dict)
+    #: 有效性 (service.validity) of published documents now: effective (现行有效) / amended / repealed / expired
+    validity: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -65,7 +69,8 @@ class AnnualReport:
                 "categories": [{"category": c, "published": self.published.get(c, 0),
                                 "withdrawn": self.withdrawn.get(c, 0)} for c in self.categories],
                 "departments": self.departments, "months": self.months, "suggestion": self.suggestion,
-                "intake": self.intake, "timeliness": self.timeliness, "summary": summary_sentence(self)}
+                "intake": self.intake, "timeliness": self.timeliness, "disclosure": self.disclosure,
+                "validity": self.validity, "summary": summary_sentence(self)}
 
 
 def annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualReport:
@@ -103,7 +108,23 @@ def annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualRepo
         Document.created_at >= start, Document.created_at < end).group_by(Document.status)).all()
     return AnnualReport(year=year, categories=categories, published=dict(published), withdrawn=dict(withdrawn),
                         departments=departments, months=months, suggestion={"with_suggestion": suggested, "kept": kept},
-                        intake={status: n for status, n in received}, timeliness=dict(timely))
+                        intake={status: n for status, n in received}, timeliness=dict(timely),
+                        disclosure=_disclosure_counts(session, start, end),
+                        validity=dict(session.execute(select(Document.validity_status, func.count()).where(
+                            Document.status == "published", Document.validity_status.is_not(None))
+                            .group_by(Document.validity_status)).all()))
+
+
+#: States of a document a reviewer has decided on (approved and after; a rejection is no decision on 公开属性).
+REVIEWED_STATES = ("approved", "published", "withdrawn")
+
+
+def _disclosure_counts(session: Session, start, end) -> dict[str, int]:
+    """Documents reviewed in the year by 公开属性: what 依申请公开 and 不予公开 decisions were made."""
+    counts = dict(session.execute(select(Document.disclosure, func.count()).where(
+        Document.status.in_(REVIEWED_STATES), Document.reviewed_at >= start, Document.reviewed_at < end)
+        .group_by(Document.disclosure)).all())
+    return {code: int(counts.get(code, 0)) for code in ("active", "on_request", "not_disclosed")}
 
 
 def years_with_data(session: Session) -> list[int]:

@@ -15,6 +15,8 @@ from service.access import Principal
 from service.analysis.masking import KEPT_DIGITS, digits_of
 from service.analysis.privacy import scan_text
 from service.db import Department, Document, IndexCounter, dialect_insert, utcnow
+from service.disclosure import ACTIVE, describe
+from service.disclosure import rules as disclosure_rules
 from service.errors import GongkaiError
 from service.index_numbers import Scheme, uses_credit_code
 from service.localtime import as_utc
@@ -157,6 +159,44 @@ def _take_sequence(session: Session, department_id: int, year: int) -> int:
 DEFAULT_SCHEME = Scheme()
 
 
+class NotActiveDisclosure(GongkaiError):
+    code = "not_active_disclosure"
+    http_status = 409
+    message_zh = "此件公开属性为「{attribute}」（{reason}），不进入公开目录；如应主动公开，请先修改公开属性。"
+    message_en = "The document is not for active disclosure ({attribute}); change its disclosure attribute first."
+
+
+class DisclosureInvalid(ReviewError):
+    code = "disclosure_invalid"
+    http_status = 422
+    message_zh = "公开属性有误：{what}"
+    message_en = "Invalid disclosure attribute: {what}"
+
+
+def set_disclosure(session: Session, doc: Document, actor: str, attribute: str, reason: str | None = None,
+                   note: str = "") -> bool:
+    """Set the 公开属性 of ``doc`` (read with ``load_for_change``) under review: 主动公开, or 依申请公开 /
+    不予公开 with a reason of the 条例 that fits it (``service/data/disclosure.json``); audited.
+    Returns whether it changed."""
+    if doc.status not in ("pending_review", "approved"):
+        raise NotUnderReview(doc.status)
+    rules = disclosure_rules()
+    found = rules.attribute(attribute)
+    if found is None:
+        raise DisclosureInvalid(attribute, what=f"未知的公开属性「{attribute}」")
+    why = rules.reason(reason) if reason else None
+    if found.reason_required and (why is None or attribute not in why.applies_to):
+        choices = "；".join(r.label for r in rules.reasons_for(attribute))
+        raise DisclosureInvalid(reason, what=f"「{found.name}」须选择依据：{choices}")
+    code = why.code if why and found.reason_required else None
+    if (attribute, code) == ((doc.disclosure or ACTIVE), doc.disclosure_reason):
+        return False
+    audit.append(session, actor, "review.disclosure", document_id=doc.id,
+                 **{"from": doc.disclosure or ACTIVE, "to": attribute}, reason=code, note=note.strip()[:500] or None)
+    doc.disclosure, doc.disclosure_reason = attribute, code
+    return True
+
+
 class CreditCodeMissing(ReviewError):
     code = "credit_code_missing"
     http_status = 409
@@ -199,6 +239,9 @@ def publish(session: Session, doc: Document, actor: str, *, two_person: bool = T
     # A second click after a publish hears "already published", not that a review is missing
     # (the review the first publish used is spent).
     check_transition(doc.status, "published")
+    if (doc.disclosure or ACTIVE) != ACTIVE:
+        shown = describe(doc.disclosure, doc.disclosure_reason)
+        raise NotActiveDisclosure(attribute=shown["name"], reason=shown["reason_name"] or "未选择理由")
     if doc.secrecy_blocked:
         marks = "、".join(sorted({f.get("value", "") for f in doc.findings or [] if f.get("blocking")})) or "密级"
         raise SecrecyBlocked(marks=marks)

@@ -7,6 +7,8 @@
     主体 (body)        title, doc_type, addressee, attachments
     落款 (signature)   issuer, date
     版记 (imprint)     cc, printer, print_date
+    附注 (note)        disclosure: the document's own 公开属性 line, "此件公开发布" / "此件依申请公开" /
+                       "此件不予公开" (``service.disclosure`` maps it)
 
 Real inputs are untidy: web pages put metadata tables above the title, PDFs wrap a title over two
 or three lines and letter-space names ("科 技 部"), excerpts have no header at all. So each field
@@ -147,6 +149,9 @@ def extract_gongwen(paragraphs: Sequence[str]) -> dict[str, FieldHit]:
     date = signature[0] if signature else _date_from_header(lines)
     if date:
         hits["date"] = date
+    disclosure = _disclosure(lines)
+    if disclosure:
+        hits["disclosure"] = disclosure
     issuer = _red_header_issuer(lines) or (signature[1] if signature else None)
     if issuer is None and title:
         issuer = _title_issuer(title[0], lines[title[1]].index)
@@ -453,6 +458,19 @@ def _attachments(lines: list[_Line], title_end: int) -> FieldHit | None:
         items = [_ITEM_TAIL.sub("", i).strip(" ；;。") for i in items]
         items = [i for i in items if i]
         return FieldHit(items, lines[pos].index, "主体") if items else None
+    return None
+
+
+# ---------------------------------------------------------------- 附注: the 公开属性 line
+
+_DISCLOSURE = re.compile(r"^[(（]\s*(?P<note>此件\s*(?:公开发布|主动公开|依申请公开|不予公开|不公开))\s*[)）]$")
+
+
+def _disclosure(lines: list[_Line]) -> FieldHit | None:
+    """The note a document prints on its own line, usually under the date: （此件公开发布）."""
+    for line in reversed(lines):
+        if m := _DISCLOSURE.match(line.key):
+            return FieldHit(m["note"].replace(" ", ""), line.index, "附注")
     return None
 
 

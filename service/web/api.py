@@ -8,7 +8,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import access, localtime, public_copy, quality, review, secrecy_review
+from service import access, disclosure, localtime, public_copy, quality, review, secrecy_review, validity
 from service import api_tokens
 from service import audit_query
 from service import report as R
@@ -227,6 +227,41 @@ def change_masks(document_id: int):
     fields = {name: text(body, name, default=None) for name in ("add", "remove", "exempt")}
     reason = text(body, "reason") or ""
     return jsonify(_act(document_id, lambda s, d: review.change_masks(s, d, current().name, reason=reason, **fields)))
+
+
+@bp.get("/disclosure")
+@require("uploader", "reviewer", "admin")
+def disclosure_rules():
+    """The 公开属性 and their reasons from the 条例 (``service/data/disclosure.json``)."""
+    found = disclosure.rules()
+    return jsonify({
+        "attributes": [{"code": a.code, "name": a.name, "reason_required": a.reason_required,
+                        "description": a.description} for a in found.attributes],
+        "reasons": [{"code": r.code, "article": r.article, "name": r.name, "for": list(r.applies_to)}
+                    for r in found.reasons]})
+
+
+@bp.post("/documents/<id:document_id>/disclosure")
+@require("reviewer", "admin")
+def set_disclosure(document_id: int):
+    """公开属性: ``{"attribute": "not_disclosed", "reason": "art16_process", "note": …}``."""
+    body = json_object()
+    attribute, reason = text(body, "attribute") or "", text(body, "reason", default=None)
+    note = text(body, "note") or ""
+    return jsonify(_act(document_id, lambda s, d: review.set_disclosure(s, d, current().name, attribute, reason, note)))
+
+
+@bp.post("/documents/<id:document_id>/validity")
+@require("reviewer", "admin")
+def set_validity(document_id: int):
+    """有效性: ``{"status": "repealed", "ends_on": "2026-06-30", "changed_by": "索引号或文号"}``;
+    ``{"status": null}`` clears it. Also after publication (a rule is repealed later)."""
+    body = json_object()
+    fields = {name: text(body, name, default=None) for name in ("effective_from", "expires_on", "ends_on",
+                                                                 "changed_by")}
+    status, note = text(body, "status", default=None), text(body, "note") or ""
+    return jsonify(_act(document_id, lambda s, d: validity.set_validity(s, d, current().name, status, note=note,
+                                                                        **fields)))
 
 
 @bp.post("/documents/<id:document_id>/fields")

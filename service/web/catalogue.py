@@ -9,7 +9,7 @@ import math
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import case, func, select
 
-from service import public_copy, search
+from service import localtime, public_copy, search, validity
 from service.db import Document, transaction
 from service.localtime import beijing, year_bounds
 from service.web.inputs import query_int
@@ -25,6 +25,8 @@ FIRST_YEAR, LAST_YEAR = 1900, 9998
 @bp.get("/catalogue")
 def index():
     category, year = request.args.get("category") or None, query_int("year", minimum=FIRST_YEAR, maximum=LAST_YEAR)
+    status = request.args.get("validity") or None
+    status = status if status in validity.STATUSES else None
     q = (request.args.get("q") or "").strip()
     page_no = query_int("page", 1)
     published = Document.status == "published"
@@ -32,9 +34,13 @@ def index():
         categories = s.execute(select(Document.category, func.count()).where(published)
                                .group_by(Document.category).order_by(Document.category)).all()
         years = _years(s, published)
+        statuses = dict(s.execute(select(Document.validity_status, func.count()).where(
+            published, Document.validity_status.is_not(None)).group_by(Document.validity_status)).all())
         query = select(Document).where(published)
         if category:
             query = query.where(Document.category == category)
+        if status:
+            query = query.where(Document.validity_status == status)
         if year:
             start, end = year_bounds(year)
             query = query.where(Document.published_at >= start, Document.published_at < end)
@@ -46,9 +52,10 @@ def index():
                          .offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars().all()
         items = [public_listing(d) for d in docs]
     pages = max(1, math.ceil(total / PER_PAGE))
+    counts = [(code, name, statuses[code]) for code, name in validity.STATUSES.items() if code in statuses]
     return render_template("catalogue.html", items=items, total=total, page=page_no, pages=pages,
-                           categories=categories, years=years,
-                           category=category, year=year, q=q)
+                           categories=categories, years=years, validity_counts=counts,
+                           category=category, year=year, q=q, validity=status)
 
 
 def _years(s, published) -> list[tuple[int, int]]:
@@ -76,6 +83,7 @@ def item(document_id: int):
         if doc is None or doc.status != "published":
             abort(404)
         view = public_view(doc)
+        view["validity"] = validity.describe(s, doc.validity, localtime.now().date())
     return render_template("catalogue_item.html", doc=view)
 
 

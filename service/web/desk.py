@@ -8,7 +8,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import access, audit_query, secrecy_review
+from service import access, audit_query, disclosure, secrecy_review, validity
 from service.classifier.explanation import FIELD_LABELS_ZH, term_label
 from service.db import AuditEntry, Department, Document, transaction
 from service.receiving import display_filename
@@ -20,6 +20,7 @@ from service.review import (
     has_pii,
     load_for_change,
     queue_documents,
+    set_disclosure,
     uncertain,
     update_fields,
 )
@@ -170,6 +171,8 @@ def review(document_id: int):
     choices = (top + [n for n in names if n not in top])[:9]
     explanation = view["suggestion"]["explanation"] or {}
     return render_template("review.html", doc=view, choices=choices, all_categories=names,
+                           disclosure_rules=disclosure.rules(), validity_statuses=validity.STATUSES,
+                           validity_proposal=validity.propose(view["text"]),
                            text_html=highlight(view["text"] or "", view["findings"] or []),
                            terms=explanation.get("terms") or [], term_fields=FIELD_LABELS_ZH, term_label=term_label,
                            rules=explanation.get("rules") or [],
@@ -210,6 +213,35 @@ def edit_fields(document_id: int):
         update_fields(s, doc, auth.current().name,
                       {key: request.form[key] for key, _label in EDITABLE_FIELDS if key in request.form})
     return redirect(url_for("desk.review", document_id=document_id))
+
+
+@bp.post("/review/<id:document_id>/disclosure")
+@page("reviewer", "admin")
+def edit_disclosure(document_id: int):
+    """公开属性: 主动公开, or 依申请公开 / 不予公开 with the 条例's reason; audited."""
+    form = request.form
+    with transaction(runtime().sessions) as s:
+        doc = load_for_change(s, document_id)
+        if doc is None or not access.can_see(auth.current(), doc):
+            abort(404)
+        set_disclosure(s, doc, auth.current().name, form.get("attribute", ""), form.get("reason") or None,
+                       form.get("note", ""))
+    return redirect(url_for("desk.review", document_id=document_id) + "#disclosure")
+
+
+@bp.post("/review/<id:document_id>/validity")
+@page("reviewer", "admin")
+def edit_validity(document_id: int):
+    """有效性 of a rule: status, dates, what changed it; audited. Also after publication."""
+    form = request.form
+    with transaction(runtime().sessions) as s:
+        doc = load_for_change(s, document_id)
+        if doc is None or not access.can_see(auth.current(), doc):
+            abort(404)
+        validity.set_validity(s, doc, auth.current().name, form.get("status") or None,
+                              effective_from=form.get("effective_from"), expires_on=form.get("expires_on"),
+                              ends_on=form.get("ends_on"), changed_by=form.get("changed_by"), note=form.get("note", ""))
+    return redirect(url_for("desk.review", document_id=document_id) + "#validity")
 
 
 def needs_two_person(doc: Document) -> bool:

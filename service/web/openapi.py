@@ -98,6 +98,24 @@ def spec() -> dict:
                 "that is not personal (with a reason); the personal information is then confirmed again (audited)",
                 "reviewer, admin", params=DOC_ID,
                 body=_json({"add": s, "remove": s, "exempt": s, "reason": s}), errors=(401, 403, 404, 409, 415, 422))},
+            "/api/v1/documents/{document_id}/disclosure": {"post": _op(
+                "Set the 公开属性: active (主动公开), on_request (依申请公开) or not_disclosed (不予公开), "
+                "the last two with a reason code that fits (GET /api/v1/disclosure lists them; 422 "
+                "disclosure_invalid); only active documents can be published (409 not_active_disclosure); "
+                "audited review.disclosure",
+                "reviewer, admin", params=DOC_ID,
+                body=_json({"attribute": {"enum": ["active", "on_request", "not_disclosed"]}, "reason": s, "note": s},
+                           ["attribute"]), errors=(401, 403, 404, 409, 415, 422))},
+            "/api/v1/disclosure": {"get": _op("The 公开属性 and their reasons from the 条例", "signed-in staff",
+                                              errors=(401,))},
+            "/api/v1/documents/{document_id}/validity": {"post": _op(
+                "Set the 有效性 of a rule: status effective / amended / repealed / expired (null clears), "
+                "effective_from, expires_on, ends_on (required when it ended), changed_by (索引号 or 文号); "
+                "also after publication; audited review.validity (422 validity_invalid)",
+                "reviewer, admin", params=DOC_ID,
+                body=_json({"status": {"enum": ["effective", "amended", "repealed", "expired", None]},
+                            "effective_from": s, "expires_on": s, "ends_on": s, "changed_by": s, "note": s}),
+                errors=(401, 403, 404, 409, 415, 422))},
             "/api/v1/documents/{document_id}/fields": {"post": _op(
                 "Correct the title and the 公文 fields (issuer, doc_number, date, signer, addressee; an empty "
                 "value clears a field, an empty title is refused: 422 title_required); audited review.fields",

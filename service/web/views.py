@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from service import localtime, secrecy_review, timeliness
+from service import disclosure, localtime, secrecy_review, timeliness, validity
 from service.access import original_is_public
 from service.analysis.masking import public_form
 from service.db import Document
@@ -46,6 +46,7 @@ def public_listing(doc: Document) -> dict:
     view = _listing(doc)
     view["title"] = public_form(view["title"], doc.masks)[0]
     view["original_public"] = original_is_public(doc)
+    view["validity"] = validity.describe(None, doc.validity, localtime.now().date())
     # what the public downloads: the original, or its 去标识化 PDF (service.public_copy)
     view["public_file"] = f"/api/v1/documents/{doc.id}/public-file"
     return view
@@ -75,6 +76,8 @@ def full_view(doc: Document) -> dict:
         "reviewed_by": doc.reviewed_by, "reviewed_at": _iso(doc.reviewed_at), "reject_reason": doc.reject_reason,
         "secrecy_reviews": [secrecy_review.to_dict(r) for r in doc.secrecy_reviews],
         "timeliness": _timeliness(doc),
+        "disclosure": disclosure.describe(doc.disclosure, doc.disclosure_reason),
+        "validity": validity.describe(None, doc.validity, localtime.now().date()),
     }
 
 

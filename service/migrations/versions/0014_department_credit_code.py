@@ -18,12 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('departments') as batch:
-        batch.add_column(sa.Column('credit_code', sa.String(length=18), nullable=True))
-        batch.create_unique_constraint('uq_departments_credit_code', ['credit_code'])
+    # A column and a unique index, not a table rebuild: SQLite would have to drop departments,
+    # which every document references.
+    op.add_column('departments', sa.Column('credit_code', sa.String(length=18), nullable=True))
+    op.create_index('ix_departments_credit_code', 'departments', ['credit_code'], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_departments_credit_code', table_name='departments')
     with op.batch_alter_table('departments') as batch:
-        batch.drop_constraint('uq_departments_credit_code', type_='unique')
         batch.drop_column('credit_code')

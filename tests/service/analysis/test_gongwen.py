@@ -64,8 +64,10 @@ def test_full_red_header_document_has_every_field_right():
         "cc": ["县委各部门", "县人大常委会办公室", "县政协办公室", "县人民法院"],
         "printer": "长沙县人民政府办公室",
         "print_date": "2023-12-06",
+        "disclosure": "此件公开发布",
     }
     where = {name: (hit.index, hit.source) for name, hit in hits.items()}
+    assert where["disclosure"] == (14, "附注")
     assert where["secrecy"] == (1, "版头")
     assert where["urgency"] == (2, "版头")
     assert where["issuer"] == (3, "版头")
@@ -234,7 +236,8 @@ def test_reply_without_title_gets_kind_from_its_formula():
     reply = ["上海市人民政府：", "　　你市来函收悉。经研究，现函复如下。", "　　一、支持试验区建设。",
              "　　专此函复。", "科 技 部", "2019年5月22日", "（此件主动公开）"]
     assert values(extract_gongwen(reply)) == {
-        "doc_type": "函", "addressee": "上海市人民政府", "date": "2019-05-22", "issuer": "科技部"}
+        "doc_type": "函", "addressee": "上海市人民政府", "date": "2019-05-22", "issuer": "科技部",
+        "disclosure": "此件主动公开"}
 
 
 def test_single_attachment_and_imprint_without_cc():

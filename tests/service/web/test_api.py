@@ -380,7 +380,7 @@ def test_the_openapi_document_says_days_years_and_ids_as_the_server_reads_them(a
     assert len(days) == 5 and all(params[key] == {"type": "string", "format": "date"} for key in days)
     assert params[("/api/v1/report", "get", "year")] == {"type": "integer", "minimum": 1900, "maximum": 9998}
     ids = [key for key in params if key[2] in ("document_id", "token_id", "document", "page")]
-    assert len(ids) == 14   # + the secrecy-review, masks, public-file and fields operations
+    assert len(ids) == 16   # + secrecy-review, masks, public-file, fields, disclosure and validity
     for key in ids:
         assert params[key] == {"type": "integer", "format": "int32", "minimum": 1, "maximum": 2**31 - 1}, key
     assert params[("/api/v1/documents", "get", "per_page")] == {"type": "integer", "minimum": 1, "maximum": 200}

@@ -297,7 +297,7 @@ def test_reviewer_corrects_gongwen_fields_with_audit(app, world):
 
 
 def test_migration_indexes_documents_published_before_it(db_url):
-    from sqlalchemy import text
+    from sqlalchemy import MetaData, text
 
     from service.db import make_engine, session_factory
     from service.migrate import upgrade
@@ -308,12 +308,16 @@ def test_migration_indexes_documents_published_before_it(db_url):
 
     engine = make_engine(db_url)  # at head: step down to 0001, publish, and back up
     command.downgrade(alembic_config(engine), "0001")
-    with transaction(session_factory(engine)) as s:
-        dept = Department(code="x", name="某局")
-        s.add(dept)
-        s.flush()
-        s.add(Document(department_id=dept.id, filename="a.pdf", sha256="a" * 64, size=1, status="published",
-                       title="旧文件", tokens={"title": ["旧", "文件"], "body": ["防汛", "抗旱"]}))
+    old = MetaData()
+    old.reflect(engine, only=["departments", "documents"])   # the tables as 0001 made them, not as the models are
+    now = datetime.datetime.now(datetime.UTC)
+    with engine.begin() as conn:
+        dept_id = conn.execute(old.tables["departments"].insert().values(code="x", name="某局", created_at=now)
+                               ).inserted_primary_key[0]
+        conn.execute(old.tables["documents"].insert().values(
+            department_id=dept_id, uploaded_by="", filename="a.pdf", sha256="a" * 64, size=1, status="published",
+            status_changed_at=now, attempts=0, needs_attention=False, secrecy_blocked=False, created_at=now,
+            title="旧文件", tokens={"title": ["旧", "文件"], "body": ["防汛", "抗旱"]}))
     upgrade(engine)
     with transaction(session_factory(engine), readonly=True) as s:
         assert len(search.matching_ids(s, "防汛")) == 1
