@@ -2,7 +2,7 @@
 nothing is filtered only in the UI.
 
 - admin: every document;
-- reviewer: documents past intake (pending_review and every state after it), all departments;
+- reviewer and signer: documents past intake (pending_review and every state after it), all departments;
 - uploader (person or department token): every document of its own department;
 - the public: published documents only, and their originals only when they hold no personal data
   (the public copy is the 去标识化 text, ``analysis.masking``).
@@ -40,12 +40,14 @@ PUBLIC = Principal(kind="public", name="public", role="public")
 
 
 REVIEWER_STATES = ("pending_review", "approved", "published", "withdrawn", "rejected")
+#: Roles that see what reviewers see: reviewers (初审) and signers (签发).
+STAFF_REVIEWERS = ("reviewer", "signer")
 
 
 def visible(who: Principal) -> ColumnElement[bool]:
     if who.role == "admin":
         return true()
-    if who.role == "reviewer":
+    if who.role in STAFF_REVIEWERS:
         return Document.status.in_(REVIEWER_STATES)
     if who.role == "uploader":
         return Document.department_id == who.department_id if who.department_id is not None else false()
@@ -55,7 +57,7 @@ def visible(who: Principal) -> ColumnElement[bool]:
 def can_see(who: Principal, doc: Document) -> bool:
     if who.role == "admin":
         return True
-    if who.role == "reviewer":
+    if who.role in STAFF_REVIEWERS:
         return doc.status in REVIEWER_STATES
     if who.role == "uploader":
         return who.department_id is not None and doc.department_id == who.department_id

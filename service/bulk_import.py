@@ -474,7 +474,8 @@ def apply_manifest(rt: Runtime, document_id: int, taxonomy=None) -> str | None:
             review.publish(s, doc, MANIFEST_ACTOR, two_person=rt.settings.publish_two_person, automatic_only=True,
                            scheme=scheme)
     except (review.SecrecyBlocked, review.PiiNotAcknowledged, review.SecrecyReviewRequired,
-            review.TwoPersonRequired, review.CreditCodeMissing, review.NotActiveDisclosure) as exc:
+            review.TwoPersonRequired, review.CreditCodeMissing, review.NotActiveDisclosure,
+            review.SignOffRequired) as exc:
         _outcome(rt, document_id, "publish_refused", code=exc.code)
         return "publish_refused"
     _outcome(rt, document_id, "published")

@@ -64,6 +64,9 @@ class Settings:
     #: 审查与发布分人: a document with personal-information or 内部 findings, or pages read by eye,
     #: is published by someone other than the reviewer who cleared its 保密审查.
     publish_two_person: bool = True
+    #: Review stages: 2 = 初审 (a reviewer: category, 公开属性, fields) then 签发 (a signer, or a reviewer
+    #: other than the one who approved) publishes; 1 = one stage, the approver may publish.
+    review_stages: int = 2
     #: Whose site this is, shown on every page, in page titles and on printed documents, e.g.
     #: ``蒙阴县人民政府`` (empty: the neutral "政府信息公开平台").
     site_name: str = ""
@@ -107,7 +110,9 @@ def database_url(settings: Settings) -> str:
 
 #: Whole-number settings are never negative; these must be at least this (0 would lock an
 #: account at its first wrong password, or never hand a parse child a file).
-AT_LEAST = {"login_max_failures": 1, "parse_child_reuse": 1}
+AT_LEAST = {"login_max_failures": 1, "parse_child_reuse": 1, "review_stages": 1}
+#: Whole-number settings with an upper bound.
+AT_MOST = {"review_stages": 2}
 
 
 def _coerce(value: Any, default: Any) -> Any:
@@ -143,4 +148,6 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
         least = AT_LEAST.get(f.name, 0)
         if isinstance(default, int) and not isinstance(default, bool) and values[f.name] < least:
             raise ConfigError(what=f"{env_name}={raw!r}，应为不小于 {least} 的整数")
+        if f.name in AT_MOST and values[f.name] > AT_MOST[f.name]:
+            raise ConfigError(what=f"{env_name}={raw!r}，应为 {least} 到 {AT_MOST[f.name]} 之间的整数")
     return replace(base, **values)

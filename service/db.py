@@ -45,7 +45,8 @@ class Base(DeclarativeBase):
 
 
 # Roles and document states are plain strings in the database; the allowed values live here.
-ROLES = ("uploader", "reviewer", "admin")
+#: signer (签发人): sees what reviewers see and 签发 (publishes, withdraws) what others approved; no 初审.
+ROLES = ("uploader", "reviewer", "signer", "admin")
 STATES = ("received", "processing", "pending_review", "approved", "published", "withdrawn", "rejected", "failed")
 
 

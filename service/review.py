@@ -98,7 +98,7 @@ def correct(session: Session, doc: Document, actor: str, taxonomy: Taxonomy, cat
 def _approve(session: Session, doc: Document, actor: str, taxonomy: Taxonomy, category: str, action: str) -> None:
     if category not in taxonomy:
         raise UnknownCategory(category=category)
-    transition(session, doc, "approved", actor=actor, category=category)
+    transition(session, doc, "approved", actor=actor, category=category, stage="初审")
     doc.category, doc.reviewed_by, doc.reviewed_at = category, actor, utcnow()
     audit.append(session, actor, action, document_id=doc.id, category=category,
                  suggested=doc.suggested_category, confidence=doc.confidence)
@@ -157,6 +157,13 @@ def _take_sequence(session: Session, department_id: int, year: int) -> int:
 
 #: ``<department code>-<year>-<5-digit sequence>``, the scheme of a deployment that sets none.
 DEFAULT_SCHEME = Scheme()
+
+
+class SignOffRequired(GongkaiError):
+    code = "sign_off_required"
+    http_status = 409
+    message_zh = "初审与签发须由不同人员：此件由「{reviewer}」初审，须由其他审核人员或签发人签发。"
+    message_en = "初审 and 签发 are different people: {reviewer} approved this document, someone else must publish it."
 
 
 class NotActiveDisclosure(GongkaiError):
@@ -224,7 +231,7 @@ def next_index_number(session: Session, doc: Document, scheme: Scheme = DEFAULT_
 
 
 def publish(session: Session, doc: Document, actor: str, *, two_person: bool = True,
-            automatic_only: bool = False, scheme: Scheme = DEFAULT_SCHEME) -> None:
+            automatic_only: bool = False, scheme: Scheme = DEFAULT_SCHEME, stages: int = 2) -> None:
     """Publish ``doc`` (read with ``load_for_change``): the one function every path calls —
     the review page (through the API), the API and the manifest import.
 
@@ -235,6 +242,8 @@ def publish(session: Session, doc: Document, actor: str, *, two_person: bool = T
     the review is recorded here, with the publisher as reviewer; otherwise a reviewer's
     cleared review must exist, list the unreadable pages as read by eye, and — with
     ``two_person`` (``GONGKAI_PUBLISH_TWO_PERSON``) — be someone else's than the publisher's.
+    With two review ``stages`` (``GONGKAI_REVIEW_STAGES``) publishing is the 签发: never by the
+    reviewer who approved the document (the manifest import's automatic publishing aside).
     """
     # A second click after a publish hears "already published", not that a review is missing
     # (the review the first publish used is spent).
@@ -269,6 +278,8 @@ def publish(session: Session, doc: Document, actor: str, *, two_person: bool = T
                 "须重新审查后才能发布。"))
         if two_person and assessment.two_person and reviewed.reviewer == actor:
             raise TwoPersonRequired(who=reviewed.reviewer)
+    if stages >= 2 and not automatic_only and doc.reviewed_by == actor:
+        raise SignOffRequired(reviewer=actor)   # 初审 and 签发: two people
     number = doc.index_number or next_index_number(session, doc, scheme)
     transition(session, doc, "published", actor=actor)
     doc.index_number = number
@@ -276,7 +287,8 @@ def publish(session: Session, doc: Document, actor: str, *, two_person: bool = T
     reviewed.used_for_publish_at = doc.published_at
     search.index_document(session, doc)
     audit.append(session, actor, "publish", document_id=doc.id, index_number=doc.index_number, category=doc.category,
-                 secrecy_review=reviewed.id, secrecy_reviewer=reviewed.reviewer)
+                 secrecy_review=reviewed.id, secrecy_reviewer=reviewed.reviewer,
+                 stage="签发" if stages >= 2 and not automatic_only else "发布", approved_by=doc.reviewed_by)
 
 
 def withdraw(session: Session, doc: Document, actor: str, reason: str) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from service import audit, config, localtime, spreadsheet
 from service import audit_query
 from service.cli import progress
-from service.db import Department, Document, User, transaction
+from service.db import ROLES, Department, Document, User, transaction
 from service.runtime import Runtime
 
 
@@ -64,7 +64,7 @@ def register(sub) -> None:
     us_sub = us.add_subparsers(dest="user_command", required=True)
     uadd = us_sub.add_parser("add")
     uadd.add_argument("username")
-    uadd.add_argument("--role", choices=["uploader", "reviewer", "admin"], required=True)
+    uadd.add_argument("--role", choices=list(ROLES), required=True)
     uadd.add_argument("--department", help="department code (required for uploaders)")
     uadd.add_argument("--name", default="")
     uadd.add_argument("--password", help="read from the terminal when omitted")

@@ -15,7 +15,7 @@ from service.index_numbers import uses_credit_code
 from service.receiving import display_filename
 from service.web import auth
 from service.web.batches import running
-from service.web.pages import error_pages, page, runtime
+from service.web.pages import ROLE_NAMES_ZH, error_pages, page, runtime
 
 bp = error_pages(Blueprint("admin", __name__))
 
@@ -69,6 +69,7 @@ def index():
 
     return render_template("admin.html", departments=departments, users=users, by_status=by_status,
                            failures=failures, queue=_queue_status(), models=_models(), roles=ROLES,
+                           role_names=ROLE_NAMES_ZH,
                            running_batches=running(), in_use=in_use, goals=GOALS, taxonomy=taxonomy,
                            api_tokens=token_rows, new_token=session.pop("new_token", None),
                            index_template=runtime().settings.index_number_template,

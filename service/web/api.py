@@ -275,12 +275,14 @@ def edit_fields(document_id: int):
 
 
 @bp.post("/documents/<id:document_id>/publish")
-@require("reviewer", "admin")
+@require("reviewer", "signer", "admin")
 def publish(document_id: int):
-    two_person = rt().settings.publish_two_person
-    scheme = Scheme.of(rt().settings.index_number_template, taxonomy())
-    return jsonify(_act(document_id, lambda s, d: review.publish(s, d, current().name, two_person=two_person,
-                                                                 scheme=scheme)))
+    """签发: publish an approved document — with two review stages (``GONGKAI_REVIEW_STAGES``), by a
+    signer or a reviewer other than the one who approved it (409 sign_off_required)."""
+    settings = rt().settings
+    scheme = Scheme.of(settings.index_number_template, taxonomy())
+    return jsonify(_act(document_id, lambda s, d: review.publish(
+        s, d, current().name, two_person=settings.publish_two_person, scheme=scheme, stages=settings.review_stages)))
 
 
 @bp.post("/documents/<id:document_id>/secrecy-review")
@@ -297,7 +299,7 @@ def record_secrecy_review(document_id: int):
 
 
 @bp.post("/documents/<id:document_id>/withdraw")
-@require("reviewer", "admin")
+@require("reviewer", "signer", "admin")
 def withdraw(document_id: int):
     reason = text(json_object(), "reason")
     return jsonify(_act(document_id, lambda s, d: review.withdraw(s, d, current().name, reason)))

@@ -80,7 +80,7 @@ def submissions():
 
 
 @bp.get("/documents/<id:document_id>")
-@page("uploader", "reviewer", "admin")
+@page("uploader", "reviewer", "signer", "admin")
 def document(document_id: int):
     with transaction(runtime().sessions, readonly=True) as s:
         doc = full_view(_load(s, document_id))
@@ -92,7 +92,7 @@ def document(document_id: int):
 
 
 @bp.get("/documents/<id:document_id>/original/view")
-@page("uploader", "reviewer", "admin")
+@page("uploader", "reviewer", "signer", "admin")
 def original_inline(document_id: int):
     """The original shown in the page (PDF in a frame), with the same access check as the API."""
     with transaction(runtime().sessions, readonly=True) as s:
@@ -114,7 +114,7 @@ def _queue_filters() -> dict:
 
 
 @bp.get("/review")
-@page("reviewer", "admin")
+@page("reviewer", "signer", "admin")
 def queue():
     filters = _queue_filters()
     with transaction(runtime().sessions, readonly=True) as s:
@@ -124,7 +124,8 @@ def queue():
                  "unread": page_list_zh(pages_needing_reading(d.warnings, d.pages))} for d in docs]
         departments = [(d.code, d.name) for d in s.execute(select(Department).order_by(Department.code)).scalars()]
     return render_template("queue.html", rows=rows, filters=filters, departments=departments,
-                           categories=_taxonomy().names, batch_confidence=BATCH_CONFIDENCE)
+                           categories=_taxonomy().names, batch_confidence=BATCH_CONFIDENCE,
+                           stages=runtime().settings.review_stages)
 
 
 def highlight(text: str, findings: list[dict]) -> Markup:
@@ -151,7 +152,7 @@ def highlight(text: str, findings: list[dict]) -> Markup:
 
 
 @bp.get("/review/<id:document_id>")
-@page("reviewer", "admin")
+@page("reviewer", "signer", "admin")
 def review(document_id: int):
     filters = _queue_filters()
     with transaction(runtime().sessions, readonly=True) as s:
@@ -185,7 +186,9 @@ def review(document_id: int):
                            needs_person=assessment.needs_person, open_review=open_review,
                            review_results=secrecy_review.RESULT_NAMES_ZH,
                            reviewable=doc.status in secrecy_review.REVIEWABLE,
-                           two_person=runtime().settings.publish_two_person and needs_two_person(doc))
+                           two_person=runtime().settings.publish_two_person and needs_two_person(doc),
+                           stages=runtime().settings.review_stages,
+                           can_review=auth.current().role in ("reviewer", "admin"))
 
 
 @bp.post("/review/<id:document_id>/masks")

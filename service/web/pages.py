@@ -38,7 +38,7 @@ from service.web.auth import Forbidden, Unauthorized
 from service.web.http_errors import HTTP_MESSAGES, STATUS_BY_CODE, error_response, http_headers
 
 log = logging.getLogger(__name__)
-ROLE_NAMES_ZH = {"uploader": "经办人", "reviewer": "审核人", "admin": "管理员", "public": "访客"}
+ROLE_NAMES_ZH = {"uploader": "经办人", "reviewer": "审核人", "signer": "签发人", "admin": "管理员", "public": "访客"}
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 
@@ -76,7 +76,8 @@ def page(*roles: str):
 
 
 def home_for(role: str) -> str:
-    return {"uploader": "desk.upload", "reviewer": "desk.queue", "admin": "desk.queue"}.get(role, "catalogue.index")
+    return {"uploader": "desk.upload", "reviewer": "desk.queue", "signer": "desk.queue", "admin": "desk.queue"}.get(
+        role, "catalogue.index")
 
 
 # Every time a page shows is Beijing time (service.localtime); the database keeps UTC.
@@ -90,7 +91,7 @@ def header_context():
     site = runtime().settings.site_name.strip()
     info = {"who": who, "role_zh": ROLE_NAMES_ZH.get(who.role, who.role), "state_zh": STATE_NAMES_ZH,
             "csrf_token": auth.csrf_token, "department_name": "", "display_name": who.name,
-            "site_name": f"{site}政府信息公开" if site else "政府信息公开平台"}
+            "site_name": f"{site} 政府信息公开" if site else "政府信息公开平台"}
     if who.kind == "user":
         with transaction(runtime().sessions, readonly=True) as s:
             user = s.get(User, who.user_id)

@@ -25,7 +25,7 @@ def _report(year: int) -> tuple[R.AnnualReport, list[int]]:
 
 
 @bp.get("/report")
-@page("reviewer", "admin")
+@page("reviewer", "signer", "admin")
 def index():
     year = _year()
     report, years = _report(year)
@@ -36,7 +36,7 @@ def index():
 
 
 @bp.get("/report.csv")
-@page("reviewer", "admin")
+@page("reviewer", "signer", "admin")
 def export():
     year = _year()
     report, _ = _report(year)

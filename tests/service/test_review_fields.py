@@ -56,7 +56,7 @@ def test_the_review_page_shows_the_title_and_the_parsers_addressee_and_saves_the
 
 def test_the_site_says_whose_it_is(make_app):
     named = make_app(site_name="蒙阴县人民政府").test_client().get("/catalogue").get_data(as_text=True)
-    assert "<title>公开目录 · 蒙阴县人民政府政府信息公开</title>" in named
-    assert 'data-testid="site-name">蒙阴县人民政府政府信息公开</a>' in named
+    assert "<title>公开目录 · 蒙阴县人民政府 政府信息公开</title>" in named
+    assert 'data-testid="site-name">蒙阴县人民政府 政府信息公开</a>' in named
     plain = make_app().test_client().get("/catalogue").get_data(as_text=True)
     assert 'data-testid="site-name">政府信息公开平台</a>' in plain

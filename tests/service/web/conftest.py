@@ -1,4 +1,5 @@
-"""Fixtures of the browser journeys: a real ``gongkai serve`` with four people, and Chromium."""
+"""Fixtures of the browser journeys: a real ``gongkai serve`` with five people, and Chromium: the site
+named, 索引号 in the national form, two review stages (the default)."""
 from __future__ import annotations
 
 import os
@@ -11,12 +12,19 @@ from browser import CHROMIUM, FLAGS, PASSWORD, font_env, free_port, gongkai
 from testenv import unique_queue_name
 
 
+#: The national 索引号 form (统一社会信用代码/年份-流水号), with 18-character codes whose GB 32100 check
+#: character is right (the first is a real one, from a county's published 索引号).
+INDEX_TEMPLATE = "{credit_code}/{year}-{seq:05d}"
+CREDIT_CODES = {"nyj": "113708280043326001", "mzj": "91350100M000100Y43"}
+
+
 @pytest.fixture
 def server(tmp_path, redis_url):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
     env.update(GONGKAI_DATA_DIR=str(tmp_path / "data"), GONGKAI_WORKERS="1", GONGKAI_PORT=str(port),
-               GONGKAI_REDIS_URL=redis_url, GONGKAI_QUEUE_NAME=unique_queue_name())
+               GONGKAI_REDIS_URL=redis_url, GONGKAI_QUEUE_NAME=unique_queue_name(),
+               GONGKAI_SITE_NAME="蒙阴县人民政府", GONGKAI_INDEX_NUMBER_TEMPLATE=INDEX_TEMPLATE)
     with open(tmp_path / "serve.log", "w+") as log:   # the server keeps its own copy of the descriptor
         proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log,
                                 stderr=subprocess.STDOUT, text=True)
@@ -26,13 +34,13 @@ def server(tmp_path, redis_url):
             break
         time.sleep(0.2)
     assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-    gongkai(env, "departments", "add", "nyj", "县农业农村局")
-    gongkai(env, "departments", "add", "mzj", "县民政局")
+    gongkai(env, "departments", "add", "nyj", "县农业农村局", "--credit-code", CREDIT_CODES["nyj"])
+    gongkai(env, "departments", "add", "mzj", "县民政局", "--credit-code", CREDIT_CODES["mzj"])
     for name, role, dept in (("clerk", "uploader", "nyj"), ("other", "uploader", "mzj"), ("checker", "reviewer", None),
-                             ("boss", "admin", None)):
+                             ("lead", "signer", None), ("boss", "admin", None)):
         gongkai(env, "users", "add", name, "--role", role, *(["--department", dept] if dept else []), "--permanent",
-                "--name", {"clerk": "王文书", "other": "李干事", "checker": "赵审核", "boss": "钱管理"}[name],
-                "--password", PASSWORD)
+                "--name", {"clerk": "王文书", "other": "李干事", "checker": "赵审核", "lead": "孙局长",
+                           "boss": "钱管理"}[name], "--password", PASSWORD)
     yield {"url": f"http://127.0.0.1:{port}", "log": tmp_path / "serve.log"}
     proc.terminate()
     try:

@@ -103,19 +103,29 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     rev.keyboard.press("Enter")
     expect(rev.locator("#status")).to_have_text("已审核")
 
-    # Both are published. Neither has findings and every page was read by the machine, so
-    # the 保密审查 is recorded by 发布 itself: one click. (Personal information or a scanned page
-    # needs a reviewer's recorded review and another person to publish: the scan test below.)
-    # 发布 is double-clicked: the page sends one request (its buttons wait for the answer).
+    # 初审 done, 签发 waits for someone else: the reviewer's own 签发 button is disabled, and the
+    # signer (孙局长) finds both under 待签发 and publishes them. Neither has findings and every page
+    # was read by the machine, so the 保密审查 is recorded by 发布 itself: one click. (Personal
+    # information or a scanned page needs a reviewer's recorded review and another person to
+    # publish: the scan test below.) 签发 is double-clicked: the page sends one request.
+    rev.goto(f"{base}/review/{ids['word']}")
+    expect(rev.locator("#stage")).to_contain_text("此件由您初审，须由他人签发")
+    expect(rev.locator("#publish")).to_be_disabled()
+    lead = new_page(browser, server, guard)
+    log_in(lead, base, "lead")
+    lead.goto(f"{base}/review?status=approved")
+    expect(lead.locator("#waits-for")).to_contain_text("待签发")
+    expect(lead.locator("[data-testid=approved-by]").first).to_contain_text("初审：checker")
+    lead.screenshot(path=str(SHOTS / "queue-stages.png"), full_page=True)
     publish_posts: list[str] = []
-    rev.on("request",
-           lambda r: publish_posts.append(r.url) if r.method == "POST" and r.url.endswith("/publish") else None)
+    lead.on("request",
+            lambda r: publish_posts.append(r.url) if r.method == "POST" and r.url.endswith("/publish") else None)
     for key in ("word", "pdf"):
-        rev.goto(f"{base}/review/{ids[key]}")
-        expect(rev.locator("#ack-pii")).to_have_count(0)
-        expect(rev.locator("#secrecy-status")).to_contain_text("发布时将自动记录保密审查")
-        rev.dblclick("#publish")
-        expect(rev.locator("#status")).to_have_text("已发布")
+        lead.goto(f"{base}/review/{ids[key]}")
+        expect(lead.locator("#confirm")).to_have_count(0)                # a signer does not do the 初审
+        expect(lead.locator("#secrecy-status")).to_contain_text("发布时将自动记录保密审查")
+        lead.dblclick("#publish")
+        expect(lead.locator("#status")).to_have_text("已发布")
     assert publish_posts == [f"{base}/api/v1/documents/{ids[k]}/publish" for k in ("word", "pdf")]
     rev.goto(f"{base}/documents/{ids['word']}")
     expect(rev.locator("ol.history")).to_contain_text("保密审查")
@@ -127,9 +137,10 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     rev.keyboard.press("1")
     rev.keyboard.press("Enter")
     expect(rev.locator("#status")).to_have_text("已审核")
-    rev.click("#publish")
-    expect(rev.locator("#message")).to_contain_text("密级标志")
-    expect(rev.locator("#status")).to_have_text("已审核")
+    lead.goto(f"{base}/review/{ids['secret']}")             # the signer's 签发 is refused, saying why
+    lead.click("#publish")
+    expect(lead.locator("#message")).to_contain_text("密级标志")
+    expect(lead.locator("#status")).to_have_text("已审核")
 
     # The public catalogue lists both with index numbers; a Chinese word from the body finds them.
     public = new_page(browser, server, guard)
@@ -137,7 +148,7 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     rows = public.locator("table.catalogue tbody tr")
     expect(rows).to_have_count(2)
     for row in rows.all():
-        assert re.search(r"nyj-\d{4}-\d{5}", row.inner_text())
+        assert re.search(r"113708280043326001/\d{4}-\d{5}", row.inner_text())   # the national form
     public.fill("input[name=q]", "秸秆")
     public.press("input[name=q]", "Enter")
     expect(public.locator(".summary")).to_contain_text("共 2 条")
@@ -259,9 +270,12 @@ def test_a_scanned_secret_notice_needs_its_pages_read_and_another_person_to_publ
     rev.keyboard.press("1")
     rev.keyboard.press("Enter")
     expect(rev.locator("#status")).to_have_text("已审核")
-    rev.click("#publish")                                   # no review yet: refused, saying which pages
-    expect(rev.locator("#message")).to_contain_text("第 1、2 页无法识别文字")
-    expect(rev.locator("#status")).to_have_text("已审核")
+    lead = new_page(browser, server, guard)                 # the signer: no review yet, refused, saying which pages
+    log_in(lead, base, "lead")
+    lead.goto(f"{base}/review/{doc_id}")
+    lead.click("#publish")
+    expect(lead.locator("#message")).to_contain_text("第 1、2 页无法识别文字")
+    expect(lead.locator("#status")).to_have_text("已审核")
     rev.check("#read-pages input[value='1']")
     rev.click("#secrecy-clear")                             # page 2 not ticked: the page says so, sends nothing
     expect(rev.locator("#message")).to_contain_text("勾选全部页面")
@@ -270,17 +284,13 @@ def test_a_scanned_secret_notice_needs_its_pages_read_and_another_person_to_publ
     rev.click("#secrecy-clear")
     expect(rev.locator("#secrecy-status")).to_contain_text("审查通过")
     expect(rev.locator("#secrecy-status")).to_contain_text("已逐页阅读原件第 1、2 页")
-    rev.click("#publish")                                   # the reviewer who cleared it does not publish it
-    expect(rev.locator("#message")).to_contain_text("须由另一名审核人员发布")
-    expect(rev.locator("#status")).to_have_text("已审核")
+    expect(rev.locator("#publish")).to_be_disabled()        # who approved and cleared it does not publish it
 
-    boss = new_page(browser, server, guard)
-    log_in(boss, base, "boss")
-    boss.goto(f"{base}/review/{doc_id}")
-    boss.click("#publish")
-    expect(boss.locator("#status")).to_have_text("已发布")
-    boss.goto(f"{base}/documents/{doc_id}")
-    history = boss.locator("ol.history")
+    lead.goto(f"{base}/review/{doc_id}")
+    lead.click("#publish")
+    expect(lead.locator("#status")).to_have_text("已发布")
+    lead.goto(f"{base}/documents/{doc_id}")
+    history = lead.locator("ol.history")
     expect(history.locator(".secrecy-entry")).to_contain_text("已逐页阅读原件第 1、2 页")
     expect(history).to_contain_text("经核实已于 2026 年 3 月解密")
     assert not guard.foreign, guard.foreign
@@ -379,7 +389,8 @@ def test_a_scanned_gongwen_is_read_by_ocr_reviewed_published_and_found(server, b
     rev.goto(f"{base}/review")
     rows = rev.locator("table.queue tbody tr")
     expect(rows).to_have_count(1)
-    rev.goto(f"{base}/review/{rows.first.get_attribute('data-id')}")
+    doc_id = rows.first.get_attribute("data-id")
+    rev.goto(f"{base}/review/{doc_id}")
     expect(rev.locator("h1")).to_have_text("晋城市人民政府办公室关于印发晋城市地质灾害应急预案的通知")
     expect(rev.locator("#warnings [data-code=ocr_text]")).to_contain_text("文字由 OCR 识别")
     expect(rev.locator("#text")).to_contain_text("现印发给你们")
@@ -388,8 +399,11 @@ def test_a_scanned_gongwen_is_read_by_ocr_reviewed_published_and_found(server, b
     rev.locator("#choices .choice[data-category=应急预案]").click()
     rev.click("#confirm")
     expect(rev.locator("#status")).to_have_text("已审核")
-    rev.click("#publish")
-    expect(rev.locator("#status")).to_have_text("已发布")
+    boss = new_page(browser, server, guard)                 # 签发 by someone other than the 初审
+    log_in(boss, base, "boss")
+    boss.goto(f"{base}/review/{doc_id}")
+    boss.click("#publish")
+    expect(boss.locator("#status")).to_have_text("已发布")
 
     public = new_page(browser, server, guard)
     public.goto(f"{base}/catalogue")
@@ -464,4 +478,96 @@ def test_a_notice_with_id_numbers_is_published_as_its_masked_public_pdf(server, 
         if kind == "scan":
             public.screenshot(path=str(SHOTS / "catalogue-public-copy.png"), full_page=True)
             pdfium.PdfDocument(pdf)[0].render(scale=1.2).to_pil().save(SHOTS / "public-pdf.png")
+    assert not guard.foreign, guard.foreign
+
+
+def test_disclosure_attributes_stages_index_numbers_and_validity_as_a_county_runs_them(server, browser, tmp_path):
+    """Issue #22 in one journey: a notice marked （此件不予公开） arrives pre-set, gets its 条例 reason and
+    never reaches the catalogue; a rule is approved (初审) by one reviewer, signed (签发) by the
+    signer and published with a 索引号 in the national form; later it is repealed, and the catalogue
+    shows 已废止 with its dates and filters by it. The site says whose it is."""
+    import docx
+    from playwright.sync_api import expect
+
+    base, guard = server["url"], Guard(server["url"])
+
+    def notice(path, lines):
+        d = docx.Document()
+        for line in lines:
+            d.add_paragraph(line)
+        d.save(path)
+        return str(path)
+
+    withheld = notice(tmp_path / "资金使用情况报告.docx", [
+        "县农业农村局关于2026年农机购置补贴资金使用情况的报告", "县人民政府：",
+        "现将我局2026年农机购置补贴资金使用情况报告如下。全年资金使用规范，未发现违规问题。",
+        "县农业农村局", "2026年11月20日", "（此件不予公开）"])
+    rule = notice(tmp_path / "农机作业补助办法.docx", [
+        "县农业农村局关于印发《县农机深松作业补助管理办法》的通知", "各乡镇人民政府：",
+        "现将《县农机深松作业补助管理办法》印发给你们，请认真遵照执行。",
+        "本办法自2026年1月1日起施行，有效期5年。", "县农业农村局", "2025年12月10日", "（此件公开发布）"])
+    clerk = new_page(browser, server, guard)
+    log_in(clerk, base, "clerk")
+    ids = {}
+    for key, path in (("withheld", withheld), ("rule", rule)):
+        clerk.goto(f"{base}/upload")
+        clerk.set_input_files("#picker", path)
+        expect(clerk.locator("#uploads .upload-status").first).to_contain_text("待审核", timeout=120_000)
+        clerk.goto(f"{base}/submissions")
+        ids[key] = int(clerk.locator("table.list tbody tr td:first-child a").first.get_attribute("href")
+                       .rsplit("/", 1)[1])
+
+    rev = new_page(browser, server, guard)
+    log_in(rev, base, "checker")
+    expect(rev.locator("[data-testid=site-name]")).to_have_text("蒙阴县人民政府 政府信息公开")
+    rev.goto(f"{base}/review/{ids['withheld']}")
+    expect(rev.locator("#disclosure-status")).to_contain_text("不予公开")
+    expect(rev.locator("#disclosure-status")).to_contain_text("文件自身标注：（此件不予公开）")
+    rev.select_option("#disclosure-reason", "art16_process")
+    rev.click("#disclosure-save")
+    expect(rev.locator("#disclosure-status")).to_contain_text("第十六条 过程性信息")
+    rev.locator("#choices .choice").first.click()
+    rev.click("#confirm")
+    expect(rev.locator("#status")).to_have_text("已审核")
+
+    rev.goto(f"{base}/review/{ids['rule']}")
+    expect(rev.locator("#validity-proposal")).to_contain_text("2026-01-01 起施行，有效期至 2030-12-31")
+    rev.locator("#choices .choice[data-category=政策法规及规范性文件]").click()
+    rev.click("#confirm")
+    expect(rev.locator("#status")).to_have_text("已审核")
+    expect(rev.locator("#publish")).to_be_disabled()               # 初审 by checker: 签发 by someone else
+
+    lead = new_page(browser, server, guard)
+    log_in(lead, base, "lead")
+    lead.goto(f"{base}/review?status=approved")
+    expect(lead.locator(f"tr[data-id='{ids['withheld']}'] [data-testid=disclosure]")).to_have_text("不予公开")
+    lead.goto(f"{base}/review/{ids['withheld']}")
+    lead.click("#publish")
+    expect(lead.locator("#message")).to_contain_text("不进入公开目录")
+    lead.goto(f"{base}/review/{ids['rule']}")
+    lead.click("#publish")
+    expect(lead.locator("#status")).to_have_text("已发布")
+
+    # published in the national form; later repealed by a reviewer, and the catalogue says so
+    rev.goto(f"{base}/review/{ids['rule']}")
+    rev.select_option("#validity-select", "repealed")
+    rev.fill("input[name=ends_on]", "2026-11-30")
+    rev.fill("input[name=changed_by]", "蒙农发〔2026〕21号")
+    rev.click("#validity-save")
+    expect(rev.locator("#validity-status")).to_contain_text("已废止")
+
+    public = new_page(browser, server, guard)
+    public.goto(f"{base}/catalogue")
+    rows = public.locator("table.catalogue tbody tr")
+    expect(rows).to_have_count(1)                                   # the 不予公开 report is not there
+    expect(rows.first).to_contain_text("县农机深松作业补助管理办法")
+    assert re.search(r"113708280043326001/\d{4}-00001", rows.first.inner_text())
+    expect(rows.first.locator("[data-testid=validity]")).to_have_text("已废止")
+    public.click("#validity-filter >> text=已废止")
+    expect(public.locator(".summary")).to_contain_text("共 1 条")
+    public.screenshot(path=str(SHOTS / "catalogue-validity.png"), full_page=True)
+    public.goto(f"{base}/catalogue/{ids['rule']}")
+    expect(public.locator("#validity")).to_contain_text(
+        "2026-01-01 起施行，有效期至 2030-12-31；2026-11-30 已废止（蒙农发〔2026〕21号）")
+    assert public.goto(f"{base}/catalogue/{ids['withheld']}").status == 404
     assert not guard.foreign, guard.foreign
