@@ -36,7 +36,8 @@ def test_real_credit_codes_pass_their_check_character_and_altered_ones_do_not():
 
 
 @pytest.mark.parametrize("template", [DEFAULT_TEMPLATE, NATIONAL, "{credit_code}-{category_code}-{year}-{seq:04d}",
-                                      "{org_code}/{year}-{seq:05d}", "{dept_code}{year}{seq}"])
+                                      "{org_code}/{year}-{seq:05d}", "{org_code}-{year}-{seq:06d}",
+                                      "330201-{dept_code}-{category_code}-{year}-{seq}", "{dept_code}{year}{seq}"])
 def test_templates_that_can_number(template):
     check_template(template)
 
