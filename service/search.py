@@ -19,6 +19,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from service.analysis.masking import has_added, public_form
 from service.analysis.tokenizer import get_tokenizer
 from service.db import Document
 
@@ -28,12 +29,18 @@ def _is_sqlite(session: Session) -> bool:
 
 
 def stream_of(doc: Document) -> str:
-    """The space-joined token stream of a document's title and body (tokenized now if not stored)."""
+    """The space-joined token stream of a document's title and body (tokenized now if not stored).
+
+    A document with words a reviewer masked (a name in a 公示) is indexed from its public copy
+    (``analysis.masking.public_form``): nobody finds a person by a masked name. Numbers are never
+    indexed (the tokenizer gives them as "#"), so masked numbers find no one either.
+    """
     tokens = doc.tokens or {}
     words = list(tokens.get("title") or []) + list(tokens.get("body") or [])
-    if not words:
+    if not words or has_added(doc.masks):
         tokenizer = get_tokenizer()
-        words = tokenizer.tokens(doc.title or "") + tokenizer.tokens(doc.text or "")
+        words = (tokenizer.tokens(public_form(doc.title, doc.masks)[0])
+                 + tokenizer.tokens(public_form(doc.text, doc.masks)[0]))
     return " ".join(w for w in words if w.strip())
 
 

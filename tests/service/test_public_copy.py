@@ -116,6 +116,9 @@ def test_no_full_number_reaches_the_public_by_any_page_or_call(published):
         results = public.get("/catalogue", query_string={"q": number}).get_data(as_text=True)
         assert "没有找到符合条件的公开信息" in results       # (the search box echoes what was typed)
         assert not any(f'href="/catalogue/{doc}"' in results for doc in (published["scan"], published["doc"]))
+    for name in ("赵德明", "赵德明 临时救助"):   # nor by the name the reviewer masked
+        results = public.get("/catalogue", query_string={"q": name}).get_data(as_text=True)
+        assert not any(f'href="/catalogue/{doc}"' in results for doc in (published["scan"], published["doc"])), name
     found = public.get("/catalogue", query_string={"q": "临时救助"}).get_data(as_text=True)
     assert all(f'href="/catalogue/{doc}"' in found for doc in (published["scan"], published["doc"]))
 
