@@ -30,7 +30,7 @@ MAX_PAGE_SIZE = 500
 KINDS_ZH = {
     "login": "登录", "user": "账号", "department": "部门", "token": "接口令牌",
     "document": "收件", "status": "状态变更", "review": "审核", "privacy": "个人信息", "secrecy": "保密审查",
-    "publish": "发布", "import": "档案导入", "reclassify": "批量重新分类", "model": "模型",
+    "publish": "发布", "import": "档案导入", "reclassify": "批量重新分类", "model": "模型", "report": "年度报告",
 }
 
 ACTION_NAMES_ZH = {
@@ -40,6 +40,7 @@ ACTION_NAMES_ZH = {
     "department.create": "新建部门", "token.create": "新建接口令牌", "token.revoke": "吊销接口令牌",
     "document.received": "收到文件", "status": "状态变更",
     "review.confirm": "确认分类", "review.correct": "更正分类", "review.fields": "修改公文要素",
+    "review.disclosure": "设置公开属性", "review.validity": "设置有效性",
     "privacy.acknowledge": "确认遮盖个人信息", "privacy.masks": "修改遮盖", "secrecy.review": "保密审查",
     "publish": "发布",
     "import.manifest": "档案导入清单", "import.manifest_applied": "应用导入清单",
@@ -49,6 +50,7 @@ ACTION_NAMES_ZH = {
     "reclassify.applied": "应用重分类批次", "reclassify.rollback": "撤销重分类（单件）",
     "reclassify.rolled_back": "撤销重分类批次",
     "model.activate": "启用模型", "model.rollback": "回滚模型", "model.retrained": "重新训练模型",
+    "report.saved": "保存年度报告数据", "report.finalized": "年度报告定稿", "report.reopened": "重新打开年度报告",
 }
 
 # How verify's problems read to a person.

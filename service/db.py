@@ -446,3 +446,30 @@ class ReclassItem(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     #: set by apply/rollback: applied / skipped_confirmed / skipped_changed / rolled_back / rollback_skipped
     outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class AnnualReportEntry(Base):
+    """One year's 政府信息公开工作年度报告 (``service.annual_report``, migration 0017): the figures
+    entered for it, the clerk's texts, and once final the frozen report.
+
+    ``revision`` counts saves (a form carries the one it was read at: two clerks do not overwrite
+    each other); ``final_sha256`` is the stored .docx of the final report and ``final_snapshot``
+    everything it was made from, so a final report reads the same whatever happens later.
+    """
+
+    __tablename__ = "annual_reports"
+    __table_args__ = (UniqueConstraint("year", name="uq_annual_reports_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: draft / final
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finalized_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    final_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    final_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -149,12 +149,14 @@ def audit_export(args) -> int:
 
 
 def check(args) -> int:
+    from service import annual_report
     from service.storage import digest_of_file
 
     rt = _runtime()
     with transaction(rt.sessions) as s:
         rows = s.execute(select(Document.id, Document.sha256)).all()
         copies = s.execute(select(Document.public_copy).where(Document.public_copy.is_not(None))).scalars().all()
+        reports = annual_report.final_digests(s)       # final annual reports' .docx
     known = {sha for _, sha in rows}
     public_pdfs = {c["sha256"] for c in copies if isinstance(c, dict) and c.get("sha256")}  # service.public_copy
     state: dict[str, str] = {}  # each original is hashed once, however many documents share it
@@ -165,7 +167,7 @@ def check(args) -> int:
             state[sha] = "mismatched"
     missing = [{"document_id": doc_id, "sha256": sha} for doc_id, sha in rows if state.get(sha) == "missing"]
     mismatched = [{"document_id": doc_id, "sha256": sha} for doc_id, sha in rows if state.get(sha) == "mismatched"]
-    orphans = [sha for sha in rt.storage.iter_digests() if sha not in known and sha not in public_pdfs]
+    orphans = [sha for sha in rt.storage.iter_digests() if sha not in known | public_pdfs | reports]
     report = {"documents": len(rows), "missing": missing, "mismatched": mismatched, "orphans": orphans}
     if args.json:
         print(json.dumps(report, ensure_ascii=False))

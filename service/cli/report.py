@@ -19,6 +19,9 @@ def register(sub) -> None:
     out.add_argument("--json", action="store_true", help="everything as one JSON object")
     out.add_argument("--csv", action="store_true",
                      help="the department × category table as CSV (UTF-8 with BOM, for Excel)")
+    out.add_argument("--docx", metavar="FILE.docx",
+                     help="the whole 政府信息公开工作年度报告 in the 2021 format as a Word file (a final report's "
+                          "stored file; a draft's made now, refused while its figures do not add up)")
     p.set_defaults(func=run_report)
 
 
@@ -35,6 +38,8 @@ def run_report(args) -> int:
     settings = config.load()
     year = args.year or localtime.now().year
     rt = Runtime.from_settings(settings)
+    if args.docx:
+        return _write_docx(rt, settings, year, args.docx)
     try:
         with transaction(rt.sessions, readonly=True) as s:
             report = R.annual_report(s, year, from_settings(settings))
@@ -60,4 +65,24 @@ def run_report(args) -> int:
             from service.states import STATE_NAMES_ZH
 
             print("本年收文：" + "，".join(f"{STATE_NAMES_ZH.get(k, k)} {v}" for k, v in sorted(report.intake.items())))
+    return 0
+
+
+def _write_docx(rt: Runtime, settings, year: int, path: str) -> int:
+    from service import annual_report as A
+    from service.errors import GongkaiError
+
+    try:
+        with transaction(rt.sessions, readonly=True) as s:
+            report = A.compose(s, year, from_settings(settings), settings.site_name.strip())
+        body = A.stored_docx(rt.storage, report) or A.docx_bytes(report)
+    except GongkaiError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        rt.close()
+    with open(path, "wb") as out:
+        out.write(body)
+    state = "定稿" if report["status"] == "final" else "草稿"
+    print(f"已写出 {report['title']}（{state}）：{path}")
     return 0

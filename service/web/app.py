@@ -16,7 +16,7 @@ from service import config
 from service.errors import ConfigError
 from service.runtime import Runtime
 from service.taxonomy import from_settings as taxonomy_from_settings
-from service.web import admin, api, auditlog, auth, batches, catalogue, desk, http_errors, inputs, pages, report
+from service.web import admin, annual, api, auditlog, auth, batches, catalogue, desk, http_errors, inputs, pages, report
 
 #: Pages load nothing from other hosts (government intranets are offline, and it keeps
 #: injected markup from calling out). Inline styles are allowed; the two inline handlers
@@ -90,7 +90,7 @@ def create_app(test_config: Mapping[str, Any] | None = None):
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     http_errors.register(app)
     # the pages, with HTML error pages (the API keeps its JSON errors)
-    for blueprint in (pages.bp, catalogue.bp, desk.bp, admin.bp, auditlog.bp, batches.bp, report.bp):
+    for blueprint in (pages.bp, catalogue.bp, desk.bp, admin.bp, auditlog.bp, batches.bp, report.bp, annual.bp):
         app.register_blueprint(blueprint)
     # URLs that match no route belong to no blueprint: answer by path (API → JSON).
     for status in (404, 405):

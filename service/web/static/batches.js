@@ -1,16 +1,10 @@
-// Batch reclassification pages: live progress bars, and a confirmation before cancel/apply/roll back.
+// Batch reclassification pages: live progress bars (confirmations: confirm.js).
 // Progress comes from /admin/batches/progress (the batch rows in the database), polled every
 // second while a batch on the page is computing; rate and ETA are measured between polls.
 "use strict";
 (function () {
   const POLL_MS = 1000;
   const seen = {};  // batch id -> {t, done} of the first poll that saw it computing
-
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  });
 
   function bars() { return Array.from(document.querySelectorAll(".progress[data-batch]")); }
   function computing() { return bars().filter(function (b) { return b.dataset.status === "computing"; }); }

@@ -126,12 +126,18 @@ def test_check_reports_missing_mismatched_and_orphaned_originals(env, tmp_path):
     rt.storage.local_path(shas[0]).unlink()  # missing
     rt.storage.local_path(shas[1]).write_bytes(b"tampered")  # checksum mismatch
     orphan = rt.storage.put(io.BytesIO(b"no row names me")).sha256  # orphan
+    from service import annual_report
+    from service.taxonomy import load as load_taxonomy
+    with transaction(rt.sessions) as s:                    # a final annual report's .docx is owned
+        filed = annual_report.finalize(s, rt.storage, 2025, "adm", load_taxonomy()).final_sha256
+    with transaction(rt.sessions) as s:                    # and stays owned when the report is reopened
+        annual_report.reopen(s, 2025, "adm", "更正")
     report = gongkai(env, "check", "--json")
     assert report.returncode == 1
     body = json.loads(report.stdout)
     assert [m["sha256"] for m in body["missing"]] == [shas[0]]
     assert [m["sha256"] for m in body["mismatched"]] == [shas[1]]
-    assert body["orphans"] == [orphan]
+    assert body["orphans"] == [orphan] and rt.storage.exists(filed)
     rt.close()
 
 

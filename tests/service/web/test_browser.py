@@ -571,3 +571,102 @@ def test_disclosure_attributes_stages_index_numbers_and_validity_as_a_county_run
         "2026-01-01 起施行，有效期至 2030-12-31；2026-11-30 已废止（蒙农发〔2026〕21号）")
     assert public.goto(f"{base}/catalogue/{ids['withheld']}").status == 404
     assert not guard.foreign, guard.foreign
+
+
+def test_the_annual_report_is_filled_checked_made_final_and_reopened(server, browser, tmp_path):
+    """A year of publications (written into the server's database as the catalogue would hold them),
+    the 2021-format report filled in the browser: a wrong figure shown on the form with the input
+    kept, figures that do not add up named and blocking, then the Word file, 定稿 and 重新打开."""
+    from datetime import UTC, datetime
+
+    import docx as python_docx
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from service.db import Department, Document, make_engine, session_factory, transaction
+
+    base = server["url"]
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'gongkai.db'}")
+    try:
+        with transaction(session_factory(engine)) as s:
+            departments = {d.code: d.id for d in s.execute(select(Department)).scalars()}
+            plan = [("nyj", "工作动态", 9), ("nyj", "政策法规及规范性文件", 2), ("nyj", "办事指南", 4),
+                    ("mzj", "工作动态", 6), ("mzj", "应急预案", 2), ("mzj", "机构职能", 1)]
+            n = 0
+            for code, category, count in plan:
+                for _ in range(count):
+                    n += 1
+                    published = datetime(2025, 1 + n % 12, 3 + n % 20, 2, tzinfo=UTC)
+                    s.add(Document(department_id=departments[code], filename=f"{n}.pdf", sha256=f"{n:064x}", size=1,
+                                   status="published", category=category, published_at=published,
+                                   created_at=published, title=f"文件{n}"))
+    finally:
+        engine.dispose()
+
+    guard = Guard(base)
+    page = new_page(browser, server, guard)
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    log_in(page, base, "checker")
+    page.click("text=年度报告")
+    page.select_option("select[name=year]", "2025")
+    page.click("form.filters button[type=submit]")
+    report = page.locator("[data-testid=annual-report]")
+    expect(report).to_contain_text("蒙阴县人民政府2025年政府信息公开工作年度报告")
+    expect(report).to_contain_text("共主动公开政府信息 24 条")
+    expect(page.locator("[data-testid=annual-state]")).to_contain_text("尚未填写本年度数据")
+
+    page.click("[data-testid=annual-edit]")
+    page.fill("input[name='app.new.natural']", "3")
+    page.fill("input[name='app.open.natural']", "两")
+    page.fill("input[name=licensing]", "132")
+    page.fill("input[name=fees]", "3.25")
+    page.fill("textarea[name='text.problems']", "一是公开内容不够丰富。\n二是政策解读形式单一。")
+    page.click("[data-testid=annual-save]")
+    expect(page.locator("[data-testid=annual-form-message]")).to_contain_text("有填写错误的数据")
+    expect(page.locator("#err-app-open-natural")).to_contain_text("须为 0 至 10,000,000 的整数")
+    expect(page.locator("input[name=licensing]")).to_have_value("132")          # nothing typed is lost
+    expect(page.locator("textarea[name='text.problems']")).to_have_value("一是公开内容不够丰富。\n二是政策解读形式单一。")
+    page.locator("#err-app-open-natural").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "annual-form-errors.png"))
+
+    page.fill("input[name='app.open.natural']", "2")
+    page.click("[data-testid=annual-save]")
+    expect(page.locator("[data-testid=annual-done]")).to_contain_text("已保存")
+    problems = page.locator("[data-testid=annual-problems]")
+    expect(problems).to_contain_text("「自然人」列")
+    expect(page.locator("[data-testid=annual-docx]")).to_have_count(0)
+    expect(page.locator("[data-testid=annual-finalize]")).to_have_count(0)
+
+    page.click("[data-testid=annual-edit]")
+    page.fill("input[name='app.carried_out.natural']", "1")
+    page.click("[data-testid=annual-save]")
+    expect(page.locator("[data-testid=annual-problems]")).to_have_count(0)
+    expect(page.locator("#annual-applications tr[data-row=carried_out]")).to_contain_text("1")
+    expect(page.locator("#annual-active")).to_contain_text("132")
+    expect(page.locator("#annual-overview")).to_contain_text("本年新收政府信息公开申请 3 件")   # the untouched skeleton
+    page.screenshot(path=str(SHOTS / "annual-report.png"), full_page=True)
+    page.emulate_media(media="print")
+    expect(page.locator("[data-testid=annual-edit]")).to_be_hidden()
+    page.screenshot(path=str(SHOTS / "annual-report-print.png"), full_page=True)
+    page.emulate_media(media="screen")
+
+    with page.expect_download() as download:
+        page.click("[data-testid=annual-docx]")
+    assert download.value.suggested_filename == "蒙阴县人民政府2025年政府信息公开工作年度报告（草稿）.docx"
+    word = python_docx.Document(download.value.path())
+    assert word.tables[0].rows[6].cells[1].text == "132" and word.tables[1].rows[3].cells[3].text == "3"
+
+    page.click("[data-testid=annual-finalize]")
+    expect(page.locator("[data-testid=annual-state]")).to_contain_text("已定稿")
+    assert asked == ["定稿后数据和文字将不再变化，只有管理员说明理由后可重新打开。确定定稿？"]
+    expect(page.locator("[data-testid=annual-edit]")).to_have_count(0)
+
+    boss = new_page(browser, server, guard)
+    log_in(boss, base, "boss")
+    boss.goto(f"{base}/report/annual?year=2025")
+    boss.fill("[data-testid=annual-reopen-reason]", "行政许可数量需按审批局口径更正")
+    boss.click("[data-testid=annual-reopen]")
+    expect(boss.locator("[data-testid=annual-done]")).to_contain_text("已重新打开")
+    expect(boss.locator("[data-testid=annual-state]")).to_contain_text("草稿")
+    assert guard.foreign == []
