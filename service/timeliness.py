@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,26 +53,27 @@ def formed_on(gongwen: dict[str, Any] | None) -> dt.date | None:
         return None
 
 
-def working_days_after(start: dt.date, end: dt.date) -> tuple[int, bool]:
-    """Working days in (``start``, ``end``], and whether every one was known to the calendar."""
+def _days_after(start: dt.date) -> Iterator[tuple[dt.date, int, bool]]:
+    """The days after ``start``, each with the working days up to it and whether the calendar knew them all."""
     count, known, day = 0, True, start
-    while day < end:
+    while True:
         day += dt.timedelta(days=1)
         workday, sure = is_workday(day)
         count += workday
         known = known and sure
-    return count, known
+        yield day, count, known
+
+
+def working_days_after(start: dt.date, end: dt.date) -> tuple[int, bool]:
+    """Working days in (``start``, ``end``], and whether every one was known to the calendar."""
+    if end <= start:
+        return 0, True
+    return next((count, known) for day, count, known in _days_after(start) if day >= end)
 
 
 def deadline(start: dt.date) -> tuple[dt.date, bool]:
     """The 20th working day after ``start``, and whether the calendar knew every day up to it."""
-    count, known, day = 0, True, start
-    while count < LIMIT_WORKING_DAYS:
-        day += dt.timedelta(days=1)
-        workday, sure = is_workday(day)
-        count += workday
-        known = known and sure
-    return day, known
+    return next((day, known) for day, count, known in _days_after(start) if count >= LIMIT_WORKING_DAYS)
 
 
 @dataclass(frozen=True)

@@ -90,10 +90,11 @@ def set_validity(session: Session, doc: Document, actor: str, status: str | None
     elif status not in STATUSES:
         raise ValidityInvalid(status, what=f"状态须为{'、'.join(STATUSES.values())}之一")
     else:
+        source = (changed_by or "").strip()[:100] if status in ("amended", "repealed") else ""
         value = {"status": status, "effective_from": _day(effective_from, "施行日期"),
                  "expires_on": _day(expires_on, "有效期截止日期"),
                  "ends_on": _day(ends_on, "废止、修改或失效日期") if status in ENDING else None,
-                 "changed_by": (changed_by or "").strip()[:100] or None if status in ("amended", "repealed") else None}
+                 "changed_by": source or None}
         if status in ENDING and not value["ends_on"]:
             raise ValidityInvalid(status, what=f"「{STATUSES[status]}」须填写日期")
     if value == _comparable(doc.validity):

@@ -28,9 +28,11 @@ class FontMissing(ParseError):
     message_en = "No CJK font on the server: the public PDF cannot be made."
 
 
+@lru_cache(maxsize=8)
 def find_font(folder: Path | None) -> Path | None:
     """A font under ``folder``: Noto Serif CJK (a 宋体-like face) if it is there, else another CJK face,
-    else any font (a deployment's own folder of Chinese fonts, ``GONGKAI_FONT_DIR``)."""
+    else any font (a deployment's own folder of Chinese fonts, ``GONGKAI_FONT_DIR``). Looked up once
+    per folder and process (every public download asks; the fonts do not change while it runs)."""
     if folder is None or not folder.is_dir():
         return None
     found = [p for p in folder.rglob("*") if p.suffix.lower() in (".ttc", ".otf", ".ttf")]

@@ -191,31 +191,34 @@ def review(document_id: int):
                            can_review=auth.current().role in ("reviewer", "admin"))
 
 
+def _change(document_id: int, change, anchor: str = ""):
+    """One reviewer's change to a document from the review page: the document read with its row
+    locked, 404 for one the person may not see, ``change(session, doc, actor)`` inside the
+    transaction, then back to the review page at ``anchor``."""
+    with transaction(runtime().sessions) as s:
+        doc = load_for_change(s, document_id)
+        if doc is None or not access.can_see(auth.current(), doc):
+            abort(404)
+        change(s, doc, auth.current().name)
+    return redirect(url_for("desk.review", document_id=document_id) + anchor)
+
+
 @bp.post("/review/<id:document_id>/masks")
 @page("reviewer", "admin")
 def edit_masks(document_id: int):
     """Add or remove a mask of the public copy, or exempt a number that is not personal; audited."""
     form = request.form
-    with transaction(runtime().sessions) as s:
-        doc = load_for_change(s, document_id)
-        if doc is None or not access.can_see(auth.current(), doc):
-            abort(404)
-        change_masks(s, doc, auth.current().name, add=form.get("add") or None, remove=form.get("remove") or None,
-                     exempt=form.get("exempt") or None, reason=form.get("reason", ""))
-    return redirect(url_for("desk.review", document_id=document_id) + "#public-text")
+    return _change(document_id, lambda s, doc, actor: change_masks(
+        s, doc, actor, add=form.get("add") or None, remove=form.get("remove") or None,
+        exempt=form.get("exempt") or None, reason=form.get("reason", "")), "#public-text")
 
 
 @bp.post("/review/<id:document_id>/fields")
 @page("reviewer", "admin")
 def edit_fields(document_id: int):
     """Correct the 公文 fields read from the document; every change is audited."""
-    with transaction(runtime().sessions) as s:
-        doc = load_for_change(s, document_id)
-        if doc is None or not access.can_see(auth.current(), doc):
-            abort(404)
-        update_fields(s, doc, auth.current().name,
-                      {key: request.form[key] for key, _label in EDITABLE_FIELDS if key in request.form})
-    return redirect(url_for("desk.review", document_id=document_id))
+    fields = {key: request.form[key] for key, _label in EDITABLE_FIELDS if key in request.form}
+    return _change(document_id, lambda s, doc, actor: update_fields(s, doc, actor, fields))
 
 
 @bp.post("/review/<id:document_id>/disclosure")
@@ -223,13 +226,8 @@ def edit_fields(document_id: int):
 def edit_disclosure(document_id: int):
     """公开属性: 主动公开, or 依申请公开 / 不予公开 with the 条例's reason; audited."""
     form = request.form
-    with transaction(runtime().sessions) as s:
-        doc = load_for_change(s, document_id)
-        if doc is None or not access.can_see(auth.current(), doc):
-            abort(404)
-        set_disclosure(s, doc, auth.current().name, form.get("attribute", ""), form.get("reason") or None,
-                       form.get("note", ""))
-    return redirect(url_for("desk.review", document_id=document_id) + "#disclosure")
+    return _change(document_id, lambda s, doc, actor: set_disclosure(
+        s, doc, actor, form.get("attribute", ""), form.get("reason") or None, form.get("note", "")), "#disclosure")
 
 
 @bp.post("/review/<id:document_id>/validity")
@@ -237,14 +235,10 @@ def edit_disclosure(document_id: int):
 def edit_validity(document_id: int):
     """有效性 of a rule: status, dates, what changed it; audited. Also after publication."""
     form = request.form
-    with transaction(runtime().sessions) as s:
-        doc = load_for_change(s, document_id)
-        if doc is None or not access.can_see(auth.current(), doc):
-            abort(404)
-        validity.set_validity(s, doc, auth.current().name, form.get("status") or None,
-                              effective_from=form.get("effective_from"), expires_on=form.get("expires_on"),
-                              ends_on=form.get("ends_on"), changed_by=form.get("changed_by"), note=form.get("note", ""))
-    return redirect(url_for("desk.review", document_id=document_id) + "#validity")
+    return _change(document_id, lambda s, doc, actor: validity.set_validity(
+        s, doc, actor, form.get("status") or None, effective_from=form.get("effective_from"),
+        expires_on=form.get("expires_on"), ends_on=form.get("ends_on"), changed_by=form.get("changed_by"),
+        note=form.get("note", "")), "#validity")
 
 
 def needs_two_person(doc: Document) -> bool:
