@@ -104,7 +104,10 @@ class Document(Base):
     """One uploaded original and everything intake, classification and review produced."""
 
     __tablename__ = "documents"
-    __table_args__ = (UniqueConstraint("department_id", "sha256", name="uq_documents_department_sha256"),)
+    __table_args__ = (UniqueConstraint("department_id", "sha256", name="uq_documents_department_sha256"),
+                      # the catalogue's count, years and pages from the index alone (migration 0018)
+                      Index("ix_documents_listing", "status", "published_at", "id", "category"),
+                      Index("ix_documents_status_category", "status", "category"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)

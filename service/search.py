@@ -16,8 +16,9 @@ withdrawn (``service.review``).
 """
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import Integer, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
 
 from service.analysis.masking import has_added, public_form
 from service.analysis.tokenizer import get_tokenizer
@@ -72,23 +73,38 @@ def _fts5_phrase(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
-def matching_ids(session: Session, query: str) -> list[int] | None:
-    """Ids of indexed documents containing every token of ``query``, best first.
+def _condition(session: Session, tokens: list[str]) -> tuple[str, str, dict[str, str]]:
+    """The WHERE and ORDER BY of ``document_search`` for documents holding every token, and the parameter."""
+    if _is_sqlite(session):
+        return "document_search MATCH :q", "rank", {"q": " ".join(_fts5_phrase(t) for t in tokens)}
+    # Each token as a quoted lexeme, so nothing in it is read as tsquery syntax.
+    lexemes = " & ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in tokens)
+    return ("content @@ to_tsquery('simple', :q)", "ts_rank(content, to_tsquery('simple', :q)) DESC",
+            {"q": lexemes})
 
-    None when the query has no searchable token (the caller shows everything) — unless it holds
-    a number: numbers are not indexed, so a 身份证 or phone number finds no one (``[]``).
-    """
+
+def matching(session: Session, query: str) -> TextualSelect | None:
+    """A SELECT of the ids of indexed documents holding every token of ``query``, for
+    ``Document.id.in_(…)``: the database filters, however many match (a list of 90,000 ids as
+    parameters is more than PostgreSQL's driver sends). None when the query has no searchable
+    token (the caller shows everything) — unless it holds a number: numbers are not indexed, so a
+    身份证 or phone number finds no one (a SELECT of nothing)."""
+    tokens = query_tokens(query)
+    if not tokens:
+        if any(ch.isdigit() for ch in query):
+            return text("SELECT document_id FROM document_search WHERE 1 = 0").columns(document_id=Integer)
+        return None
+    where, _, params = _condition(session, tokens)
+    return text(f"SELECT document_id FROM document_search WHERE {where}").bindparams(**params) \
+        .columns(document_id=Integer)
+
+
+def matching_ids(session: Session, query: str) -> list[int] | None:
+    """Ids of indexed documents containing every token of ``query``, best first (None and [] as
+    ``matching``)."""
     tokens = query_tokens(query)
     if not tokens:
         return [] if any(ch.isdigit() for ch in query) else None
-    if _is_sqlite(session):
-        match = " ".join(_fts5_phrase(t) for t in tokens)
-        rows = session.execute(text("SELECT document_id FROM document_search WHERE document_search MATCH :q "
-                                    "ORDER BY rank"), {"q": match})
-    else:
-        # Each token as a quoted lexeme, so nothing in it is read as tsquery syntax.
-        lexemes = " & ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in tokens)
-        rows = session.execute(text("SELECT document_id FROM document_search "
-                                    "WHERE content @@ to_tsquery('simple', :q) "
-                                    "ORDER BY ts_rank(content, to_tsquery('simple', :q)) DESC"), {"q": lexemes})
+    where, order, params = _condition(session, tokens)
+    rows = session.execute(text(f"SELECT document_id FROM document_search WHERE {where} ORDER BY {order}"), params)
     return [int(r[0]) for r in rows]

@@ -44,9 +44,9 @@ def index():
         if year:
             start, end = year_bounds(year)
             query = query.where(Document.published_at >= start, Document.published_at < end)
-        ids = search.matching_ids(s, q) if q else None
-        if ids is not None:
-            query = query.where(Document.id.in_(ids or [-1]))
+        found = search.matching(s, q) if q else None
+        if found is not None:
+            query = query.where(Document.id.in_(found))
         total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         docs = s.execute(query.order_by(Document.published_at.desc(), Document.id.desc())
                          .offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars().all()
