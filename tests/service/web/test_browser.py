@@ -200,6 +200,14 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     expect(version_row.locator("td").nth(1)).to_have_text("3")
     assert version_row.get_attribute("data-version").startswith("county-default/")
     admin.screenshot(path=str(SHOTS / "admin.png"), full_page=True)
+    # The new department's code is checked by the browser too: its pattern compiles under the
+    # `v` flag Chromium applies to `pattern` (an unescaped "-" at a class's end does not).
+    code = admin.locator("input[name=code]")
+    code.fill("Bad Code")
+    assert code.evaluate("el => el.validity.patternMismatch") is True
+    code.fill("nyj-2_b")
+    assert code.evaluate("el => el.validity.valid") is True
+    code.fill("")
 
     # 李干事 forgot his password: the admin sets a temporary one, which he must replace with his
     # own at sign-in before anything else; then he is where he was going.
