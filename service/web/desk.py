@@ -168,8 +168,11 @@ def review(document_id: int):
     else:
         prev_id, next_id = None, (order[0] if order else None)
     names = _taxonomy().names
-    top = [c["category"] for c in view["suggestion"]["candidates"] or []]
-    choices = (top + [n for n in names if n not in top])[:9]
+    # Every category in the taxonomy's order, whatever the model ranked: key 3 is always the same
+    # category, so a reviewer's hands learn it (doccano's fixed label keys); the first nine have keys.
+    # A category an older taxonomy gave it stays choosable after them.
+    older = [c for c in (view["category"], view["suggestion"]["category"]) if c and c not in names]
+    choices = list(names) + list(dict.fromkeys(older))
     explanation = view["suggestion"]["explanation"] or {}
     return render_template("review.html", doc=view, choices=choices, all_categories=names,
                            disclosure_rules=disclosure.rules(), validity_statuses=validity.STATUSES,

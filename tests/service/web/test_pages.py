@@ -165,6 +165,31 @@ def test_the_queue_names_the_suggested_category_beside_its_confidence_and_none_w
     assert "未给出建议" in empty and "把握" not in empty and "class=\"bar\"" not in empty and "%" not in empty
 
 
+def test_every_category_keeps_its_key_whatever_the_model_ranked(app, world):
+    from service import taxonomy as T
+
+    with transaction(world["sessions"]) as s:
+        a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
+        ranked = [{"category": "应急预案", "probability": 0.8}, {"category": "工作动态", "probability": 0.15}]
+        first = add_doc(s, a, "pending_review", 81, suggested_category="应急预案", confidence=0.8, candidates=ranked)
+        second = add_doc(s, a, "pending_review", 82, suggested_category="工作动态", confidence=0.9,
+                         candidates=list(reversed(ranked)))
+        blank = add_doc(s, a, "pending_review", 83, suggested_category=None, confidence=0.67, needs_attention=True,
+                        candidates=[{"category": "政策法规及规范性文件", "probability": 0.67}],
+                        explanation={"abstained": {"message": "文字太少，模型不作判断"}, "terms": [], "rules": []})
+    rev = log_in(app, "rev")
+    names = T.load().names
+    for doc_id, suggested in ((first, "应急预案"), (second, "工作动态")):
+        html = rev.get(f"/review/{doc_id}").get_data(as_text=True)
+        assert re.findall(r'class="choice[^"]*" data-category="([^"]+)"', html) == names
+        keys = re.findall(r'data-category="([^"]+)">\s*<kbd>(\d)</kbd>', html)
+        assert keys == [(n, str(i)) for i, n in enumerate(names[:9], start=1)]
+        assert re.search(rf'data-category="{suggested}">.*?data-testid="suggested"', html, re.S)
+    html = rev.get(f"/review/{blank}").get_data(as_text=True)
+    choices = html[html.index('id="choices"'):html.index("</ol>", html.index('id="choices"'))]
+    assert "文字太少，模型不作判断" in html and "%" not in choices and 'data-testid="suggested"' not in choices
+
+
 def test_review_page_highlights_findings_and_lists_choices(app, world):
     docs = world["docs"]
     rev = log_in(app, "rev")
