@@ -162,8 +162,9 @@ def review(document_id: int):
         open_review = secrecy_review.open_review(s, doc.id)
         open_review = {**secrecy_review.to_dict(open_review), "at": open_review.reviewed_at} if open_review else None
         order = [d.id for d in queue_documents(s, auth.current(), **filters)]
-    if document_id in order:
-        i = order.index(document_id)
+    position = order.index(document_id) + 1 if document_id in order else None   # n of N in this queue
+    if position:
+        i = position - 1
         prev_id, next_id = (order[i - 1] if i > 0 else None), (order[i + 1] if i + 1 < len(order) else None)
     else:
         prev_id, next_id = None, (order[0] if order else None)
@@ -180,7 +181,7 @@ def review(document_id: int):
                            text_html=highlight(view["text"] or "", view["findings"] or []),
                            terms=explanation.get("terms") or [], term_fields=FIELD_LABELS_ZH, term_label=term_label,
                            rules=explanation.get("rules") or [],
-                           abstained=explanation.get("abstained"),
+                           abstained=explanation.get("abstained"), position=position, queue_size=len(order),
                            prev_url=url_for("desk.review", document_id=prev_id, **_clean(filters)) if prev_id else "",
                            next_url=url_for("desk.review", document_id=next_id, **_clean(filters)) if next_id else "",
                            pii=[f for f in view["findings"] or [] if not f.get("blocking")],

@@ -1,4 +1,4 @@
-// Review page, keyboard first: 1–9 choose a category, Enter confirms, R rejects, J/K next/previous.
+// Review page, keyboard first: 1–9 choose a category, Enter confirms, R rejects, P publishes, J/K next/previous.
 "use strict";
 (function () {
   const root = document.getElementById("review");
@@ -60,7 +60,7 @@
       act("/review", { action: "reject", reason: reason.value.trim() }, "已退回。");
     }
   });
-  on("publish", function () { act("/publish", undefined, "已发布。"); });
+  const publishButton = on("publish", function () { act("/publish", undefined, "已发布。"); });
   const withdrawDialog = document.getElementById("withdraw-dialog");
   if (withdrawDialog) {
     const withdrawReason = document.getElementById("withdraw-reason");
@@ -100,6 +100,9 @@
     if (/^[1-9]$/.test(e.key)) { choose(Number(e.key) - 1); e.preventDefault(); }
     else if (e.key === "Enter" && confirmButton) { confirmChoice(); e.preventDefault(); }
     else if ((e.key === "r" || e.key === "R") && confirmButton) { openReject(); e.preventDefault(); }
+    else if ((e.key === "p" || e.key === "P") && publishButton && !publishButton.disabled) {
+      publishButton.click(); e.preventDefault();
+    }
     else if ((e.key === "j" || e.key === "J") && root.dataset.next) { window.location.href = root.dataset.next; }
     else if ((e.key === "k" || e.key === "K") && root.dataset.prev) { window.location.href = root.dataset.prev; }
   });
