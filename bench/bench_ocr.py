@@ -38,21 +38,28 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 #: name → (engine, dpi, engine options)
+#: RapidOCR as installed runs its networks with ONNX Runtime and has no leader counting.
+_ORT = dict(runtime="onnxruntime", count_leaders=False)
 CONFIGS = {
-    "rapidocr-defaults": ("rapidocr", 144, dict(det_long_side=None, use_cls=True, threads=-1, fix_punctuation=False)),
-    "rapidocr-1thread": ("rapidocr", 144, dict(det_long_side=None, use_cls=True, threads=1, fix_punctuation=False)),
+    "rapidocr-defaults": ("rapidocr", 144, dict(det_long_side=None, use_cls=True, threads=-1, fix_punctuation=False,
+                                                **_ORT)),
+    "rapidocr-1thread": ("rapidocr", 144, dict(det_long_side=None, use_cls=True, threads=1, fix_punctuation=False,
+                                               **_ORT)),
     "rapidocr-1thread-nocls": ("rapidocr", 144, dict(det_long_side=None, use_cls=False, threads=1,
-                                                     fix_punctuation=False)),
-    "rapidocr-det960": ("rapidocr", 144, dict(det_long_side=960, use_cls=False, threads=1, fix_punctuation=False)),
-    "rapidocr-det1280": ("rapidocr", 144, dict(det_long_side=1280, use_cls=False, threads=1)),
-    "rapidocr-120dpi-det960": ("rapidocr", 120, dict(det_long_side=960, use_cls=False, threads=1)),
-    "rapidocr-200dpi-det1280": ("rapidocr", 200, dict(det_long_side=1280, use_cls=False, threads=1)),
-    "rapidocr-kept": ("rapidocr", None, {}),  # plugins/ocr.py's own settings
+                                                     fix_punctuation=False, **_ORT)),
+    "rapidocr-det960": ("rapidocr", 144, dict(det_long_side=960, use_cls=False, threads=1, fix_punctuation=False,
+                                              **_ORT)),
+    "rapidocr-det1280": ("rapidocr", 144, dict(det_long_side=1280, use_cls=False, threads=1, **_ORT)),
+    "rapidocr-120dpi-det960": ("rapidocr", 120, dict(det_long_side=960, use_cls=False, threads=1, **_ORT)),
+    "rapidocr-200dpi-det1280": ("rapidocr", 200, dict(det_long_side=1280, use_cls=False, threads=1, **_ORT)),
+    "rapidocr-det960-fixes": ("rapidocr", 144, dict(**_ORT)),          # the settings kept before OpenVINO
+    "rapidocr-openvino": ("rapidocr", 144, dict(count_leaders=False)),
+    "rapidocr-kept": ("rapidocr", None, {}),  # plugins/ocr.py's own settings: OpenVINO, leaders counted
     "tesseract-chi_sim-300dpi": ("tesseract", 300, dict(psm=3)),
     "tesseract-chi_sim-200dpi": ("tesseract", 200, dict(psm=3)),
 }
-DEFAULT_RUN = ["rapidocr-defaults", "rapidocr-1thread-nocls", "rapidocr-det960", "rapidocr-kept",
-               "tesseract-chi_sim-200dpi", "tesseract-chi_sim-300dpi"]
+DEFAULT_RUN = ["rapidocr-defaults", "rapidocr-1thread-nocls", "rapidocr-det960", "rapidocr-det960-fixes",
+               "rapidocr-openvino", "rapidocr-kept", "tesseract-chi_sim-200dpi", "tesseract-chi_sim-300dpi"]
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -192,14 +199,18 @@ def run_one(name: str, scans: Path, files: int) -> dict:
 NOTES = """Configurations: *rapidocr-defaults* is RapidOCR as installed (angle classifier on, ONNX Runtime's
 default threads, detection on the whole page); *1thread-nocls* one intra-op thread and no angle
 classifier; *det960* also detects on the page scaled to a 960 px longer side (lines are still cut
-from the full image); *kept* is `plugins/ocr.py` as shipped: det960 plus `plugins/ocr_fixes.py`
-(丶→、, °→。, straight quotes, 一一→——). Tesseract 5.3 `chi_sim` (Debian) runs with
+from the full image); *det960-fixes* also puts right PP-OCRv4's punctuation confusions
+(`plugins/ocr_fixes.py`: 丶→、, °→。, straight quotes, 一一→——) — the settings shipped until
+OpenVINO; *openvino* the same with the two networks run by OpenVINO's CPU plugin in 32-bit
+floats instead of ONNX Runtime (the same text line for line); *kept* is `plugins/ocr.py` as
+shipped: *openvino* plus a table of contents' dot leaders counted from the page and the page
+numbers after them read (`plugins/ocr_leaders.py`). Tesseract 5.3 `chi_sim` (Debian) runs with
 `OMP_THREAD_LIMIT=1`, page segmentation 3. Pages are rendered as an A4 page at the dpi shown
 (the scans declare pages at 72 dpi, twice A4's size). CER simplified / traditional: the documents
 whose truth is in simplified / traditional characters (the recogniser drops traditional
 characters it does not know: 縣 駐 積 認 預). CER without dot leaders: a table of contents' runs
 of dots removed from both sides (scan 008 alone has 916 leader dots, 3.4 % of all truth
-characters, which OCR reads as a few dots)."""
+characters; the detector finds few of them)."""
 
 
 def main() -> None:

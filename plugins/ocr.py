@@ -1,17 +1,22 @@
-"""OCR engine wrapper: RapidOCR (PP-OCRv4 detection + recognition, ONNX Runtime).
+"""OCR engine wrapper: RapidOCR's pipeline (PP-OCRv4 detection + recognition) with its two
+networks run by OpenVINO.
 
 The models ship inside the ``rapidocr-onnxruntime`` wheel (site-packages), so nothing is
-downloaded at run time. The engine is loaded once per process, lazily, on the first page
-that needs it (~0.3 s CPU, ~130 MB): parse children that never see a scan never pay for it.
+downloaded at run time. RapidOCR runs them with ONNX Runtime; here its detection and
+recognition sessions are replaced by OpenVINO's CPU plugin reading the same ONNX files in
+32-bit floats (``RUNTIME``, ``OpenVinoModel``): the same lines, boxes and text, for less than
+half the CPU. ``EngineSettings(runtime="onnxruntime")`` keeps RapidOCR's own. The engine is
+loaded once per process, lazily, on the first page that needs it (~0.5 s CPU, ~250 MB): parse
+children that never see a scan never pay for it.
 
-Settings (measured in bench/bench_ocr.py, see BENCHMARKS.md; CER on the shared scans
-6.6 % → 4.0 %, CPU 5.2 → 2.8 s per page against RapidOCR's defaults): pages rendered as
-an A4 page at ``RENDER_DPI`` (``render_scale``); no angle classifier (it turned correct
-lines of these upright scans upside down: CER 6.6 % with it, 4.5 % without); one ONNX
-Runtime thread per process (parse children run one per worker; more threads only cost
-CPU seconds); detection on the page scaled to ``DET_LONG_SIDE`` (a third less CPU, a
-quarter less memory, the same CER); known punctuation confusions put right
-(``plugins/ocr_fixes.py``).
+Settings (measured in bench/bench_ocr.py, see BENCHMARKS.md, against RapidOCR's defaults on the
+shared scans): pages rendered as an A4 page at ``RENDER_DPI`` (``render_scale``); no angle
+classifier (it turned correct lines of these upright scans upside down); one inference thread
+per process (parse children run one per worker; more threads only cost CPU seconds); detection
+on the page scaled to ``DET_LONG_SIDE`` (a third less CPU, a quarter less memory, the same
+CER); known punctuation confusions put right (``plugins/ocr_fixes.py``); a table of contents'
+dot leaders counted from the page and the page numbers after them read
+(``plugins/ocr_leaders.py``).
 
 ``recognise(image, scale)`` returns the text lines in reading order, each with its box in
 page coordinates (image pixels × ``scale``: PDF points for a rendered PDF page) and the
@@ -19,6 +24,7 @@ recogniser's confidence (0..1).
 """
 from __future__ import annotations
 
+import dataclasses
 import resource
 import threading
 from dataclasses import dataclass
@@ -26,6 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from plugins import ocr_leaders
 from plugins.ocr_fixes import tidy
 
 RENDER_DPI = 144
@@ -39,6 +46,9 @@ DET_LONG_SIDE = 960
 A4_LONG_SIDE_PT = 842
 USE_ANGLE_CLASSIFIER = False
 THREADS = 1
+#: Who runs the networks: "openvino" (32-bit floats: the same results on every x86 CPU; bfloat16
+#: would be faster where the CPU has it, and its results would depend on the CPU) or "onnxruntime".
+RUNTIME = "openvino"
 BOX_THRESH = 0.5
 #: How far a detected text region is grown before its line is cut out (RapidOCR: 1.6).
 UNCLIP_RATIO = 1.6
@@ -60,7 +70,9 @@ class EngineSettings:
     box_thresh: float = BOX_THRESH
     unclip_ratio: float = UNCLIP_RATIO
     fix_punctuation: bool = True  #: plugins/ocr_fixes.py (off only to measure the engine alone)
+    count_leaders: bool = True    #: plugins/ocr_leaders.py: a table of contents' dots counted from the page
     text_score: float = TEXT_SCORE
+    runtime: str = RUNTIME
 
 
 _lock = threading.Lock()
@@ -80,7 +92,33 @@ def engine(settings: EngineSettings = EngineSettings()):
         )
         if settings.det_long_side:
             _limit_detection(found.text_det, settings.det_long_side)
+        if settings.runtime == "openvino":
+            found.text_det.infer = OpenVinoModel(_model_path(found.text_det.infer), settings.threads)
+            found.text_rec.session = OpenVinoModel(_model_path(found.text_rec.session), settings.threads)
         return found
+
+
+class OpenVinoModel:
+    """An ONNX network compiled by OpenVINO for the CPU, called as RapidOCR calls its ONNX Runtime
+    session: ``model(batch)[0]`` is the first output."""
+
+    def __init__(self, path: str, threads: int) -> None:
+        import openvino
+
+        # CPU_RUNTIME_CACHE_CAPACITY 0: no cache of kernels per input shape (every text line has its own
+        # width): peak memory over the 56 shared scan pages 1.2 GB → 0.7 GB, the same CPU.
+        config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "CPU_RUNTIME_CACHE_CAPACITY": 0}
+        if threads > 0:
+            config["INFERENCE_NUM_THREADS"] = threads
+        self._request = openvino.Core().compile_model(path, "CPU", config).create_infer_request()
+
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        return [self._request.infer({0: batch})[0]]
+
+
+def _model_path(session) -> str:
+    """The ONNX file an ONNX Runtime session of RapidOCR was made from."""
+    return session.session._model_path
 
 
 def _limit_detection(detector, long_side: int) -> None:
@@ -138,7 +176,8 @@ def recognise(image: np.ndarray, scale: float = 1.0,
               settings: EngineSettings = EngineSettings()) -> list[RecognisedLine]:
     """Text lines of ``image`` (H×W grey, or H×W×3 BGR) in reading order; boxes × ``scale``."""
     allow_ocr_memory()
-    result, _ = engine(settings)(_as_bgr(image), use_cls=settings.use_cls)
+    found = engine(settings)
+    result, _ = found(_as_bgr(image), use_cls=settings.use_cls)
     lines: list[RecognisedLine] = []
     for points, text, score in result or ():
         text = tidy(text.strip()) if settings.fix_punctuation else text.strip()
@@ -146,6 +185,16 @@ def recognise(image: np.ndarray, scale: float = 1.0,
             continue
         xs = [p[0] for p in points]
         ys = [p[1] for p in points]
-        box = (min(xs) * scale, min(ys) * scale, max(xs) * scale, max(ys) * scale)
-        lines.append(RecognisedLine(text=text, box=tuple(round(v, 1) for v in box), confidence=float(score)))
-    return _reading_order(lines)
+        lines.append(RecognisedLine(text=text, box=(min(xs), min(ys), max(xs), max(ys)), confidence=float(score)))
+    lines = _reading_order(lines)
+    if settings.count_leaders and lines:
+        lines = ocr_leaders.restore(_as_grey(image), lines, lambda crop: found.text_rec([_as_bgr(crop)])[0][0][0])
+    return [dataclasses.replace(line, box=tuple(round(v * scale, 1) for v in line.box)) for line in lines]
+
+
+def _as_grey(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_BGR2GRAY)

@@ -78,7 +78,7 @@ class Settings:
     #: Parser child process: address-space limit in bytes.
     parse_memory_bytes: int = 1024 * 1024 * 1024
     #: Parser child process: address-space limit while OCR runs (the engine maps ~1.1 GB, 0.4–0.8 GB resident).
-    parse_ocr_memory_bytes: int = 2 * 1024 * 1024 * 1024
+    parse_ocr_memory_bytes: int = 3 * 1024 * 1024 * 1024
     #: Scanned pages OCR reads per file; later pages stay unread (warning ``ocr_incomplete``).
     parse_ocr_max_pages: int = 50
     #: CPU seconds OCR may spend on one file (below ``parse_cpu_seconds``); later pages stay unread.

@@ -55,7 +55,7 @@ class Limits:
     memory_bytes: int = 1024 * 1024 * 1024
     #: While OCR runs: the hard address-space limit, to which the OCR engine raises its soft
     #: one (``plugins/ocr.py``); every parse starts again at ``memory_bytes``.
-    ocr_memory_bytes: int = 2 * 1024 * 1024 * 1024
+    ocr_memory_bytes: int = 3 * 1024 * 1024 * 1024
     cpu_seconds: int = 60
     wall_seconds: float = 120.0
     reuse: int = 100  #: parses one child may serve (see the module docstring)

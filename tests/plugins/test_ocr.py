@@ -166,3 +166,47 @@ def test_ocr_context_is_plain_data():
 
     context = ParseContext(media_type="application/pdf")
     assert pickle.loads(pickle.dumps(context)).limits.max_ocr_pages == 50
+
+
+def page_image(name: str, page: int = 0):
+    from plugins import ocr
+
+    pdf = pdfium.PdfDocument(str(SCANS / f"{name}.pdf"))
+    try:
+        found = pdf[page]
+        scale = ocr.render_scale(*found.get_size())
+        return found.render(scale=scale, grayscale=True).to_numpy(), 1 / scale
+    finally:
+        pdf.close()
+
+
+def test_openvino_reads_the_same_lines_as_onnx_runtime():
+    """The networks run by OpenVINO (32-bit floats) give RapidOCR's own ONNX Runtime result, line for
+    line, box for box: only the CPU it costs differs (bench/bench_ocr.py)."""
+    from plugins import ocr
+
+    image, scale = page_image("028")
+    kept = ocr.recognise(image, scale)
+    onnx = ocr.recognise(image, scale, ocr.EngineSettings(runtime="onnxruntime"))
+    assert [line.text for line in kept] == [line.text for line in onnx] and len(kept) >= 10
+    assert [line.box for line in kept] == [line.box for line in onnx]
+    assert max(abs(a.confidence - b.confidence) for a, b in zip(kept, onnx, strict=True)) < 1e-3
+    assert type(ocr.engine(ocr.EngineSettings()).text_rec.session).__name__ == "OpenVinoModel"
+
+
+def test_a_table_of_contents_gets_its_dot_leaders_and_page_numbers_from_the_page():
+    """008's 目录: the detector finds the words and few of the dots or page numbers; the dots are
+    counted from the page and the numbers read after them, so the text is the page's."""
+    from plugins import ocr
+
+    image, scale = page_image("008-toc")
+    truth = TRUTH["008-toc"]["text"]
+    counted = "\n".join(line.text for line in ocr.recognise(image, scale))
+    plain = "\n".join(line.text for line in ocr.recognise(image, scale, ocr.EngineSettings(count_leaders=False)))
+    assert cer(plain, truth) > 0.5                 # 1,154 characters, most of them dots the detector missed
+    assert cer(counted, truth) < 0.05
+    lines = counted.splitlines()
+    first = next(line for line in lines if line.startswith("势"))
+    assert first.rstrip("0123456789").endswith("." * 70) and first.endswith("1")   # the page shows 77 dots and 1
+    assert any(line.startswith("路") and line.endswith(".2") for line in lines)
+    assert not any("..." in line for line in lines if line.startswith("“十四五”"))   # the title has no leader
