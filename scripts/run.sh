@@ -9,7 +9,15 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+# Install only when what the install reads changed (pyproject.toml: dependencies, entry points):
+# the install is editable, so code changes need none, and pip costs seconds on every command.
+stamp=.venv/.gongkai-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "scripts/run.sh: installing gongkai into .venv" >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+  echo "$want" > "$stamp"
+fi
 # LibreOffice reads .doc/.wps/.rtf (installed when run as root with apt-get).
 bash scripts/install_libreoffice.sh || true
 # A CJK font for the public PDFs of documents with personal data (unpacked into .venv).
