@@ -127,7 +127,7 @@ def create_token():
     with transaction(runtime().sessions) as s:
         token, secret = api_tokens.create(s, request.form.get("department", ""), request.form.get("label", ""),
                                       auth.current().name)
-        session["new_token"] = {**api_tokens.to_dict(token), "token": secret}
+        session["new_token"] = {**api_tokens.to_dict(token), "department_name": token.department.name, "token": secret}
     return redirect(url_for("admin.index", _anchor="tokens"))
 
 

@@ -40,7 +40,10 @@
   function confirmChoice() {
     if (!chosen) { say("请先按数字键选择一个类别。", false); return; }
     const action = chosen === root.dataset.suggested ? "confirm" : "correct";
-    act("/review", { action: action, category: chosen }, action === "confirm" ? "已确认。" : "已更正为「" + chosen + "」。");
+    // 更正 only where the model pre-selected another category; with none pre-selected the reviewer chose.
+    const done = action === "confirm" ? "已确认。"
+      : root.dataset.suggested ? "已更正为「" + chosen + "」。" : "已选定「" + chosen + "」。";
+    act("/review", { action: action, category: chosen }, done);
   }
   function openReject() { reason.value = ""; dialog.showModal(); reason.focus(); }
 

@@ -199,6 +199,8 @@ def test_an_admin_creates_a_department_token_sees_it_once_and_revokes_it(app):
     assert created.status_code == 302 and created.headers["Location"].endswith("#tokens")
     page = adm.get("/admin").get_data(as_text=True)
     secret = re.search(r'data-testid="new-token".*?<code class="mono">(gk_[^<]+)</code>', page, re.S).group(1)
+    notice = re.search(r'data-testid="new-token">(.*?)<br>', page, re.S).group(1)
+    assert notice.startswith("已为甲乡人民政府创建令牌「协同办公」")       # the department's name, not its code
     assert secret not in adm.get("/admin").get_data(as_text=True)  # shown once
     system = app.test_client()
     assert system.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).get_json()["kind"] == "token"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from service.web import create_app
-from service import review, search
+from service import localtime, review, search
 from service.db import Department, Document, User, transaction
 from testenv import unique_queue_name
 
@@ -246,6 +246,9 @@ def test_catalogue_lists_published_with_index_numbers_and_searches_chinese(app, 
     public = app.test_client()
     html = public.get("/catalogue").get_data(as_text=True)
     assert "社会救助政策宣传月" in html and re.search(r"b-\d{4}-00001", html)
+    cells = re.findall(r"<td>(.*?)</td>", html.split("<tbody>")[1].split("</tr>")[0], re.S)
+    assert cells[2:4] == ['<span class="muted" title="文件未标注成文日期">—</span>',    # no 成文日期: not the
+                          localtime.now().strftime("%Y-%m-%d")]                          # publication day in its place
     assert "共 1 条" in public.get("/catalogue?q=困难群众").get_data(as_text=True)
     assert "共 1 条" in public.get("/catalogue?q=社会救助").get_data(as_text=True)
     assert "共 0 条" in public.get("/catalogue?q=防汛抗旱").get_data(as_text=True)
