@@ -12,7 +12,8 @@
   const FINAL = ["pending_review", "approved", "published", "rejected", "failed", "withdrawn"];
 
   function size(n) {
-    return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(n / 1024)) + " KB";
+    if (n < 1024) return n + " 字节";     // a 0-byte file is "0 字节", not "1 KB"
+    return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : Math.round(n / 1024) + " KB";
   }
   function row(file) {
     const tr = document.createElement("tr");

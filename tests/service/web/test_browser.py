@@ -47,6 +47,9 @@ def test_upload_review_publish_and_find_in_the_catalogue(server, browser, tmp_pa
     clerk.set_input_files("#picker", str(HOSTILE / "pdf_renamed.docx"))  # the server says why, in plain words
     expect(statuses.nth(5)).to_contain_text("处理失败：", timeout=120_000)
     expect(statuses.nth(5)).to_contain_text("PDF")
+    clerk.set_input_files("#picker", files=[{"name": "空白.txt", "mimeType": "text/plain", "buffer": b""}])
+    expect(clerk.locator("#uploads tr", has_text="空白.txt")).to_contain_text("0 字节")   # not "1 KB"
+    expect(statuses.nth(6)).to_contain_text("空", timeout=60_000)
     clerk.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
     clerk.goto(f"{base}/submissions")
     expect(clerk.locator("table.list tbody tr")).to_have_count(4)
