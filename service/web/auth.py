@@ -36,6 +36,12 @@ class Unauthorized(GongkaiError):
     message_en = "Authentication required."
 
 
+class TokenInvalid(Unauthorized):
+    code = "token_invalid"
+    message_zh = "接口令牌无效或已被吊销，请向管理员索取新的令牌。"
+    message_en = "The API token is unknown or revoked; ask an admin for a new one."
+
+
 class SessionExpired(Unauthorized):
     code = "session_expired"
     message_zh = "长时间未操作，已自动退出，请重新登录。"
@@ -96,7 +102,7 @@ def load_principal() -> Principal:
             tok = s.execute(select(ApiToken).where(ApiToken.token_sha256 == digest,
                                                    ApiToken.revoked_at.is_(None))).scalar_one_or_none()
             if tok is None:
-                raise Unauthorized("bad token")
+                raise TokenInvalid("bad token")
             return Principal(kind="token", name=f"token:{tok.department.code}:{tok.label or tok.id}",
                              role="uploader", department_id=tok.department_id)
     user_id, sid = session.get("user_id"), session.get("sid")

@@ -249,7 +249,9 @@ def test_admin_creates_department_tokens_that_upload(app, world):
     with transaction(app.extensions["gongkai"].sessions) as s:
         stored = s.execute(select(ApiToken.token_sha256)).scalars().all()
     assert token not in stored  # only digests are kept
-    assert app.test_client().get("/api/v1/me", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    wrong = app.test_client().get("/api/v1/me", headers={"Authorization": "Bearer wrong"})
+    assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "token_invalid"
+    assert wrong.get_json()["error"]["message"] == "接口令牌无效或已被吊销，请向管理员索取新的令牌。"   # not 请先登录
 
     listed = client.get("/api/v1/departments/b/tokens").get_json()["tokens"]
     assert [(t["label"], t["active"]) for t in listed] == [("OA", True)]
