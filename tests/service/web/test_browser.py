@@ -336,6 +336,11 @@ def test_confident_items_are_confirmed_together_and_an_uploader_is_refused_the_q
     expect(rev.locator("#batch-count")).to_have_text("3")
     rev.click("#batch-confirm")
     expect(rev.locator("table.queue tbody tr")).to_have_count(1)
+    expect(rev.locator("#batch-message")).to_have_text("已批量确认 3 件。")        # it says what it did
+    rev.goto(f"{server['url']}/review?status=approved")                           # the 已审核 view: no batch
+    expect(rev.locator("#batch-confirm")).to_have_count(0)                        # confirming, categories shown
+    expect(rev.locator("[data-testid=category]")).to_have_count(3)
+    expect(rev.locator("[data-testid=suggestion]")).to_have_count(0)
     with Session(engine) as s:
         assert sorted(s.execute(select(Document.status)).scalars()) == ["approved"] * 3 + ["pending_review"]
     engine.dispose()
