@@ -24,7 +24,8 @@ import unicodedata
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, send_file, session, url_for
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from service import accounts, localtime
@@ -83,6 +84,22 @@ def home_for(role: str) -> str:
 # Every time a page shows is Beijing time (service.localtime); the database keeps UTC.
 bp.add_app_template_filter(localtime.display, "local_time")
 bp.add_app_template_filter(localtime.display_date, "local_date")
+
+
+@bp.app_template_filter("person")
+def person(actor: str | None) -> str:
+    """Who did something, as a person reads it: a user's name (王文书, not clerk), a department's
+    API token as 系统接口（its label）, the service itself as 系统. The names are read once per request."""
+    if not actor:
+        return ""
+    if actor.startswith("token:"):
+        return f"系统接口（{actor.split(':', 2)[-1]}）"
+    if actor.startswith("system"):
+        return "系统"
+    if "people" not in g:
+        with transaction(runtime().sessions, readonly=True) as s:
+            g.people = {name: shown or name for name, shown in s.execute(select(User.username, User.display_name))}
+    return g.people.get(actor, actor)
 
 
 @bp.app_context_processor

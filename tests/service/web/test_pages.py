@@ -165,6 +165,18 @@ def test_the_queue_names_the_suggested_category_beside_its_confidence_and_none_w
     assert "未给出建议" in empty and "把握" not in empty and "class=\"bar\"" not in empty and "%" not in empty
 
 
+def test_pages_name_the_person_who_uploaded_not_the_username(app, world):
+    with transaction(world["sessions"]) as s:
+        a = s.execute(select(Department).where(Department.code == "a")).scalar_one()
+        by_person = add_doc(s, a, "pending_review", 91, uploaded_by="up_a")
+        by_token = add_doc(s, a, "pending_review", 92, uploaded_by="token:a:协同办公")
+    rev = log_in(app, "rev")
+    assert " · up_a同志 · " in rev.get(f"/review/{by_person}").get_data(as_text=True)
+    assert " · 系统接口（协同办公） · " in rev.get(f"/review/{by_token}").get_data(as_text=True)
+    listed = log_in(app, "up_a").get("/submissions").get_data(as_text=True)
+    assert "<td>up_a同志</td>" in listed and "<td>系统接口（协同办公）</td>" in listed and "<td>up_a</td>" not in listed
+
+
 def test_every_category_keeps_its_key_whatever_the_model_ranked(app, world):
     from service import taxonomy as T
 
