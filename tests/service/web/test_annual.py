@@ -88,7 +88,7 @@ def test_a_wrong_figure_is_shown_on_the_form_with_every_input_kept(county):
     answer = client.post(f"/report/annual/form?year={YEAR}", data=fields)
     assert answer.status_code == 302
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
-    assert "已保存。" in page and "rev 于" in page and "第 1 次" in page
+    assert "已保存。" in page and "rev同志 于" in page and "第 1 次" in page
     assert "一是公开内容不够丰富。" in page
     assert "以上为按本年数据自动生成的框架" in page        # the skeleton untouched keeps following the data
 
@@ -135,7 +135,7 @@ def test_finalize_download_and_reopen_through_the_pages(county):
     done = client.post(f"/report/annual/finalize?year={YEAR}", data={"csrf_token": token})
     assert done.status_code == 302
     page = client.get(done.headers["Location"]).get_data(as_text=True)
-    assert "已定稿：报告及其 Word 文件已存档" in page and "已定稿</span> rev 于" in page
+    assert "已定稿：报告及其 Word 文件已存档" in page and "已定稿</span> rev同志 于" in page
     assert 'data-testid="annual-edit"' not in page
     final = client.get(f"/report/annual.docx?year={YEAR}")
     assert final.status_code == 200 and "%E8%8D%89%E7%A8%BF" not in final.headers["Content-Disposition"]
