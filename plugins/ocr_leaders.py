@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,12 @@ _TRAILING_LEADER = re.compile(r"[.·…．。⋯・,，]+(?P<tail>\d{0,4})$")
 MIN_DOTS = 8
 #: A dot is at most this share of the line's glyph height, in both directions.
 DOT_SIZE = 0.3
-#: Dots of one leader are closer than this share of the glyph height.
+#: Dots of one leader are closer than this share of the glyph height, and (their median pitch) further
+#: apart than MIN_PITCH: specks of a photo stacked in one column are no leader.
 MAX_PITCH = 0.9
+MIN_PITCH = 0.1
+#: A leader's dots sit on one baseline: their centres within this share of the glyph height.
+BASELINE_SPREAD = 0.3
 #: A detector's box is taller than the glyphs by its unclip margin (plugins/ocr.py UNCLIP_RATIO).
 BOX_TO_GLYPH = 1.4
 #: A page number after a leader is short.
@@ -51,19 +56,27 @@ def _components(mask: np.ndarray) -> np.ndarray:
 def _leader(parts: np.ndarray, glyph: float, band_height: int) -> tuple[int, int, int] | None:
     """The rightmost run of leader dots among ``parts`` (band coordinates): (count, x0, x1), or None."""
     limit = max(2.0, glyph * DOT_SIZE)
-    dots = sorted((x + w / 2, x, x + w) for x, y, w, h, area in parts
+    dots = sorted((x + w / 2, x, x + w, y + h / 2) for x, y, w, h, area in parts
                   if w <= limit and h <= limit and y + h / 2 >= band_height * 0.4)
-    runs: list[list[tuple[float, int, int]]] = []
+    runs: list[list[tuple[float, int, int, float]]] = []
     for dot in dots:
         if runs and dot[0] - runs[-1][-1][0] <= glyph * MAX_PITCH:
             runs[-1].append(dot)
         else:
             runs.append([dot])
-    runs = [run for run in runs if len(run) >= MIN_DOTS]
+    runs = [run for run in runs if len(run) >= MIN_DOTS and _on_a_baseline(run, glyph)]
     if not runs:
         return None
     run = runs[-1]
     return len(run), run[0][1], run[-1][2]
+
+
+def _on_a_baseline(run: list[tuple[float, int, int, float]], glyph: float) -> bool:
+    """Whether a run of marks is a leader: spaced along one baseline, not specks piled in a column."""
+    centres = sorted(dot[3] for dot in run)
+    pitches = sorted(b[0] - a[0] for a, b in pairwise(run))
+    return (centres[-1] - centres[0] <= glyph * BASELINE_SPREAD
+            and pitches[len(pitches) // 2] >= glyph * MIN_PITCH)
 
 
 def restore(image: np.ndarray, lines: list[Any], read_crop: Callable[[np.ndarray], str] | None = None,

@@ -158,8 +158,9 @@ def test_the_queue_names_the_suggested_category_beside_its_confidence_and_none_w
         abstained = add_doc(s, a, "pending_review", 72, suggested_category=None, confidence=0.7,
                             needs_attention=True, candidates=[{"category": "政策法规及规范性文件", "probability": 0.7}])
     html = log_in(app, "rev").get("/review?department=a").get_data(as_text=True)
-    cell = lambda doc_id: re.search(rf'<tr data-id="{doc_id}">.*?data-testid="suggestion">(.*?)</td>', html,
-                                    re.S).group(1)
+    def cell(doc_id: int) -> str:
+        return re.search(rf'<tr data-id="{doc_id}">.*?data-testid="suggestion">(.*?)</td>', html, re.S).group(1)
+
     assert "工作动态 · 把握 97%" in cell(world["docs"]["a_pending"])
     empty = cell(abstained)
     assert "未给出建议" in empty and "把握" not in empty and "class=\"bar\"" not in empty and "%" not in empty
