@@ -1,110 +1,208 @@
-"""Full-text search over published documents, for Chinese.
+"""Full-text search over published documents: substrings, single characters, numbers, 文号.
 
-Documents are indexed by their stored token stream (``Document.tokens``: the title and
-body segmented by ``service.analysis.tokenizer``'s tokenizer), joined by spaces; a query is segmented
-by the same tokenizer, so "政务公开" in a query matches "政务公开" in a body however the
-sentence around it was written. Every query token must occur (AND).
+What a document is indexed as, and what a query asks for, is ``service.search_grams``: the
+document's public text (``analysis.masking.public_form``: masked numbers and names are not in
+it, so nobody finds a person by them) cut into character runs and n-grams. Every run of the
+query must be found in the document (AND). Only published documents are indexed:
+``index_document`` runs when a document is published, ``unindex_document`` when it is withdrawn
+(``service.review``). The table ``document_search`` is made by migration 0019.
 
-- SQLite: the FTS5 table ``document_search(document_id UNINDEXED, content)`` with the
-  ``unicode61`` tokenizer, which splits on the spaces we put between tokens.
-- PostgreSQL: the table ``document_search(document_id, content tsvector)`` filled with
-  ``to_tsvector('simple', …)`` under a GIN index.
+- SQLite: an FTS5 table keyed by the document id (``rowid``) with three columns — ``title``,
+  ``lead`` (the first ``LEAD_CHARS`` characters of the body) and ``body`` — each holding the
+  stream of bigrams of ``search_grams.stream``. A run of two or more characters is the phrase of
+  its bigrams, a single character a prefix query; FTS5 checks phrases against its own position
+  lists, so a hit holds the characters together, exactly.
+- PostgreSQL: ``tsvector`` columns ``title``, ``lead`` and ``body`` of the distinct grams of each
+  run — bigrams, trigrams and the run's last character — without positions (a tsvector keeps at
+  most 256 positions of a lexeme and none past 16,383, which a long report exceeds), under GIN
+  indexes, and ``flat``: the normalized runs as text. A run of three or more characters is the
+  AND of its trigrams; a run of ``RECHECKED_RUN`` or more (a number, a 文号, a title) is also
+  looked for in ``flat``. A shorter hit is exact unless the document holds every trigram of the
+  run apart from each other (a run of four characters: both its trigrams, separately), which
+  real text rarely does; every other hit is exact.
 
-Both tables are created by migration 0002. Only published documents are indexed:
-``index_document`` runs when a document is published, ``unindex_document`` when it is
-withdrawn (``service.review``).
+Ranking (``page``): documents whose title holds the whole query first, then those whose lead
+does, then the rest; newest first within each (the catalogue's order). The database does all of
+it: the catalogue joins the SELECT, nothing passes through Python as a list of ids.
 """
 from __future__ import annotations
 
-from sqlalchemy import Integer, text
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, case, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 
-from service.analysis.masking import has_added, public_form
-from service.analysis.tokenizer import get_tokenizer
+from service.analysis.masking import public_form
 from service.db import Document
+from service.search_grams import Term, runs, stream, terms
+
+#: How much of the body counts as its lead (the opening that says what a document is about).
+LEAD_CHARS = 200
+#: PostgreSQL: a query's run this long is also looked up in the document's normalized text (it
+#: is rare, so few documents are read): its trigrams standing apart are not a hit.
+RECHECKED_RUN = 5
+#: The tiers of ``page``.
+TITLE, LEAD, BODY = 2, 1, 0
 
 
 def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def stream_of(doc: Document) -> str:
-    """The space-joined token stream of a document's title and body (tokenized now if not stored).
-
-    A document with words a reviewer masked (a name in a 公示) is indexed from its public copy
-    (``analysis.masking.public_form``): nobody finds a person by a masked name. Numbers are never
-    indexed (the tokenizer gives them as "#"), so masked numbers find no one either.
-    """
-    tokens = doc.tokens or {}
-    words = list(tokens.get("title") or []) + list(tokens.get("body") or [])
-    if not words or has_added(doc.masks):
-        tokenizer = get_tokenizer()
-        words = (tokenizer.tokens(public_form(doc.title, doc.masks)[0])
-                 + tokenizer.tokens(public_form(doc.text, doc.masks)[0]))
-    return " ".join(w for w in words if w.strip())
+def public_parts(title: str | None, body: str | None, masks: dict | None) -> tuple[str, str, str]:
+    """The title, lead and body the public sees of a document (personal numbers and the names a
+    reviewer masked replaced by ``*``)."""
+    title = public_form(title, masks)[0]
+    body = public_form(body, masks)[0]
+    return title, body[:LEAD_CHARS], body
 
 
-def query_tokens(query: str) -> list[str]:
-    """The query as the index sees documents; numbers ("#") and duplicates dropped."""
-    seen: list[str] = []
-    for token in get_tokenizer().tokens(query or ""):
-        if token != "#" and token not in seen:
-            seen.append(token)
-    return seen
+def _tsvector_literal(part: str) -> str:
+    """The distinct grams of ``part`` as a tsvector literal (every gram is letters and digits: no
+    quoting needed beyond the quotes)."""
+    grams: set[str] = set()
+    for run in runs(part):
+        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+        grams.update(run[i:i + 3] for i in range(len(run) - 2))
+        grams.add(run[-1])
+    return " ".join(f"'{g}'" for g in sorted(grams))
+
+
+def index_row(title: str | None, body: str | None, masks: dict | None, sqlite: bool) -> dict[str, str]:
+    """The values of a document's row in ``document_search``."""
+    title, lead, body = public_parts(title, body, masks)
+    if sqlite:   # FTS5 matches a query's runs across the columns of a row
+        return {"title": stream(title), "lead": stream(lead), "body": stream(body)}
+    # a tsvector per column: the body's holds the title's grams too, so one GIN lookup finds both
+    return {"title": _tsvector_literal(title), "lead": _tsvector_literal(lead),
+            "body": _tsvector_literal(title + "\n" + body), "flat": " ".join(runs(title) + runs(body))}
+
+
+def insert_sql(sqlite: bool) -> str:
+    if sqlite:
+        return "INSERT INTO document_search (rowid, title, lead, body) VALUES (:id, :title, :lead, :body)"
+    return ("INSERT INTO document_search (document_id, title, lead, body, flat) VALUES "
+            "(:id, CAST(:title AS tsvector), CAST(:lead AS tsvector), CAST(:body AS tsvector), :flat)")
 
 
 def index_document(session: Session, doc: Document) -> None:
     unindex_document(session, doc)
-    content = stream_of(doc)
-    if _is_sqlite(session):
-        session.execute(text("INSERT INTO document_search (document_id, content) VALUES (:id, :c)"),
-                        {"id": doc.id, "c": content})
-    else:
-        session.execute(text("INSERT INTO document_search (document_id, content) "
-                             "VALUES (:id, to_tsvector('simple', :c))"), {"id": doc.id, "c": content})
+    sqlite = _is_sqlite(session)
+    session.execute(text(insert_sql(sqlite)), {"id": doc.id, **index_row(doc.title, doc.text, doc.masks, sqlite)})
 
 
 def unindex_document(session: Session, doc: Document) -> None:
-    session.execute(text("DELETE FROM document_search WHERE document_id = :id"), {"id": doc.id})
+    key = "rowid" if _is_sqlite(session) else "document_id"
+    session.execute(text(f"DELETE FROM document_search WHERE {key} = :id"), {"id": doc.id})
 
 
-def _fts5_phrase(token: str) -> str:
-    return '"' + token.replace('"', '""') + '"'
+# ---------------------------------------------------------------------------
+# Queries
+# ---------------------------------------------------------------------------
+
+def _fts5_term(term: Term) -> str:
+    if term.prefix:
+        return f'"{term.run}" *'
+    return '"' + " ".join(term.bigrams) + '"'
 
 
-def _condition(session: Session, tokens: list[str]) -> tuple[str, str, dict[str, str]]:
-    """The WHERE and ORDER BY of ``document_search`` for documents holding every token, and the parameter."""
+def _tsquery_term(term: Term) -> str:
+    if term.prefix:
+        return f"'{term.run}':*"
+    run = term.run
+    grams = [run[i:i + 3] for i in range(len(run) - 2)] or [run]
+    return "(" + " & ".join(f"'{g}'" for g in dict.fromkeys(grams)) + ")"
+
+
+def _query(session: Session, found: list[Term]) -> str:
     if _is_sqlite(session):
-        return "document_search MATCH :q", "rank", {"q": " ".join(_fts5_phrase(t) for t in tokens)}
-    # Each token as a quoted lexeme, so nothing in it is read as tsquery syntax.
-    lexemes = " & ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in tokens)
-    return ("content @@ to_tsquery('simple', :q)", "ts_rank(content, to_tsquery('simple', :q)) DESC",
-            {"q": lexemes})
+        return " AND ".join(_fts5_term(t) for t in found)
+    return " & ".join(_tsquery_term(t) for t in found)
+
+
+@dataclass(frozen=True)
+class Found:
+    """SELECTs of the ids of the indexed documents holding every run of a query: anywhere, in the
+    title alone, in the lead alone."""
+
+    anywhere: TextualSelect
+    title: TextualSelect
+    lead: TextualSelect
+
+
+def found(session: Session, query: str) -> Found | None:
+    """``Found`` for ``query``; None when it has nothing to search for (the caller shows everything)."""
+    wanted = terms(query)
+    if not wanted:
+        return None
+    q = _query(session, wanted)
+    if _is_sqlite(session):
+        matches = {"q_all": q, "q_title": "{title} : (" + q + ")", "q_lead": "{lead} : (" + q + ")"}
+        selects = [text(f"SELECT rowid AS document_id FROM document_search WHERE document_search MATCH :{name}")
+                   .bindparams(**{name: m}).columns(document_id=Integer) for name, m in matches.items()]
+    else:   # (one name per SELECT: the three may stand in one statement)
+        selects = [text(f"SELECT document_id FROM document_search WHERE {column} @@ CAST(:q_{column} AS tsquery)")
+                   .bindparams(**{f"q_{column}": q}).columns(document_id=Integer) for column in ("title", "lead")]
+        # a long run is checked against the text itself: its trigrams apart are no hit (24000亿元)
+        long = [t.run for t in wanted if len(t.run) >= RECHECKED_RUN]
+        checks = "".join(f" AND strpos(flat, :r{i}) > 0" for i in range(len(long)))
+        body = f"SELECT document_id FROM document_search WHERE body @@ CAST(:q_body AS tsquery){checks}"
+        selects.insert(0, text(body)
+                       .bindparams(q_body=q, **{f"r{i}": run for i, run in enumerate(long)})
+                       .columns(document_id=Integer))
+    return Found(*selects)
 
 
 def matching(session: Session, query: str) -> TextualSelect | None:
-    """A SELECT of the ids of indexed documents holding every token of ``query``, for
-    ``Document.id.in_(…)``: the database filters, however many match (a list of 90,000 ids as
-    parameters is more than PostgreSQL's driver sends). None when the query has no searchable
-    token (the caller shows everything) — unless it holds a number: numbers are not indexed, so a
-    身份证 or phone number finds no one (a SELECT of nothing)."""
-    tokens = query_tokens(query)
-    if not tokens:
-        if any(ch.isdigit() for ch in query):
-            return text("SELECT document_id FROM document_search WHERE 1 = 0").columns(document_id=Integer)
+    """A SELECT of the ids of indexed documents holding every run of ``query``, for
+    ``Document.id.in_(…)``; None as ``found``."""
+    hits = found(session, query)
+    return None if hits is None else hits.anywhere
+
+
+def page(session: Session, where: list, query: str, offset: int, limit: int) -> tuple[int, list] | None:
+    """How many published documents meeting ``where`` (conditions on ``Document``) hold ``query``, and
+    the ``limit`` of them after ``offset``, best first: those whose title holds the whole query,
+    then those whose lead does, then the rest; newest first within each.
+
+    The tiers are counted in one pass, and each is paged on its own — newest first along the
+    listing index, stopping at ``limit`` — so a word in 90,000 documents is never sorted whole.
+    None as ``found``."""
+    hits = found(session, query)
+    if hits is None:
         return None
-    where, _, params = _condition(session, tokens)
-    return text(f"SELECT document_id FROM document_search WHERE {where}").bindparams(**params) \
-        .columns(document_id=Integer)
+    in_title, in_lead = Document.id.in_(hits.title), Document.id.in_(hits.lead)
+    tier = case((in_title, TITLE), (in_lead, LEAD), else_=BODY).label("tier")
+    if where:
+        per_tier = select(tier).where(Document.status == "published", *where,
+                                      Document.id.in_(hits.anywhere)).subquery()
+    else:   # the index holds exactly the published documents: count in it alone
+        ids = hits.anywhere.subquery()
+        per_tier = select(case((ids.c.document_id.in_(hits.title), TITLE),
+                               (ids.c.document_id.in_(hits.lead), LEAD), else_=BODY).label("tier")).subquery()
+    where = [Document.status == "published", *where]
+    counts = dict(session.execute(select(per_tier.c.tier, func.count()).group_by(per_tier.c.tier)).all())
+    in_any = Document.id.in_(hits.anywhere)
+    conditions = {TITLE: [in_title, in_any], LEAD: [in_lead, ~in_title, in_any],
+                  BODY: [in_any, ~in_title, ~in_lead]}
+    rows: list = []
+    skip = offset
+    for level in (TITLE, LEAD, BODY):
+        n = counts.get(level, 0)
+        if skip >= n:
+            skip -= n
+            continue
+        rows += session.execute(select(Document).where(*where, *conditions[level])
+                                .order_by(Document.published_at.desc(), Document.id.desc())
+                                .offset(skip).limit(limit - len(rows))).scalars().all()
+        skip = 0
+        if len(rows) >= limit:
+            break
+    return sum(counts.values()), rows
 
 
 def matching_ids(session: Session, query: str) -> list[int] | None:
-    """Ids of indexed documents containing every token of ``query``, best first (None and [] as
-    ``matching``)."""
-    tokens = query_tokens(query)
-    if not tokens:
-        return [] if any(ch.isdigit() for ch in query) else None
-    where, order, params = _condition(session, tokens)
-    rows = session.execute(text(f"SELECT document_id FROM document_search WHERE {where} ORDER BY {order}"), params)
-    return [int(r[0]) for r in rows]
+    """Ids of indexed documents holding every run of ``query``, best first (None as ``found``)."""
+    result = page(session, [], query, 0, 10**9)
+    return None if result is None else [doc.id for doc in result[1]]

@@ -10,6 +10,8 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import case, func, select
 
 from service import localtime, public_copy, search, validity
+from service.analysis.masking import public_form
+from service.search_grams import marked, snippet
 from service.db import Document, transaction
 from service.localtime import beijing, year_bounds
 from service.web.inputs import query_int
@@ -36,26 +38,39 @@ def index():
         years = _years(s, published)
         statuses = dict(s.execute(select(Document.validity_status, func.count()).where(
             published, Document.validity_status.is_not(None)).group_by(Document.validity_status)).all())
-        query = select(Document).where(published)
+        where = [published]
         if category:
-            query = query.where(Document.category == category)
+            where.append(Document.category == category)
         if status:
-            query = query.where(Document.validity_status == status)
+            where.append(Document.validity_status == status)
         if year:
             start, end = year_bounds(year)
-            query = query.where(Document.published_at >= start, Document.published_at < end)
-        found = search.matching(s, q) if q else None
-        if found is not None:
-            query = query.where(Document.id.in_(found))
-        total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        docs = s.execute(query.order_by(Document.published_at.desc(), Document.id.desc())
-                         .offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars().all()
-        items = [public_listing(d) for d in docs]
+            where += [Document.published_at >= start, Document.published_at < end]
+        query = select(Document).where(*where)
+        offset = (page_no - 1) * PER_PAGE
+        found = search.page(s, where, q, offset, PER_PAGE) if q else None
+        if found is not None:   # best first: title hits, then lead hits, then the rest
+            total, docs = found
+            items = [_found(d, q) for d in docs]
+        else:
+            total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            docs = s.execute(query.order_by(Document.published_at.desc(), Document.id.desc())
+                             .offset(offset).limit(PER_PAGE)).scalars().all()
+            items = [public_listing(d) for d in docs]
     pages = max(1, math.ceil(total / PER_PAGE))
     counts = [(code, name, statuses[code]) for code, name in validity.STATUSES.items() if code in statuses]
     return render_template("catalogue.html", items=items, total=total, page=page_no, pages=pages,
                            categories=categories, years=years, validity_counts=counts,
                            category=category, year=year, q=q, validity=status)
+
+
+def _found(doc: Document, q: str) -> dict:
+    """A catalogue row of a search result: the title with the query marked, and a snippet of the
+    public text around the first place the query stands."""
+    view = public_listing(doc)
+    view["title_parts"] = marked(view["title"], q)
+    view["snippet"] = snippet(public_form(doc.text, doc.masks)[0], q)
+    return view
 
 
 def _years(s, published) -> list[tuple[int, int]]:

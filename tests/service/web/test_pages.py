@@ -276,17 +276,17 @@ def test_catalogue_lists_published_with_index_numbers_and_searches_chinese(app, 
     assert "共 0 条" in public.get("/catalogue").get_data(as_text=True)
 
 
-def test_search_uses_the_stored_token_stream(app, world):
+def test_search_finds_what_the_public_text_holds_and_reads_no_query_syntax(app, world):
     with transaction(world["sessions"]) as s:
         doc = s.get(Document, world["docs"]["b_approved"])
-        doc.tokens = {"title": ["通知"], "body": ["政务公开", "工作", "要点"]}
-        search_ids = search.matching_ids(s, "政务公开")
-        assert search_ids == []
+        doc.title, doc.text = "关于印发政务公开工作要点的通知", "各乡镇：现将《政务公开工作要点》印发给你们。"
+        assert search.matching_ids(s, "政务公开") == []   # not published: not indexed
         review.publish(s, doc, "rev")
         assert search.matching_ids(s, "政务公开 要点") == [doc.id]
         # query syntax is never interpreted: "OR" is a word that must occur, * and quotes are dropped
         assert search.matching_ids(s, '"政务公开" OR *') == []
         assert search.matching_ids(s, "'政务公开' &") == [doc.id]
+        assert search.matching_ids(s, "NEAR(政务 公开)") == []
         assert search.matching_ids(s, "！？") is None
 
 
@@ -371,7 +371,7 @@ def test_migration_indexes_documents_published_before_it(db_url):
         conn.execute(old.tables["documents"].insert().values(
             department_id=dept_id, uploaded_by="", filename="a.pdf", sha256="a" * 64, size=1, status="published",
             status_changed_at=now, attempts=0, needs_attention=False, secrecy_blocked=False, created_at=now,
-            title="旧文件", tokens={"title": ["旧", "文件"], "body": ["防汛", "抗旱"]}))
+            title="旧文件", text="做好防汛抗旱工作", tokens={"title": ["旧", "文件"], "body": ["防汛", "抗旱"]}))
     upgrade(engine)
     with transaction(session_factory(engine), readonly=True) as s:
         assert len(search.matching_ids(s, "防汛")) == 1

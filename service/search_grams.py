@@ -1,0 +1,156 @@
+"""Character n-grams for search: what a text is indexed as, what a query asks for, where it was found.
+
+Chinese has no spaces, and a tokenizer's words are not what people type: 任免 inside 职务任免, 汛
+alone, 低保, a year, an 18-digit number or a 文号 such as 县教发〔2025〕8号. So the index holds
+characters, not words:
+
+- A text is *normalized* character by character (NFKC — full-width digits and letters become
+  ASCII — and lower case) and cut into *runs*: maximal stretches of letters, digits and
+  ideographs. Punctuation, brackets, spaces and the ``*`` of a masked number end a run, so
+  〔2025〕, [2025] and （2025） read alike, and a masked 身份证 leaves only its visible digits.
+- A run is indexed as its overlapping bigrams followed by its last character alone:
+  ``县教发`` → ``县教 教发 发``. Every character of a run then starts exactly one token, so a
+  single character is found by a prefix query (``汛*``), and a run of two or more characters by
+  the phrase of its bigrams (``县教 教发``), which holds only where the characters stand together.
+  The lone last character also keeps a phrase from running across two runs.
+- A query is normalized the same way; every run of it must be found (AND).
+
+``locate`` maps a query back onto the original text (for highlighted snippets): the positions
+of the normalized runs are kept per original character.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+#: A phrase query holds at most this many bigrams: a longer query is cut (it still finds the
+#: documents holding its first ``MAX_PHRASE`` + 1 characters together).
+MAX_PHRASE = 40
+#: At most this many runs of a query are searched for (the rest are ignored).
+MAX_RUNS = 8
+
+
+def _normal(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch).lower()
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum()
+
+
+def normalized(text: str) -> tuple[str, list[int]]:
+    """``text`` normalized, with non-word characters as spaces, and for each character of the
+    result the index of the original character it came from."""
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text or ""):
+        for n in _normal(ch):
+            out.append(n if _is_word(n) else " ")
+            origin.append(i)
+    return "".join(out), origin
+
+
+def runs(text: str) -> list[str]:
+    """The runs of word characters of ``text``, normalized."""
+    return normalized(text)[0].split()
+
+
+def tokens(text: str) -> list[str]:
+    """The index tokens of ``text``: per run its bigrams, then its last character."""
+    out: list[str] = []
+    for run in runs(text):
+        out.extend(run[i:i + 2] for i in range(len(run) - 1))
+        out.append(run[-1])
+    return out
+
+
+def stream(text: str) -> str:
+    """``tokens`` joined by spaces, as the index stores them."""
+    return " ".join(tokens(text))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One run of a query: a single character (``prefix``) or the bigrams of a longer run."""
+
+    run: str
+
+    @property
+    def prefix(self) -> bool:
+        return len(self.run) == 1
+
+    @property
+    def bigrams(self) -> list[str]:
+        run = self.run[:MAX_PHRASE + 1]
+        return [run[i:i + 2] for i in range(len(run) - 1)] or [run]
+
+
+def terms(query: str) -> list[Term]:
+    """The runs of ``query`` as search terms, duplicates dropped, at most ``MAX_RUNS``."""
+    seen: list[str] = []
+    for run in runs(query):
+        if run not in seen:
+            seen.append(run)
+    return [Term(run) for run in seen[:MAX_RUNS]]
+
+
+def locate(text: str, query: str) -> list[tuple[int, int]]:
+    """Where the runs of ``query`` stand in ``text``: sorted, non-overlapping (start, end) spans of
+    original characters."""
+    flat, origin = normalized(text)
+    spans: list[tuple[int, int]] = []
+    for term in terms(query):
+        start = flat.find(term.run)
+        while start >= 0:
+            end = start + len(term.run)
+            spans.append((origin[start], origin[end - 1] + 1))
+            start = flat.find(term.run, end)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def snippet(text: str, query: str, width: int = 90) -> list[tuple[str, bool]]:
+    """A piece of ``text`` about ``width`` characters long around the first place ``query`` is
+    found, as (text, is a hit) parts for a template to mark; the text's start when not found."""
+    text = " ".join((text or "").split())
+    spans = locate(text, query)
+    if not spans:
+        return [(text[:width] + ("…" if len(text) > width else ""), False)] if text else []
+    first = spans[0][0]
+    start = max(0, first - width // 4)
+    end = min(len(text), start + width)
+    parts: list[tuple[str, bool]] = [("…", False)] if start > 0 else []
+    at = start
+    for s, e in spans:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        if s > at:
+            parts.append((text[at:s], False))
+        parts.append((text[s:e], True))
+        at = e
+    if at < end:
+        parts.append((text[at:end], False))
+    if end < len(text):
+        parts.append(("…", False))
+    return parts
+
+
+def marked(text: str, query: str) -> list[tuple[str, bool]]:
+    """All of ``text`` (a title) as parts, with every place ``query`` is found marked."""
+    parts: list[tuple[str, bool]] = []
+    at = 0
+    for s, e in locate(text or "", query):
+        if s > at:
+            parts.append((text[at:s], False))
+        parts.append((text[s:e], True))
+        at = e
+    if at < len(text or ""):
+        parts.append((text[at:], False))
+    return parts
