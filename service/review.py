@@ -328,9 +328,13 @@ def attention_key(doc: Document):
 
 
 def queue_documents(s: Session, who: Principal, status: str, department: str | None,
-                    category: str | None) -> list[Document]:
-    """The review queue ``who`` sees, filtered, most urgent first (``attention_key``)."""
+                    category: str | None, q: str | None = None) -> list[Document]:
+    """The review queue ``who`` sees, filtered (``q``: words, numbers or a 文号 in the title,
+    file name or text), most urgent first (``attention_key``)."""
     query = select(Document).where(access.visible(who), Document.status == status)
+    holds = search.staff_condition(q or "")
+    if holds is not None:
+        query = query.where(holds)
     if department:
         query = query.join(Department).where(Department.code == department)
     if category:

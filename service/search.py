@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, case, func, select, text
+from sqlalchemy import ColumnElement, Integer, and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -206,3 +206,15 @@ def matching_ids(session: Session, query: str) -> list[int] | None:
     """Ids of indexed documents holding every run of ``query``, best first (None as ``found``)."""
     result = page(session, [], query, 0, 10**9)
     return None if result is None else [doc.id for doc in result[1]]
+
+
+def staff_condition(query: str) -> ColumnElement[bool] | None:
+    """For staff lists (the review queue, submissions), where documents are not yet published
+    and so not in the index: documents whose title, file name or text holds every run of
+    ``query``, read by the database (``LIKE``) from the rows the list's own filters leave.
+    Staff see the text as read, unmasked. None when the query has nothing to search for."""
+    wanted = terms(query)
+    if not wanted:
+        return None
+    columns = (Document.title, Document.filename, Document.text)
+    return and_(*(or_(*(func.lower(c).contains(t.run, autoescape=True) for c in columns)) for t in wanted))

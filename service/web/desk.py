@@ -8,7 +8,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import access, audit_query, disclosure, secrecy_review, validity
+from service import access, audit_query, disclosure, search, secrecy_review, validity
 from service.classifier.explanation import FIELD_LABELS_ZH, term_label
 from service.db import AuditEntry, Department, Document, transaction
 from service.receiving import display_filename
@@ -66,16 +66,20 @@ def upload():
 def submissions():
     who = auth.current()
     status = request.args.get("status") or None
+    q = (request.args.get("q") or "").strip()[:100]
     page_no = query_int("page", 1)
     query = select(Document).where(access.visible(who))
     if status:
         query = query.where(Document.status == status)
+    holds = search.staff_condition(q)
+    if holds is not None:
+        query = query.where(holds)
     with transaction(runtime().sessions, readonly=True) as s:
         total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         docs = s.execute(query.options(selectinload(Document.secrecy_reviews))
                          .order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars()
         items = [full_view(d) for d in docs]
-    return render_template("submissions.html", items=items, status=status, total=total, page=page_no,
+    return render_template("submissions.html", items=items, status=status, q=q, total=total, page=page_no,
                            pages=max(1, math.ceil(total / PER_PAGE)))
 
 
@@ -110,7 +114,8 @@ def original_inline(document_id: int):
 
 def _queue_filters() -> dict:
     return {"status": request.args.get("status") or "pending_review",
-            "department": request.args.get("department") or None, "category": request.args.get("category") or None}
+            "department": request.args.get("department") or None, "category": request.args.get("category") or None,
+            "q": (request.args.get("q") or "").strip()[:100] or None}
 
 
 @bp.get("/review")

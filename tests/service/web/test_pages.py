@@ -668,3 +668,23 @@ def test_the_queue_flags_documents_near_or_past_the_twenty_working_day_limit(app
     assert "timeliness" not in rows[str(world["docs"]["a_pending"])]     # no 成文日期: no flag
     page = reviewer.get(f"/review/{soon}").get_data(as_text=True)
     assert f"成文日期 {day.isoformat()}" in page and "今天是第 17 个工作日" in page and "临近公开时限" in page
+
+
+def test_staff_search_the_queue_and_their_submissions(app, world):
+    with transaction(world["sessions"]) as s:
+        s.get(Document, world["docs"]["a_pending"]).text = "县教发〔2025〕8号\n关于张建国同志职务任免的通知"
+    reviewer = log_in(app, "rev")
+
+    def queue_ids(query: str) -> list[int]:
+        html = reviewer.get("/review", query_string={"q": query}).get_data(as_text=True)
+        return sorted(int(i) for i in re.findall(r'<tr data-id="(\d+)"', html))
+    assert queue_ids("任免") == [world["docs"]["a_pending"]]                 # part of a word
+    assert queue_ids("县教发[2025]8号") == [world["docs"]["a_pending"]]      # a 文号, brackets as typed
+    assert queue_ids("13812345678") == [world["docs"]["a_pii"]]             # staff find numbers as read
+    assert queue_ids("机") == [world["docs"]["a_secret"]]                     # a single character
+    assert queue_ids("没有的词") == [] and len(queue_ids("")) == 4
+    assert 'value="任免"' in reviewer.get("/review?q=任免").get_data(as_text=True)   # the box keeps the query
+    uploader = log_in(app, "up_a")
+    mine = uploader.get("/submissions", query_string={"q": "任免"}).get_data(as_text=True)
+    assert "共 1 件" in mine and 'value="任免"' in mine
+    assert "共 0 件" in log_in(app, "up_b").get("/submissions", query_string={"q": "任免"}).get_data(as_text=True)
