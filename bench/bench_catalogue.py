@@ -1,20 +1,24 @@
-"""The public catalogue at a city's size: list, last page, search and report, with and without the
-listing indexes of migration 0018, side by side in one run (issue #24).
+"""The public catalogue, search, report and review queue at a city's size, side by side with an
+earlier commit in one run (issue #24).
 
-    .venv/bin/python bench/bench_catalogue.py [--docs 100000]     # writes bench/results/catalogue.md
+    .venv/bin/python bench/bench_catalogue.py [--docs 100000] [--before e001e53]
+    # writes bench/results/catalogue.md
 
 For each database (SQLite, and PostgreSQL when reachable) ``--docs`` published documents of one
 year are made by the database itself, each the size a real one has where it matters for a scan
-of the table: a 3,000-character text and a token list stored before ``published_at`` and
-``category`` (SQLite then reads overflow pages for every row it visits), indexed for search under
-two common words. Then each page is requested through the Flask test client (best of three after
-a warm-up): first with migration 0018's two indexes dropped (the schema before it), then with them.
+of the table — a 3,000-character text and a token list stored before ``published_at`` and
+``category`` — and indexed for search as this code indexes them; 2,000 documents wait in the
+review queue. Then each page is requested through the Flask test client (best of three after a
+warm-up). ``--before REV``: the same benchmark of the code at ``REV`` (its own seed and index, from
+a git worktree) runs first, in the same process tree, so both columns share one machine state.
 """
 from __future__ import annotations
 
 import argparse
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,13 +31,18 @@ from bench_classifier import best_of  # noqa: E402
 from bench_ingest import REDIS_URL  # noqa: E402
 
 YEAR = 2025
-INDEXES = {"ix_documents_listing": "(status, published_at, id, category)",
-           "ix_documents_status_category": "(status, category)"}
+QUEUED = 2_000
 PAGES = [("/catalogue (page 1)", "/catalogue"), ("/catalogue (last page)", None),
          ("/catalogue?q= (a word in every document)", "/catalogue?q=政务公开"),
          ("/catalogue?q= (a word in a tenth)", "/catalogue?q=防汛"),
+         ("/catalogue?q= (a single character in a tenth)", "/catalogue?q=汛"),
+         ("/catalogue?q= (a 文号 in one document in 1,000)", "/catalogue?q=县教发〔2025〕8号"),
+         ("/catalogue?q=&category= (a word, one category)", "/catalogue?q=政务公开&category=工作动态"),
          ("/catalogue?category=&year=", f"/catalogue?category=工作动态&year={YEAR}"),
-         ("/report?year= (signed in)", f"/report?year={YEAR}")]
+         ("/report?year= (signed in)", f"/report?year={YEAR}"),
+         ("/review (2,000 waiting)", "/review")]
+BODY = ("各乡镇人民政府，县直各单位：为深入贯彻落实《中华人民共和国政府信息公开条例》，进一步做好政务公开工作，"
+        "现就有关事项通知如下。一、提高思想认识。二、明确工作责任。三、加强监督检查。") * 30
 
 
 def seed(engine, n: int) -> None:
@@ -42,10 +51,8 @@ def seed(engine, n: int) -> None:
     from service import search
 
     sqlite = engine.dialect.name == "sqlite"
-    words = " ".join(search.query_tokens("关于做好政务公开工作的通知"))
     numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) " if sqlite else ""
     source = "FROM n" if sqlite else "FROM generate_series(1, :count) AS n(i)"
-    big = ("replace(hex(zeroblob(1500)), '00', '政务')" if sqlite else "repeat('政务', 1500)")
     tokens = ("'{\"body\": [\"' || replace(hex(zeroblob(600)), '00', '政务\",\"') || '\"]}'" if sqlite
               else "('{\"body\": [\"' || repeat('政务\",\"', 600) || '\"]}')::json")
     sha = "printf('%064d', i)" if sqlite else "lpad(i::text, 64, '0')"
@@ -53,26 +60,37 @@ def seed(engine, n: int) -> None:
             if sqlite else "timestamptz '2025-01-01 00:00+00' + (i * 360 / :count) * interval '1 day' "
                            "+ (i % 1440) * interval '1 minute'")
     no = "0" if sqlite else "false"
+    flood = BODY.replace("三、加强监督检查", "三、做好防汛工作", 1)
+    numbered = "县教发〔2025〕8号\n" + BODY
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO departments (code, name, created_at) VALUES ('zfb', '县政府办', "
                           + ("datetime('now'))" if sqlite else "now())")))
+        body = "CASE WHEN i % 1000 = 7 THEN :numbered WHEN i % 10 = 0 THEN :flood ELSE :plain END"
         conn.execute(text(
             f"{numbers}INSERT INTO documents (department_id, uploaded_by, filename, sha256, size, status, "
             "status_changed_at, attempts, needs_attention, secrecy_blocked, disclosure, created_at, title, text, "
-            f"tokens, category, published_at) SELECT 1, 'bench', 'n' || i || '.pdf', {sha}, 1, 'published', {when}, "
-            f"0, {no}, {no}, 'active', {when}, '关于做好政务公开工作的通知' || i, {big}, {tokens}, "
+            f"tokens, category, published_at) SELECT 1, 'bench', 'n' || i || '.pdf', {sha}, 1, "
+            f"CASE WHEN i <= {QUEUED} THEN 'pending_review' ELSE 'published' END, {when}, "
+            f"0, {no}, {no}, 'active', {when}, '关于做好政务公开工作的通知' || i, {body}, {tokens}, "
             "CASE WHEN i % 9 = 0 THEN '工作动态' WHEN i % 9 = 1 THEN '政策法规及规范性文件' ELSE '其他' END, "
-            f"{when} {source}"), {"count": n})
-        content = f"CASE WHEN id % 10 = 0 THEN '{words} 防汛' ELSE '{words}' END"
-        conn.execute(text("INSERT INTO document_search (document_id, content) SELECT id, "
-                          + (content if sqlite else f"to_tsvector('simple', {content})") + " FROM documents"))
+            f"CASE WHEN i <= {QUEUED} THEN NULL ELSE {when} END {source}"),
+            {"count": n + QUEUED, "numbered": numbered, "flood": flood, "plain": BODY})
+        rows = {kind: search.index_row("关于做好政务公开工作的通知", body, None, sqlite)
+                for kind, body in (("numbered", numbered), ("flood", flood), ("plain", BODY))}
+        columns = list(rows["plain"])
+        pick = "CASE WHEN id % 1000 = 7 THEN :numbered_{c} WHEN id % 10 = 0 THEN :flood_{c} ELSE :plain_{c} END"
+        values = ", ".join(pick.format(c=c) if sqlite or c == "flat" else f"CAST({pick.format(c=c)} AS tsvector)"
+                           for c in columns)
+        key = "rowid" if sqlite else "document_id"
+        conn.execute(text(f"INSERT INTO document_search ({key}, {', '.join(columns)}) SELECT id, {values} "
+                          "FROM documents WHERE status = 'published'"),
+                     {f"{kind}_{c}": row[c] for kind, row in rows.items() for c in columns})
         conn.execute(text("ANALYZE"))
 
 
-def run_case(db_url: str, data_dir: Path, n: int) -> list[tuple[str, float, float]]:
+def run_case(db_url: str, data_dir: Path, n: int) -> dict[str, float]:
     import re
 
-    from sqlalchemy import text
     from werkzeug.security import generate_password_hash
 
     from service import config
@@ -105,47 +123,62 @@ def run_case(db_url: str, data_dir: Path, n: int) -> list[tuple[str, float, floa
         return out
 
     try:
-        with rt.engine.begin() as conn:
-            for name in INDEXES:
-                conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-        before = timed()
-        with rt.engine.begin() as conn:
-            for name, columns in INDEXES.items():
-                conn.execute(text(f"CREATE INDEX {name} ON documents {columns}"))
-            conn.execute(text("ANALYZE"))
-        after = timed()
-        return [(label, b, a) for (label, _), b, a in zip(PAGES, before, after, strict=True)]
+        return {label: seconds for (label, _), seconds in zip(PAGES, timed(), strict=True)}
     finally:
         app.extensions["gongkai"].close()
         rt.close()
 
 
+def before(rev: str, docs: int) -> dict[str, dict[str, float]]:
+    """The same pages timed by this benchmark as it stood at ``rev``, run from a git worktree of it:
+    ``{database: {page label: seconds}}`` (its ``after`` column: the code at ``rev``)."""
+    with tempfile.TemporaryDirectory(prefix="gongkai-before-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev], check=True,
+                       capture_output=True)
+        try:
+            out = Path(tmp) / "before.md"
+            subprocess.run([sys.executable, str(tree / "bench" / "bench_catalogue.py"), "--docs", str(docs),
+                            "--out", str(out)], check=True, cwd=tree)
+            found: dict[str, dict[str, float]] = {}
+            for line in out.read_text(encoding="utf-8").splitlines():
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                if len(cells) == 4 and cells[0] in ("sqlite", "postgresql"):
+                    found.setdefault(cells[0], {})[cells[1]] = float(cells[3])
+            return found
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--before", help="a commit to time side by side (its own benchmark, from a worktree)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "catalogue.md")
     args = parser.parse_args()
     started = time.strftime("%Y-%m-%d")
+    earlier = before(args.before, args.docs) if args.before else {}
     results = each_database("gongkai-catalogue-", lambda url, data: run_case(url, data, args.docs))
-    lines = ["## The catalogue at a city's size (issue #24, first step)", "",
-             f"`.venv/bin/python bench/bench_catalogue.py --docs {args.docs}` — {started}, "
+    columns = ([f"{args.before}"] if args.before else []) + ["now"]
+    lines = ["## The catalogue at a city's size (issue #24)", "",
+             f"`.venv/bin/python bench/bench_catalogue.py --docs {args.docs}"
+             + (f" --before {args.before}" if args.before else "") + f"` — {started}, "
              f"{platform.machine()}, 2 cores shared with other work. {args.docs:,} published documents of one "
-             "year, each with a 3,000-character text and a token list; search indexed under two words. Whole "
-             "requests through the Flask test client, best of three after a warm-up; seconds. *before*: "
-             "without migration 0018's indexes (the schema until now); *after*: with them.", "",
-             "| database | page | before | after |", "|---|---|---:|---:|"]
+             "year, each with a 3,000-character text and a token list, indexed for search; 2,000 waiting for "
+             "review. Whole requests through the Flask test client, best of three after a warm-up; seconds. "
+             + (f"*{args.before}*: the same benchmark of that commit (its own search index), run first from a "
+                "git worktree in the same run; " if args.before else "") + "*now*: this code.", "",
+             "| database | page | " + " | ".join(columns) + " |", "|---|---|" + "---:|" * len(columns)]
     for db, rows in results:
         if rows is None:
-            lines.append(f"| {db} | not reachable | | |")
+            lines.append(f"| {db} | not reachable |" + " |" * len(columns))
             continue
-        for label, before, after in rows:
-            lines.append(f"| {db} | {label} | {before:.3f} | {after:.3f} |")
-    lines += ["", "Indexes: `ix_documents_listing (status, published_at, id, category)` answers the catalogue's "
-              "count, its year list and its newest-first pages from the index alone; `ix_documents_status_category "
-              "(status, category)` its category counts and the report's. Before this change a search matching more "
-              "documents than the driver takes parameters (65,535 with PostgreSQL, 32,766 with SQLite) answered "
-              "HTTP 500: the ids are now filtered inside the database (`service.search.matching`).",
-              "", "Target (issue #24): every page ≤ 100 ms at 100,000 published documents."]
+        for label, seconds in rows.items():
+            old = earlier.get(db, {}).get(label)
+            cells = ([f"{old:.3f}" if old is not None else "—"] if args.before else []) + [f"{seconds:.3f}"]
+            lines.append(f"| {db} | {label} | " + " | ".join(cells) + " |")
+    lines += ["", "Target (issue #24): every page ≤ 100 ms at 100,000 published documents. — : the page did "
+              "not exist then, or that commit's benchmark did not time it."]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

@@ -327,11 +327,13 @@ def attention_key(doc: Document):
     return (not doc.secrecy_blocked, not has_pii(doc), not uncertain(doc), as_utc(doc.created_at), doc.id)
 
 
-def queue_documents(s: Session, who: Principal, status: str, department: str | None,
-                    category: str | None, q: str | None = None) -> list[Document]:
-    """The review queue ``who`` sees, filtered (``q``: words, numbers or a 文号 in the title,
-    file name or text), most urgent first (``attention_key``)."""
-    query = select(Document).where(access.visible(who), Document.status == status)
+def queue_order(s: Session, who: Principal, status: str, department: str | None,
+                category: str | None, q: str | None = None) -> list[int]:
+    """The ids of the review queue ``who`` sees, filtered (``q``: words, numbers or a 文号 in the
+    title, file name or text), most urgent first (``attention_key``). Only the five columns the
+    order needs are read: a page then loads its own rows (``queue_page``)."""
+    query = select(Document.id, Document.secrecy_blocked, Document.findings, Document.needs_attention,
+                   Document.created_at).where(access.visible(who), Document.status == status)
     holds = search.staff_condition(q or "")
     if holds is not None:
         query = query.where(holds)
@@ -339,9 +341,21 @@ def queue_documents(s: Session, who: Principal, status: str, department: str | N
         query = query.join(Department).where(Department.code == department)
     if category:
         query = query.where(Document.suggested_category == category)
-    docs = s.execute(query.options(selectinload(Document.secrecy_reviews))
-                     .order_by(Document.id).limit(QUEUE_LIMIT)).scalars().all()
-    return sorted(docs, key=attention_key)
+    rows = s.execute(query.order_by(Document.id).limit(QUEUE_LIMIT)).all()
+    return [r.id for r in sorted(rows, key=attention_key)]
+
+
+def queue_page(s: Session, ids: list[int]) -> list[Document]:
+    """The documents of ``ids``, in that order, with what the queue shows of them."""
+    docs = {d.id: d for d in s.execute(select(Document).where(Document.id.in_(ids))
+                                       .options(selectinload(Document.secrecy_reviews))).scalars()}
+    return [docs[i] for i in ids if i in docs]
+
+
+def queue_documents(s: Session, who: Principal, status: str, department: str | None,
+                    category: str | None, q: str | None = None) -> list[Document]:
+    """The whole review queue ``who`` sees, filtered, most urgent first (``queue_order``)."""
+    return queue_page(s, queue_order(s, who, status, department, category, q))
 
 
 # ---------------------------------------------------------------------------

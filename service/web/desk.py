@@ -19,7 +19,8 @@ from service.review import (
     change_masks,
     has_pii,
     load_for_change,
-    queue_documents,
+    queue_order,
+    queue_page,
     set_disclosure,
     uncertain,
     update_fields,
@@ -32,6 +33,8 @@ from service.web.views import detail_view, full_view
 
 bp = error_pages(Blueprint("desk", __name__))
 PER_PAGE = 30
+#: Documents on one page of the review queue (its order is computed whole: ``review.queue_order``).
+QUEUE_PAGE = 50
 ACCEPT = ".pdf,.docx,.doc,.wps,.rtf,.ofd,.txt,.jpg,.jpeg,.png,.tif,.tiff"
 
 
@@ -122,13 +125,16 @@ def _queue_filters() -> dict:
 @page("reviewer", "signer", "admin")
 def queue():
     filters = _queue_filters()
+    page_no = query_int("page", 1)
     with transaction(runtime().sessions, readonly=True) as s:
-        docs = queue_documents(s, auth.current(), **filters)
+        order = queue_order(s, auth.current(), **filters)
+        docs = queue_page(s, order[(page_no - 1) * QUEUE_PAGE:page_no * QUEUE_PAGE])
         rows = [{**full_view(d), "pii": has_pii(d), "low": uncertain(d),
                  "batchable": batchable(d),
                  "unread": page_list_zh(pages_needing_reading(d.warnings, d.pages))} for d in docs]
         departments = [(d.code, d.name) for d in s.execute(select(Department).order_by(Department.code)).scalars()]
-    return render_template("queue.html", rows=rows, filters=filters, departments=departments,
+    return render_template("queue.html", rows=rows, filters=filters, departments=departments, total=len(order),
+                           page=page_no, pages=max(1, math.ceil(len(order) / QUEUE_PAGE)),
                            categories=_taxonomy().names, batch_confidence=BATCH_CONFIDENCE,
                            stages=runtime().settings.review_stages)
 
@@ -166,7 +172,7 @@ def review(document_id: int):
         assessment = secrecy_review.assess(doc)
         open_review = secrecy_review.open_review(s, doc.id)
         open_review = {**secrecy_review.to_dict(open_review), "at": open_review.reviewed_at} if open_review else None
-        order = [d.id for d in queue_documents(s, auth.current(), **filters)]
+        order = queue_order(s, auth.current(), **filters)
     position = order.index(document_id) + 1 if document_id in order else None   # n of N in this queue
     if position:
         i = position - 1

@@ -688,3 +688,23 @@ def test_staff_search_the_queue_and_their_submissions(app, world):
     mine = uploader.get("/submissions", query_string={"q": "任免"}).get_data(as_text=True)
     assert "共 1 件" in mine and 'value="任免"' in mine
     assert "共 0 件" in log_in(app, "up_b").get("/submissions", query_string={"q": "任免"}).get_data(as_text=True)
+
+
+def test_the_review_queue_is_paged_most_urgent_first_across_pages(app, world):
+    with transaction(world["sessions"]) as s:
+        dept = s.get(Department, 1)
+        extra = [add_doc(s, dept, "pending_review", 700 + n, suggested_category="工作动态", confidence=0.95)
+                 for n in range(56)]
+    reviewer = log_in(app, "rev")
+    first = reviewer.get("/review").get_data(as_text=True)
+    second = reviewer.get("/review?page=2").get_data(as_text=True)
+    on_first = [int(i) for i in re.findall(r'<tr data-id="(\d+)"', first)]
+    on_second = [int(i) for i in re.findall(r'<tr data-id="(\d+)"', second)]
+    assert len(on_first) == 50 and len(on_second) == 10 and not set(on_first) & set(on_second)
+    assert "共 60 件（第 1 / 2 页）" in first and "下一页" in first and "上一页" in second
+    assert on_first[0] == world["docs"]["a_secret"] and on_first[1] == world["docs"]["a_pii"]   # 密级, then PII
+    assert set(on_first + on_second) == set(extra) | {world["docs"][k] for k in ("a_pending", "a_secret", "a_pii",
+                                                                                  "b_low")}
+    # the review page counts its place in the whole queue, not in one page
+    last = on_second[-1]
+    assert "第 60 / 60 件" in reviewer.get(f"/review/{last}").get_data(as_text=True)
