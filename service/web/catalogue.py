@@ -14,6 +14,7 @@ from service.analysis.masking import public_form
 from service.search_grams import marked, snippet
 from service.db import Document, transaction
 from service.localtime import beijing, year_bounds
+from service.web.caching import public_cache
 from service.web.inputs import query_int
 from service.web.pages import error_pages, runtime, send_public_file
 from service.web.views import public_listing, public_view
@@ -25,6 +26,7 @@ FIRST_YEAR, LAST_YEAR = 1900, 9998
 
 
 @bp.get("/catalogue")
+@public_cache
 def index():
     category, year = request.args.get("category") or None, query_int("year", minimum=FIRST_YEAR, maximum=LAST_YEAR)
     status = request.args.get("validity") or None
@@ -92,6 +94,7 @@ def _years(s, published) -> list[tuple[int, int]]:
 
 
 @bp.get("/catalogue/<id:document_id>")
+@public_cache
 def item(document_id: int):
     with transaction(runtime().sessions, readonly=True) as s:
         doc = s.get(Document, document_id)

@@ -1,0 +1,75 @@
+"""HTTP caching of the public catalogue's pages: an ETag, Last-Modified and a short public max-age.
+
+A county's catalogue is crawled and linked from the news; most requests ask for a page that has
+not changed. What a public page shows changes only when something is recorded in the audit log
+(publication, withdrawal, 有效性, a department's name: every change is audited), when the date
+changes (有效性 is shown as of today) or when the code does. So a page's ETag is the hash of
+the audit log's last entry, today's Beijing date, this build and the URL: a request that sends
+it back gets 304 Not Modified without the page being composed, and a proxy or browser may reuse
+a page for ``MAX_AGE`` seconds. Signed-in people see their name on every page: their pages stay
+``no-store`` (``app.security_headers``) and are never answered 304.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+from functools import wraps
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from flask import Response, make_response, request
+from sqlalchemy import select
+
+from service import localtime
+from service.db import AuditEntry, transaction
+from service.web import auth
+from service.web.pages import runtime
+
+#: Seconds a browser or proxy may show a public page without asking again.
+MAX_AGE = 60
+
+
+def _build() -> str:
+    """This build: the package version and when its templates last changed."""
+    try:
+        release = version("gongkai")
+    except PackageNotFoundError:   # pragma: no cover - run from a checkout without an install
+        release = "dev"
+    templates = Path(__file__).with_name("templates")
+    changed = max((p.stat().st_mtime_ns for p in templates.iterdir()), default=0)
+    return f"{release}-{changed}"
+
+
+BUILD = _build()
+
+
+def _last_change() -> tuple[int, datetime.datetime | None]:
+    with transaction(runtime().sessions, readonly=True) as s:
+        row = s.execute(select(AuditEntry.seq, AuditEntry.at).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return (int(row.seq), row.at) if row else (0, None)
+
+
+def public_cache(view):
+    """Give a public page's 200 response an ETag, Last-Modified and ``Cache-Control: public``, and
+    answer 304 to a request that already holds it."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if auth.current().kind != "public":
+            return view(*args, **kwargs)
+        seq, at = _last_change()
+        today = localtime.now().date()
+        tag = hashlib.sha256(f"{BUILD}|{seq}|{today}|{request.full_path}".encode()).hexdigest()[:32]
+        if request.if_none_match.contains(tag):
+            response = Response(status=304)
+        else:
+            response = make_response(view(*args, **kwargs))
+            if response.status_code != 200:
+                return response
+        response.set_etag(tag)
+        midnight = localtime.day_start(today)
+        response.last_modified = max(localtime.as_utc(at), midnight) if at else midnight
+        response.cache_control.public = True
+        response.cache_control.max_age = MAX_AGE
+        response.vary.add("Cookie")
+        return response
+    return wrapped
