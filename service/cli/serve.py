@@ -41,6 +41,9 @@ def register(sub) -> None:
         p.add_argument("--host", help="default GONGKAI_HOST (127.0.0.1)")
         p.add_argument("--port", type=_port, help="default GONGKAI_PORT (8000)")
         p.add_argument("--threads", type=int, default=8)
+        if name == "web":
+            p.add_argument("--processes", type=int, default=1,
+                           help="server processes sharing the port (default 1; about one per core)")
         p.set_defaults(func=func_)
 
 
@@ -218,5 +221,77 @@ def web(args) -> int:
     host, port = _listen_on(args, settings)
     if not settings.redis_url:
         raise ConfigError(what="gongkai web 需要共享的 Redis：请设置 GONGKAI_REDIS_URL（单机部署请用 gongkai serve）")
+    if args.processes > 1:
+        return _serve_processes(host, port, args.threads, args.processes)
     _serve_http(create_app(), host, port, args.threads)
     return 0
+
+
+#: A server process that dies is started again, at most this often (seconds between starts).
+RESTART_PAUSE = 1.0
+
+
+def _serve_processes(host: str, port: int, threads: int, processes: int) -> int:
+    """Pre-fork: this process opens the port and starts ``processes`` servers that share it
+    (each its own application, database pool and ``threads``: Python runs one thread of a process
+    at a time, so a second core needs a second process). A server that dies is started again;
+    SIGTERM or Ctrl-C stops them all."""
+    import time
+
+    try:
+        listener = socket.create_server((host, port), backlog=1024, reuse_port=False)
+    except OSError as exc:
+        raise _listen_error(host, port, exc) from exc
+    children: set[int] = set()
+    stopping = False
+
+    def start() -> None:
+        pid = os.fork()
+        if pid == 0:   # the server: default signals, its own application after the fork
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 0
+            try:
+                _serve_socket(listener, threads)
+            except BaseException:   # noqa: BLE001 - whatever ends a server, it leaves through _exit
+                code = 1
+            os._exit(code)
+        children.add(pid)
+
+    def stop(*_) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                children.discard(pid)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for _ in range(processes):
+        start()
+    print(f"gongkai 已启动：http://{host}:{port}/  （{processes} 个进程，Ctrl-C 停止）", flush=True)
+    while children:
+        try:
+            pid, _status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:   # pragma: no cover - PEP 475 retries os.wait itself
+            continue
+        children.discard(pid)
+        if not stopping:
+            print(f"gongkai 服务进程 {pid} 已退出，正在重新启动", file=sys.stderr, flush=True)
+            time.sleep(RESTART_PAUSE)
+            if not stopping:
+                start()
+    listener.close()
+    return 0
+
+
+def _serve_socket(listener: socket.socket, threads: int) -> None:
+    from waitress import create_server
+
+    from service.web import create_app
+
+    create_server(create_app(), sockets=[listener], threads=threads, ident="gongkai").run()

@@ -249,3 +249,37 @@ def test_a_port_outside_the_range_is_a_usage_error_and_a_bad_gongkai_port_spoils
     assert "端口应为" in gongkai(env, "web").stderr
     assert gongkai(env, "db", "upgrade").returncode == 0       # read only by serve and web
     assert not (tmp_path / "data" / "redis").exists()
+
+
+def test_web_runs_several_processes_on_one_port_and_starts_a_dead_one_again(tmp_path, redis_url):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
+    env.update(GONGKAI_DATA_DIR=str(tmp_path / "data"), GONGKAI_REDIS_URL=redis_url, GONGKAI_SECRET_KEY="x" * 32,
+               GONGKAI_PORT=str(port))
+    assert gongkai(env, "db", "upgrade").returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "web", "--processes", "2", "--threads", "2"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "已启动" in line and "2 个进程" in line, line
+        url = f"http://127.0.0.1:{port}/catalogue"
+        deadline = time.monotonic() + 60
+        while len(children_of(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        servers = children_of(proc.pid)
+        assert len(servers) == 2
+        with requests.Session() as http:
+            assert all(http.get(url, timeout=30).status_code == 200 for _ in range(6))
+        dead = servers.pop()
+        os.kill(dead, signal.SIGKILL)               # a server dies: the port is still answered ...
+        assert requests.get(url, timeout=30).status_code == 200
+        deadline = time.monotonic() + 60            # ... and a new server takes its place
+        while (len(children_of(proc.pid) - {dead}) < 2) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(children_of(proc.pid) - {dead}) == 2
+        assert requests.get(url, timeout=30).status_code == 200
+        everyone = children_of(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0 and not any(alive(pid) for pid in everyone)
