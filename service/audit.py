@@ -113,6 +113,14 @@ class Verification:
     problem: str = ""
 
 
+def last_change(session: Session) -> tuple[int, str]:
+    """The newest entry's sequence number and hash: every change anyone made is recorded, so
+    what is computed from the data (a page, a report) is unchanged while this is. The hash also
+    tells two databases apart."""
+    row = session.execute(select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1)).first()
+    return (int(row[0]), str(row[1])) if row else (0, "")
+
+
 def verify(session: Session, batch: int = 5000,
            progress: Callable[[int, int], None] | None = None) -> Verification:
     """Recompute the whole chain; report the first entry that does not hold.

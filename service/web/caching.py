@@ -20,7 +20,7 @@ from pathlib import Path
 from flask import Response, make_response, request
 from sqlalchemy import select
 
-from service import localtime
+from service import audit, localtime
 from service.db import AuditEntry, transaction
 from service.web import auth
 from service.web.pages import runtime
@@ -43,10 +43,12 @@ def _build() -> str:
 BUILD = _build()
 
 
-def _last_change() -> tuple[int, datetime.datetime | None]:
+def _last_change() -> tuple[str, datetime.datetime | None]:
+    """The audit chain's head (its hash) and when its last entry was made."""
     with transaction(runtime().sessions, readonly=True) as s:
-        row = s.execute(select(AuditEntry.seq, AuditEntry.at).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    return (int(row.seq), row.at) if row else (0, None)
+        seq, head = audit.last_change(s)
+        at = s.execute(select(AuditEntry.at).where(AuditEntry.seq == seq)).scalar() if seq else None
+    return head, at
 
 
 def public_cache(view):

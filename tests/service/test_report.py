@@ -132,3 +132,32 @@ def test_publications_past_twenty_working_days_are_counted(sessions):
         report = annual_report(s, 2026, T.load())
     assert report.timeliness == {"on_time": 1, "late": 2, "no_date": 1}
     assert report.to_dict()["timeliness"] == report.timeliness
+
+
+def test_a_report_is_counted_once_and_again_when_a_change_is_recorded(sessions):
+    from sqlalchemy import event
+
+    with transaction(sessions) as s:
+        dept = Department(code="zfb", name="县政府办")
+        s.add(dept)
+        s.flush()
+        docs = [Document(department_id=dept.id, filename=f"{n}.pdf", sha256=str(n) * 64, size=1, status="approved",
+                         category="应急预案") for n in (1, 2)]
+        s.add_all(docs)
+        s.flush()
+        publish(s, docs[0], actor="审核员")
+    year = datetime.now(CHINA_TIME).year
+    statements = []
+    engine = sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with transaction(sessions, readonly=True) as s:
+        first = annual_report(s, year, T.load())
+        counted = len(statements)
+        second = annual_report(s, year, T.load())
+    assert first.published == second.published == {"应急预案": 1}
+    assert len(statements) - counted == 1 and "audit_head" in statements[-1]   # kept: only the head is read
+    second.published["应急预案"] = 99                        # each caller has its own copy
+    with transaction(sessions) as s:
+        publish(s, s.get(Document, docs[1].id), actor="审核员")   # recorded: counted again
+    with transaction(sessions, readonly=True) as s:
+        assert annual_report(s, year, T.load()).published == {"应急预案": 2}
