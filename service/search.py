@@ -2,28 +2,28 @@
 
 What a document is indexed as, and what a query asks for, is ``service.search_grams``: the
 document's public text (``analysis.masking.public_form``: masked numbers and names are not in
-it, so nobody finds a person by them) cut into character runs and n-grams. Every run of the
-query must be found in the document (AND). Only published documents are indexed:
+it, so nobody finds a person by them) cut into character runs and their distinct n-grams. Every
+run of the query must be found in the document (AND). Only published documents are indexed:
 ``index_document`` runs when a document is published, ``unindex_document`` when it is withdrawn
-(``service.review``). The table ``document_search`` is made by migration 0019.
+(``service.review``). The table ``document_search`` is made by migration 0019, with the same
+columns on both databases: ``title``, ``lead`` (the first ``LEAD_CHARS`` characters of the
+body), ``body`` (title and body) — each the grams of its text, without positions — and
+``flat``, the normalized runs as text.
 
-- SQLite: an FTS5 table keyed by the document id (``rowid``) with three columns — ``title``,
-  ``lead`` (the first ``LEAD_CHARS`` characters of the body) and ``body`` — each holding the
-  stream of bigrams of ``search_grams.stream``. A run of two or more characters is the phrase of
-  its bigrams, a single character a prefix query; FTS5 checks phrases against its own position
-  lists, so a hit holds the characters together, exactly.
-- PostgreSQL: ``tsvector`` columns ``title``, ``lead`` and ``body`` of the distinct grams of each
-  run — bigrams, trigrams and the run's last character — without positions (a tsvector keeps at
-  most 256 positions of a lexeme and none past 16,383, which a long report exceeds), under GIN
-  indexes, and ``flat``: the normalized runs as text. A run of three or more characters is the
-  AND of its trigrams; a run of ``RECHECKED_RUN`` or more (a number, a 文号, a title) is also
-  looked for in ``flat``. A shorter hit is exact unless the document holds every trigram of the
-  run apart from each other (a run of four characters: both its trigrams, separately), which
-  real text rarely does; every other hit is exact.
+- SQLite: an FTS5 table keyed by the document id (``rowid``), ``detail=column``: a doclist
+  holds which documents and columns have a gram, not where, so a word in every one of 100,000
+  documents is read in milliseconds (with positions, phrase queries read every occurrence).
+- PostgreSQL: ``tsvector`` columns under GIN indexes (a tsvector keeps at most 256 positions of
+  a lexeme and none past 16,383, which a long report exceeds).
+
+A run of three or more characters is the AND of its trigrams; a run of ``RECHECKED_RUN`` or more
+(a number, a 文号, a title: rare, so few documents are read) is also looked for in ``flat``. A
+shorter hit is exact unless the document holds every trigram of the run apart from each other (a
+run of four characters: both its trigrams, separately), which real text rarely does.
 
 Ranking (``page``): documents whose title holds the whole query first, then those whose lead
 does, then the rest; newest first within each (the catalogue's order). The database does all of
-it: the catalogue joins the SELECT, nothing passes through Python as a list of ids.
+it: nothing passes through Python as a list of ids.
 """
 from __future__ import annotations
 
@@ -35,12 +35,12 @@ from sqlalchemy.sql.selectable import TextualSelect
 
 from service.analysis.masking import public_form
 from service.db import Document
-from service.search_grams import Term, runs, stream, terms
+from service.search_grams import Term, grams, runs, terms
 
 #: How much of the body counts as its lead (the opening that says what a document is about).
 LEAD_CHARS = 200
-#: PostgreSQL: a query's run this long is also looked up in the document's normalized text (it
-#: is rare, so few documents are read): its trigrams standing apart are not a hit.
+#: A query's run this long is also looked up in the document's normalized text (it is rare, so
+#: few documents are read): its trigrams standing apart are not a hit.
 RECHECKED_RUN = 5
 #: The tiers of ``page``.
 TITLE, LEAD, BODY = 2, 1, 0
@@ -58,30 +58,21 @@ def public_parts(title: str | None, body: str | None, masks: dict | None) -> tup
     return title, body[:LEAD_CHARS], body
 
 
-def _tsvector_literal(part: str) -> str:
-    """The distinct grams of ``part`` as a tsvector literal (every gram is letters and digits: no
-    quoting needed beyond the quotes)."""
-    grams: set[str] = set()
-    for run in runs(part):
-        grams.update(run[i:i + 2] for i in range(len(run) - 1))
-        grams.update(run[i:i + 3] for i in range(len(run) - 2))
-        grams.add(run[-1])
-    return " ".join(f"'{g}'" for g in sorted(grams))
-
-
 def index_row(title: str | None, body: str | None, masks: dict | None, sqlite: bool) -> dict[str, str]:
-    """The values of a document's row in ``document_search``."""
+    """The values of a document's row in ``document_search``: grams as space-separated words
+    (FTS5) or a tsvector literal (every gram is letters and digits: nothing to quote)."""
     title, lead, body = public_parts(title, body, masks)
-    if sqlite:   # FTS5 matches a query's runs across the columns of a row
-        return {"title": stream(title), "lead": stream(lead), "body": stream(body)}
-    # a tsvector per column: the body's holds the title's grams too, so one GIN lookup finds both
-    return {"title": _tsvector_literal(title), "lead": _tsvector_literal(lead),
-            "body": _tsvector_literal(title + "\n" + body), "flat": " ".join(runs(title) + runs(body))}
+    texts = {"title": title, "lead": lead, "body": title + "\n" + body}
+    row = {name: (" ".join(grams(part)) if sqlite else " ".join(f"'{g}'" for g in grams(part)))
+           for name, part in texts.items()}
+    row["flat"] = " ".join(runs(title) + runs(body))
+    return row
 
 
 def insert_sql(sqlite: bool) -> str:
     if sqlite:
-        return "INSERT INTO document_search (rowid, title, lead, body) VALUES (:id, :title, :lead, :body)"
+        return ("INSERT INTO document_search (rowid, title, lead, body, flat) "
+                "VALUES (:id, :title, :lead, :body, :flat)")
     return ("INSERT INTO document_search (document_id, title, lead, body, flat) VALUES "
             "(:id, CAST(:title AS tsvector), CAST(:lead AS tsvector), CAST(:body AS tsvector), :flat)")
 
@@ -104,15 +95,13 @@ def unindex_document(session: Session, doc: Document) -> None:
 def _fts5_term(term: Term) -> str:
     if term.prefix:
         return f'"{term.run}" *'
-    return '"' + " ".join(term.bigrams) + '"'
+    return "(" + " AND ".join(f'"{g}"' for g in term.grams) + ")"
 
 
 def _tsquery_term(term: Term) -> str:
     if term.prefix:
         return f"'{term.run}':*"
-    run = term.run
-    grams = [run[i:i + 3] for i in range(len(run) - 2)] or [run]
-    return "(" + " & ".join(f"'{g}'" for g in dict.fromkeys(grams)) + ")"
+    return "(" + " & ".join(f"'{g}'" for g in term.grams) + ")"
 
 
 def _query(session: Session, found: list[Term]) -> str:
@@ -137,20 +126,21 @@ def found(session: Session, query: str) -> Found | None:
     if not wanted:
         return None
     q = _query(session, wanted)
+    # a long run is checked against the text itself: its trigrams apart are no hit (24000亿元)
+    long = {f"r{i}": t.run for i, t in enumerate(t for t in wanted if len(t.run) >= RECHECKED_RUN)}
     if _is_sqlite(session):
-        matches = {"q_all": q, "q_title": "{title} : (" + q + ")", "q_lead": "{lead} : (" + q + ")"}
-        selects = [text(f"SELECT rowid AS document_id FROM document_search WHERE document_search MATCH :{name}")
-                   .bindparams(**{name: m}).columns(document_id=Integer) for name, m in matches.items()]
+        checks = "".join(f" AND instr(flat, :{name}) > 0" for name in long)
+        where = {"q_all": q, "q_title": "{title} : (" + q + ")", "q_lead": "{lead} : (" + q + ")"}
+        selects = [text(f"SELECT rowid AS document_id FROM document_search WHERE document_search MATCH :{name}"
+                        + (checks if name == "q_all" else ""))
+                   .bindparams(**{name: match}, **(long if name == "q_all" else {})).columns(document_id=Integer)
+                   for name, match in where.items()]
     else:   # (one name per SELECT: the three may stand in one statement)
-        selects = [text(f"SELECT document_id FROM document_search WHERE {column} @@ CAST(:q_{column} AS tsquery)")
-                   .bindparams(**{f"q_{column}": q}).columns(document_id=Integer) for column in ("title", "lead")]
-        # a long run is checked against the text itself: its trigrams apart are no hit (24000亿元)
-        long = [t.run for t in wanted if len(t.run) >= RECHECKED_RUN]
-        checks = "".join(f" AND strpos(flat, :r{i}) > 0" for i in range(len(long)))
-        body = f"SELECT document_id FROM document_search WHERE body @@ CAST(:q_body AS tsquery){checks}"
-        selects.insert(0, text(body)
-                       .bindparams(q_body=q, **{f"r{i}": run for i, run in enumerate(long)})
-                       .columns(document_id=Integer))
+        checks = "".join(f" AND strpos(flat, :{name}) > 0" for name in long)
+        selects = [text(f"SELECT document_id FROM document_search WHERE {column} @@ CAST(:q_{column} AS tsquery)"
+                        + (checks if column == "body" else ""))
+                   .bindparams(**{f"q_{column}": q}, **(long if column == "body" else {}))
+                   .columns(document_id=Integer) for column in ("body", "title", "lead")]
     return Found(*selects)
 
 

@@ -8,11 +8,10 @@ characters, not words:
   ASCII — and lower case) and cut into *runs*: maximal stretches of letters, digits and
   ideographs. Punctuation, brackets, spaces and the ``*`` of a masked number end a run, so
   〔2025〕, [2025] and （2025） read alike, and a masked 身份证 leaves only its visible digits.
-- A run is indexed as its overlapping bigrams followed by its last character alone:
-  ``县教发`` → ``县教 教发 发``. Every character of a run then starts exactly one token, so a
-  single character is found by a prefix query (``汛*``), and a run of two or more characters by
-  the phrase of its bigrams (``县教 教发``), which holds only where the characters stand together.
-  The lone last character also keeps a phrase from running across two runs.
+- A run is indexed as its distinct bigrams, trigrams and its last character (``grams``):
+  ``县教发`` → ``县教 县教发 教发 发``. Every character of a run then starts at least one gram, so a
+  single character is found by a prefix query (``汛*``); a run of two characters is one bigram;
+  a longer run is the AND of its trigrams.
 - A query is normalized the same way; every run of it must be found (AND).
 
 ``locate`` maps a query back onto the original text (for highlighted snippets): the positions
@@ -23,9 +22,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-#: A phrase query holds at most this many bigrams: a longer query is cut (it still finds the
-#: documents holding its first ``MAX_PHRASE`` + 1 characters together).
-MAX_PHRASE = 40
+#: A run asks for at most this many trigrams (a longer one is still rechecked whole where the
+#: database does, ``service.search``).
+MAX_GRAMS = 40
 #: At most this many runs of a query are searched for (the rest are ignored).
 MAX_RUNS = 8
 
@@ -55,18 +54,15 @@ def runs(text: str) -> list[str]:
     return normalized(text)[0].split()
 
 
-def tokens(text: str) -> list[str]:
-    """The index tokens of ``text``: per run its bigrams, then its last character."""
-    out: list[str] = []
+def grams(text: str) -> list[str]:
+    """The distinct index grams of ``text``, sorted: per run its bigrams, its trigrams and its
+    last character."""
+    found: set[str] = set()
     for run in runs(text):
-        out.extend(run[i:i + 2] for i in range(len(run) - 1))
-        out.append(run[-1])
-    return out
-
-
-def stream(text: str) -> str:
-    """``tokens`` joined by spaces, as the index stores them."""
-    return " ".join(tokens(text))
+        found.update(run[i:i + 2] for i in range(len(run) - 1))
+        found.update(run[i:i + 3] for i in range(len(run) - 2))
+        found.add(run[-1])
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -80,9 +76,10 @@ class Term:
         return len(self.run) == 1
 
     @property
-    def bigrams(self) -> list[str]:
-        run = self.run[:MAX_PHRASE + 1]
-        return [run[i:i + 2] for i in range(len(run) - 1)] or [run]
+    def grams(self) -> list[str]:
+        """What the index must hold for this run: its trigrams (a run of two: itself)."""
+        run = self.run[:MAX_GRAMS + 2]
+        return list(dict.fromkeys(run[i:i + 3] for i in range(len(run) - 2))) or [run]
 
 
 def terms(query: str) -> list[Term]:

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from service import search
 from service.db import Department, Document, transaction
-from service.search_grams import marked, snippet, stream
+from service.search_grams import grams, marked, snippet
 
 MATCHES = 90_000
 
@@ -154,4 +154,5 @@ def test_snippets_and_titles_mark_what_was_found():
     assert snippet("短文", "入汛") == [("短文", False)]   # not found: the start of the text
     assert marked("县教发〔2025〕8号", "县教发[2025]8号") == [
         ("县教发", True), ("〔", False), ("2025", True), ("〕", False), ("8号", True)]
-    assert stream("县教发〔2025〕8号") == "县教 教发 发 20 02 25 5 8号 号"
+    assert grams("县教发〔2025〕8号") == ["02", "025", "20", "202", "25", "5", "8号", "县教", "县教发", "发", "号",
+                                       "教发"]

@@ -28,7 +28,7 @@ def upgrade() -> None:
     op.execute("DROP TABLE document_search")
     if sqlite:
         op.execute("CREATE VIRTUAL TABLE document_search USING fts5("
-                   "title, lead, body, tokenize = 'unicode61 remove_diacritics 0')")
+                   "title, lead, body, flat UNINDEXED, tokenize = 'unicode61 remove_diacritics 0', detail = column)")
     else:
         op.execute("CREATE TABLE document_search ("
                    "document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE, "
