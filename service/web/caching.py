@@ -6,13 +6,17 @@ not changed. What a public page shows changes only when something is recorded in
 changes (有效性 is shown as of today) or when the code does. So a page's ETag is the hash of
 the audit log's last entry, today's Beijing date, this build and the URL: a request that sends
 it back gets 304 Not Modified without the page being composed, and a proxy or browser may reuse
-a page for ``MAX_AGE`` seconds. Signed-in people see their name on every page: their pages stay
-``no-store`` (``app.security_headers``) and are never answered 304.
+a page for ``MAX_AGE`` seconds. The process also keeps the pages it composed by ETag, so a page
+asked for again by anyone (a crawler, the news's readers) is sent as it was, not composed again.
+Signed-in people see their name on every page: their pages stay ``no-store``
+(``app.security_headers``), are never answered 304 and never kept.
 """
 from __future__ import annotations
 
 import datetime
 import hashlib
+import threading
+from collections import OrderedDict
 from functools import wraps
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -27,6 +31,12 @@ from service.web.pages import runtime
 
 #: Seconds a browser or proxy may show a public page without asking again.
 MAX_AGE = 60
+#: Public pages kept composed per process, by ETag (the newest used kept); a page larger than
+#: ``KEPT_BYTES`` is not kept.
+KEPT_PAGES = 512
+KEPT_BYTES = 512 * 1024
+_kept: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
 def _build() -> str:
@@ -51,6 +61,26 @@ def _last_change() -> tuple[str, datetime.datetime | None]:
     return head, at
 
 
+def _recall(tag: str) -> tuple[bytes, str] | None:
+    with _kept_lock:
+        page = _kept.get(tag)
+        if page is not None:
+            _kept.move_to_end(tag)
+        return page
+
+
+def _keep(tag: str, response: Response) -> None:
+    if response.direct_passthrough or response.is_streamed:
+        return
+    body = response.get_data()
+    if len(body) > KEPT_BYTES:
+        return
+    with _kept_lock:
+        _kept[tag] = (body, response.content_type or "text/html; charset=utf-8")
+        while len(_kept) > KEPT_PAGES:
+            _kept.popitem(last=False)
+
+
 def public_cache(view):
     """Give a public page's 200 response an ETag, Last-Modified and ``Cache-Control: public``, and
     answer 304 to a request that already holds it."""
@@ -63,10 +93,13 @@ def public_cache(view):
         tag = hashlib.sha256(f"{BUILD}|{seq}|{today}|{request.full_path}".encode()).hexdigest()[:32]
         if request.if_none_match.contains(tag):
             response = Response(status=304)
+        elif (page := _recall(tag)) is not None:   # composed before, and nothing changed since
+            response = Response(page[0], content_type=page[1])
         else:
             response = make_response(view(*args, **kwargs))
             if response.status_code != 200:
                 return response
+            _keep(tag, response)
         response.set_etag(tag)
         midnight = localtime.day_start(today)
         response.last_modified = max(localtime.as_utc(at), midnight) if at else midnight

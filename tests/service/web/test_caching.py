@@ -34,3 +34,21 @@ def test_signed_in_pages_are_never_cached_or_answered_304(app, world):  # noqa: 
     page = reviewer.get("/catalogue", headers={"If-None-Match": public_tag})
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store" and "ETag" not in page.headers
     assert "rev同志" in page.get_data(as_text=True)
+
+
+def test_a_public_page_is_composed_once_until_the_catalogue_changes(app, world):  # noqa: F811
+    from sqlalchemy import event
+
+    public = app.test_client()
+    engine = app.extensions["gongkai"].engine
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    first = public.get("/catalogue?page=1")
+    composed = len(statements)
+    again = public.get("/catalogue?page=1")          # no ETag sent: the kept page, as it was
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert composed > 3 and len(statements) - composed == 2    # only the audit head and its time read
+    with transaction(world["sessions"]) as s:
+        review.publish(s, s.get(Document, world["docs"]["b_approved"]), "rev")
+    changed = public.get("/catalogue?page=1").get_data(as_text=True)
+    assert f'href="/catalogue/{world["docs"]["b_approved"]}"' in changed
