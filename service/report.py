@@ -18,16 +18,15 @@ print; ``summary_sentence`` the sentence of the report's section 二 (主动公�
 """
 from __future__ import annotations
 
-import copy
-import threading
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import audit, localtime, spreadsheet, timeliness
+from service import spreadsheet, timeliness
+from service.kept import Kept
 from service.db import Department, Document
 from service.localtime import beijing, year_bounds
 from service.taxonomy import Taxonomy
@@ -76,28 +75,15 @@ class AnnualReport:
 
 
 #: Reports kept per process (``annual_report``): a few years of a few databases.
-KEPT_REPORTS = 16
-_kept: OrderedDict[tuple, AnnualReport] = OrderedDict()
-_kept_lock = threading.Lock()
+_kept = Kept(16)
 
 
 def annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualReport:
     """The year's figures. Counting reads every document of the year (a second at a city's
     100,000), so a report is kept while the audit chain's head is unchanged — every change to a
-    document is recorded there — for the same day and taxonomy; each caller gets its own copy."""
-    key = (str(session.get_bind().url), year, audit.last_change(session), localtime.now().date(),
-           tuple(taxonomy.names))
-    with _kept_lock:
-        kept = _kept.get(key)
-        if kept is not None:
-            _kept.move_to_end(key)
-            return copy.deepcopy(kept)
-    report = count_annual_report(session, year, taxonomy)
-    with _kept_lock:
-        _kept[key] = copy.deepcopy(report)
-        while len(_kept) > KEPT_REPORTS:
-            _kept.popitem(last=False)
-    return report
+    document is recorded there — for the same day and taxonomy (``service.kept``)."""
+    return _kept.get(session, ("annual", year, tuple(taxonomy.names)),
+                     lambda: count_annual_report(session, year, taxonomy))
 
 
 def count_annual_report(session: Session, year: int, taxonomy: Taxonomy) -> AnnualReport:

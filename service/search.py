@@ -118,6 +118,9 @@ class Found:
     anywhere: TextualSelect
     title: TextualSelect
     lead: TextualSelect
+    #: SQLite, no run rechecked: the MATCH expressions of the title tier, the lead tier and all
+    #: hits, which FTS5 counts from its doclists alone.
+    tier_matches: tuple[str, str, str] | None = None
 
 
 def found(session: Session, query: str) -> Found | None:
@@ -135,6 +138,9 @@ def found(session: Session, query: str) -> Found | None:
                         + (checks if name == "q_all" else ""))
                    .bindparams(**{name: match}, **(long if name == "q_all" else {})).columns(document_id=Integer)
                    for name, match in where.items()]
+        title, lead = where["q_title"], where["q_lead"]
+        if not long:
+            return Found(*selects, tier_matches=(title, f"({lead}) NOT ({title})", q))
     else:   # (one name per SELECT: the three may stand in one statement)
         checks = "".join(f" AND strpos(flat, :{name}) > 0" for name in long)
         selects = [text(f"SELECT document_id FROM document_search WHERE {column} @@ CAST(:q_{column} AS tsquery)"
@@ -162,34 +168,57 @@ def page(session: Session, where: list, query: str, offset: int, limit: int) -> 
     hits = found(session, query)
     if hits is None:
         return None
-    in_title, in_lead = Document.id.in_(hits.title), Document.id.in_(hits.lead)
-    tier = case((in_title, TITLE), (in_lead, LEAD), else_=BODY).label("tier")
-    if where:
-        per_tier = select(tier).where(Document.status == "published", *where,
-                                      Document.id.in_(hits.anywhere)).subquery()
-    else:   # the index holds exactly the published documents: count in it alone
+
+    def tiers(key) -> tuple:
+        """Membership of ``key`` (the document id, or an expression of it) in each tier."""
+        in_title, in_lead, in_any = key.in_(hits.title), key.in_(hits.lead), key.in_(hits.anywhere)
+        level = case((in_title, TITLE), (in_lead, LEAD), else_=BODY).label("tier")
+        return level, {TITLE: [in_title, in_any], LEAD: [in_lead, ~in_title, in_any],
+                       BODY: [in_any, ~in_title, ~in_lead]}
+
+    # the index holds exactly the published documents: count in it alone
+    if hits.tier_matches:
+        title, lead, total = (session.execute(text("SELECT count(*) FROM document_search WHERE document_search "
+                                                   "MATCH :q"), {"q": m}).scalar_one() for m in hits.tier_matches)
+        counts = {TITLE: title, LEAD: lead, BODY: total - title - lead}
+    else:
         ids = hits.anywhere.subquery()
-        per_tier = select(case((ids.c.document_id.in_(hits.title), TITLE),
-                               (ids.c.document_id.in_(hits.lead), LEAD), else_=BODY).label("tier")).subquery()
-    where = [Document.status == "published", *where]
-    counts = dict(session.execute(select(per_tier.c.tier, func.count()).group_by(per_tier.c.tier)).all())
-    in_any = Document.id.in_(hits.anywhere)
-    conditions = {TITLE: [in_title, in_any], LEAD: [in_lead, ~in_title, in_any],
-                  BODY: [in_any, ~in_title, ~in_lead]}
+        counts = _counts(session, select(tiers(ids.c.document_id)[0]).subquery())
+    published = [Document.status == "published", *where]
+    if where:   # many hits: walk the listing index and probe the hits, not one row per hit
+        level, _ = tiers(_key(sum(counts.values())))
+        counts = _counts(session, select(level).where(*published, _key(sum(counts.values())).in_(hits.anywhere))
+                         .subquery())
     rows: list = []
     skip = offset
-    for level in (TITLE, LEAD, BODY):
-        n = counts.get(level, 0)
+    for tier in (TITLE, LEAD, BODY):
+        n = counts.get(tier, 0)
         if skip >= n:
             skip -= n
             continue
-        rows += session.execute(select(Document).where(*where, *conditions[level])
+        rows += session.execute(select(Document).where(*published, *tiers(_key(n))[1][tier])
                                 .order_by(Document.published_at.desc(), Document.id.desc())
                                 .offset(skip).limit(limit - len(rows))).scalars().all()
         skip = 0
         if len(rows) >= limit:
             break
     return sum(counts.values()), rows
+
+
+#: Above this many hits a page walks the listing index newest first and probes each document
+#: against the hits; at or below it, it reads the hits' rows and sorts them.
+DRIVE_BY_LISTING = 2000
+
+
+def _key(hits: int):
+    """The document id as a page's conditions should name it: ``id + 0`` when there are many
+    hits, which keeps the database from reading a row per hit (SQLite otherwise looks up every
+    id of an ``IN`` list by its primary key — 100,000 rows, overflow pages and all — and sorts)."""
+    return Document.id + 0 if hits > DRIVE_BY_LISTING else Document.id
+
+
+def _counts(session: Session, per_tier) -> dict[int, int]:
+    return dict(session.execute(select(per_tier.c.tier, func.count()).group_by(per_tier.c.tier)).all())
 
 
 def matching_ids(session: Session, query: str) -> list[int] | None:

@@ -116,27 +116,28 @@ def snippet(text: str, query: str, width: int = 90) -> list[tuple[str, bool]]:
     """A piece of ``text`` about ``width`` characters long around the first place ``query`` is
     found, as (text, is a hit) parts for a template to mark; the text's start when not found."""
     text = " ".join((text or "").split())
-    spans = locate(text, query)
-    if not spans:
+    first = _first_place(text, query)
+    if first is None:
         return [(text[:width] + ("…" if len(text) > width else ""), False)] if text else []
-    first = spans[0][0]
     start = max(0, first - width // 4)
     end = min(len(text), start + width)
     parts: list[tuple[str, bool]] = [("…", False)] if start > 0 else []
-    at = start
-    for s, e in spans:
-        if e <= start or s >= end:
-            continue
-        s, e = max(s, start), min(e, end)
-        if s > at:
-            parts.append((text[at:s], False))
-        parts.append((text[s:e], True))
-        at = e
-    if at < end:
-        parts.append((text[at:end], False))
+    parts += marked(text[start:end], query)
     if end < len(text):
         parts.append(("…", False))
     return parts
+
+
+def _first_place(text: str, query: str) -> int | None:
+    """Where the first run of ``query`` found in ``text`` starts. Most text is as typed, so each
+    run is looked for in the text as it stands first; only when none is found so is the whole
+    text normalized character by character (full-width digits, compatibility characters)."""
+    lowered = text.lower()
+    places = [p for p in (lowered.find(t.run) for t in terms(query)) if p >= 0]
+    if len(lowered) == len(text) and places:
+        return min(places)
+    spans = locate(text, query)
+    return spans[0][0] if spans else None
 
 
 def marked(text: str, query: str) -> list[tuple[str, bool]]:

@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 
 from service import localtime, public_copy, search, validity
 from service.analysis.masking import public_form
+from service.kept import Kept
 from service.search_grams import marked, snippet
 from service.db import Document, transaction
 from service.localtime import beijing, year_bounds
@@ -35,12 +36,8 @@ def index():
     page_no = query_int("page", 1)
     published = Document.status == "published"
     with transaction(runtime().sessions, readonly=True) as s:
-        categories = s.execute(select(Document.category, func.count()).where(published)
-                               .group_by(Document.category).order_by(Document.category)).all()
-        years = _years(s, published)
-        statuses = dict(s.execute(select(Document.validity_status, func.count()).where(
-            published, Document.validity_status.is_not(None)).group_by(Document.validity_status)).all())
-        where = [published]
+        categories, years, statuses = _sidebar.get(s, "sidebar", lambda: _sidebar_counts(s))
+        where = []
         if category:
             where.append(Document.category == category)
         if status:
@@ -48,7 +45,7 @@ def index():
         if year:
             start, end = year_bounds(year)
             where += [Document.published_at >= start, Document.published_at < end]
-        query = select(Document).where(*where)
+        query = select(Document).where(published, *where)
         offset = (page_no - 1) * PER_PAGE
         found = search.page(s, where, q, offset, PER_PAGE) if q else None
         if found is not None:   # best first: title hits, then lead hits, then the rest
@@ -64,6 +61,19 @@ def index():
     return render_template("catalogue.html", items=items, total=total, page=page_no, pages=pages,
                            categories=categories, years=years, validity_counts=counts,
                            category=category, year=year, q=q, validity=status)
+
+
+#: The catalogue's counts by category, year and 有效性, kept until something changes (``service.kept``).
+_sidebar = Kept(4)
+
+
+def _sidebar_counts(s) -> tuple[list, list, dict]:
+    published = Document.status == "published"
+    categories = [tuple(row) for row in s.execute(select(Document.category, func.count()).where(published)
+                                                  .group_by(Document.category).order_by(Document.category)).all()]
+    statuses = dict(s.execute(select(Document.validity_status, func.count()).where(
+        published, Document.validity_status.is_not(None)).group_by(Document.validity_status)).all())
+    return categories, _years(s, published), statuses
 
 
 def _found(doc: Document, q: str) -> dict:

@@ -47,7 +47,8 @@ def test_a_public_page_is_composed_once_until_the_catalogue_changes(app, world):
     composed = len(statements)
     again = public.get("/catalogue?page=1")          # no ETag sent: the kept page, as it was
     assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
-    assert composed > 3 and len(statements) - composed == 2    # only the audit head and its time read
+    read_again = [st for st in statements[composed:] if st != "BEGIN"]
+    assert composed > 3 and 1 <= len(read_again) <= 2 and all("audit" in st for st in read_again), read_again
     with transaction(world["sessions"]) as s:
         review.publish(s, s.get(Document, world["docs"]["b_approved"]), "rev")
     changed = public.get("/catalogue?page=1").get_data(as_text=True)
