@@ -5,16 +5,19 @@ document's public text (``analysis.masking.public_form``: masked numbers and nam
 it, so nobody finds a person by them) cut into character runs and their distinct n-grams. Every
 run of the query must be found in the document (AND). Only published documents are indexed:
 ``index_document`` runs when a document is published, ``unindex_document`` when it is withdrawn
-(``service.review``). The table ``document_search`` is made by migration 0019, with the same
-columns on both databases: ``title``, ``lead`` (the first ``LEAD_CHARS`` characters of the
-body), ``body`` (title and body) — each the grams of its text, without positions — and
-``flat``, the normalized runs as text.
+(``service.review``). The table ``document_search`` is made by migration 0019; it holds, for
+each document, the grams of its ``title``, of its ``lead`` (the first ``LEAD_CHARS`` characters of
+the body) and of both title and body — without positions — and ``flat``, the normalized runs as
+text.
 
-- SQLite: an FTS5 table keyed by the document id (``rowid``), ``detail=column``: a doclist
-  holds which documents and columns have a gram, not where, so a word in every one of 100,000
-  documents is read in milliseconds (with positions, phrase queries read every occurrence).
-- PostgreSQL: ``tsvector`` columns under GIN indexes (a tsvector keeps at most 256 positions of
-  a lexeme and none past 16,383, which a long report exceeds).
+- SQLite: an FTS5 table keyed by the document id (``rowid``) with the columns ``title``,
+  ``lead``, ``body`` and ``flat`` (not indexed), ``detail=column``: a doclist holds which
+  documents and columns have a gram, not where, so a word in every one of 100,000 documents is
+  read in milliseconds (with positions, phrase queries read every occurrence).
+- PostgreSQL: one ``tsvector`` column ``body`` under a GIN index, holding the grams of title and
+  body, and the title's and the lead's grams again marked ``T``/``L`` (``T汛``): every tier is then
+  found and counted by that one index (a tsvector keeps at most 256 positions of a lexeme and
+  none past 16,383, which a long report exceeds: positions are not kept).
 
 A run of three or more characters is the AND of its trigrams; a run of ``RECHECKED_RUN`` or more
 (a number, a 文号, a title: rare, so few documents are read) is also looked for in ``flat``. A
@@ -42,6 +45,9 @@ LEAD_CHARS = 200
 #: A query's run this long is also looked up in the document's normalized text (it is rare, so
 #: few documents are read): its trigrams standing apart are not a hit.
 RECHECKED_RUN = 5
+#: PostgreSQL: the marks of a title's and a lead's grams in the one tsvector (``index_row``);
+#: letters no normalized gram starts with (grams are lower case).
+TITLE_MARK, LEAD_MARK = "T", "L"
 #: The tiers of ``page``.
 TITLE, LEAD, BODY = 2, 1, 0
 
@@ -62,19 +68,21 @@ def index_row(title: str | None, body: str | None, masks: dict | None, sqlite: b
     """The values of a document's row in ``document_search``: grams as space-separated words
     (FTS5) or a tsvector literal (every gram is letters and digits: nothing to quote)."""
     title, lead, body = public_parts(title, body, masks)
-    texts = {"title": title, "lead": lead, "body": title + "\n" + body}
-    row = {name: (" ".join(grams(part)) if sqlite else " ".join(f"'{g}'" for g in grams(part)))
-           for name, part in texts.items()}
-    row["flat"] = " ".join(runs(title) + runs(body))
-    return row
+    flat = " ".join(runs(title) + runs(body))
+    if sqlite:
+        return {"title": " ".join(grams(title)), "lead": " ".join(grams(lead)),
+                "body": " ".join(grams(title + "\n" + body)), "flat": flat}
+    # one tsvector: the grams of title and body, and those of the title and of the lead again,
+    # marked (T汛, L汛), so every tier is found by one GIN index
+    marked = grams(title + "\n" + body) + [TITLE_MARK + g for g in grams(title)] + [LEAD_MARK + g for g in grams(lead)]
+    return {"body": " ".join(f"'{g}'" for g in marked), "flat": flat}
 
 
 def insert_sql(sqlite: bool) -> str:
     if sqlite:
         return ("INSERT INTO document_search (rowid, title, lead, body, flat) "
                 "VALUES (:id, :title, :lead, :body, :flat)")
-    return ("INSERT INTO document_search (document_id, title, lead, body, flat) VALUES "
-            "(:id, CAST(:title AS tsvector), CAST(:lead AS tsvector), CAST(:body AS tsvector), :flat)")
+    return "INSERT INTO document_search (document_id, body, flat) VALUES (:id, CAST(:body AS tsvector), :flat)"
 
 
 def index_document(session: Session, doc: Document) -> None:
@@ -98,16 +106,16 @@ def _fts5_term(term: Term) -> str:
     return "(" + " AND ".join(f'"{g}"' for g in term.grams) + ")"
 
 
-def _tsquery_term(term: Term) -> str:
+def _tsquery_term(term: Term, mark: str = "") -> str:
     if term.prefix:
-        return f"'{term.run}':*"
-    return "(" + " & ".join(f"'{g}'" for g in term.grams) + ")"
+        return f"'{mark}{term.run}':*"
+    return "(" + " & ".join(f"'{mark}{g}'" for g in term.grams) + ")"
 
 
-def _query(session: Session, found: list[Term]) -> str:
+def _query(session: Session, found: list[Term], mark: str = "") -> str:
     if _is_sqlite(session):
         return " AND ".join(_fts5_term(t) for t in found)
-    return " & ".join(_tsquery_term(t) for t in found)
+    return " & ".join(_tsquery_term(t, mark) for t in found)
 
 
 @dataclass(frozen=True)
@@ -118,8 +126,8 @@ class Found:
     anywhere: TextualSelect
     title: TextualSelect
     lead: TextualSelect
-    #: SQLite, no run rechecked: the MATCH expressions of the title tier, the lead tier and all
-    #: hits, which FTS5 counts from its doclists alone.
+    #: No run rechecked: the MATCH expressions (SQLite) or tsqueries (PostgreSQL) of the title
+    #: tier, the lead tier and all hits, which the full-text index counts alone.
     tier_matches: tuple[str, str, str] | None = None
 
 
@@ -143,10 +151,15 @@ def found(session: Session, query: str) -> Found | None:
             return Found(*selects, tier_matches=(title, f"({lead}) NOT ({title})", q))
     else:   # (one name per SELECT: the three may stand in one statement)
         checks = "".join(f" AND strpos(flat, :{name}) > 0" for name in long)
-        selects = [text(f"SELECT document_id FROM document_search WHERE {column} @@ CAST(:q_{column} AS tsquery)"
-                        + (checks if column == "body" else ""))
-                   .bindparams(**{f"q_{column}": q}, **(long if column == "body" else {}))
-                   .columns(document_id=Integer) for column in ("body", "title", "lead")]
+        where = {"q_body": q, "q_title": _query(session, wanted, TITLE_MARK),
+                 "q_lead": _query(session, wanted, LEAD_MARK)}
+        selects = [text(f"SELECT document_id FROM document_search WHERE body @@ CAST(:{name} AS tsquery)"
+                        + (checks if name == "q_body" else ""))
+                   .bindparams(**{name: match}, **(long if name == "q_body" else {})).columns(document_id=Integer)
+                   for name, match in where.items()]
+        if not long:
+            title, lead = where["q_title"], where["q_lead"]
+            return Found(*selects, tier_matches=(title, f"({lead}) & !({title})", q))
     return Found(*selects)
 
 
@@ -168,7 +181,18 @@ def page(session: Session, where: list, query: str, offset: int, limit: int) -> 
     hits = found(session, query)
     if hits is None:
         return None
+    if _is_sqlite(session):
+        return _page(session, hits, where, offset, limit)
+    # PostgreSQL reads every row's tsvector (TOASTed: decompressed, ~0.7 s at 100,000) when it
+    # expects most rows to match; the GIN index answers from its own pages. For this search only.
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    try:
+        return _page(session, hits, where, offset, limit)
+    finally:
+        session.execute(text("SET LOCAL enable_seqscan = on"))
 
+
+def _page(session: Session, hits: Found, where: list, offset: int, limit: int) -> tuple[int, list]:
     def tiers(key) -> tuple:
         """Membership of ``key`` (the document id, or an expression of it) in each tier."""
         in_title, in_lead, in_any = key.in_(hits.title), key.in_(hits.lead), key.in_(hits.anywhere)
@@ -178,8 +202,9 @@ def page(session: Session, where: list, query: str, offset: int, limit: int) -> 
 
     # the index holds exactly the published documents: count in it alone
     if hits.tier_matches:
-        title, lead, total = (session.execute(text("SELECT count(*) FROM document_search WHERE document_search "
-                                                   "MATCH :q"), {"q": m}).scalar_one() for m in hits.tier_matches)
+        count = ("SELECT count(*) FROM document_search WHERE document_search MATCH :q" if _is_sqlite(session) else
+                 "SELECT count(*) FROM document_search WHERE body @@ CAST(:q AS tsquery)")
+        title, lead, total = (session.execute(text(count), {"q": m}).scalar_one() for m in hits.tier_matches)
         counts = {TITLE: title, LEAD: lead, BODY: total - title - lead}
     else:
         ids = hits.anywhere.subquery()

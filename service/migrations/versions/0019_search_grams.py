@@ -32,9 +32,8 @@ def upgrade() -> None:
     else:
         op.execute("CREATE TABLE document_search ("
                    "document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE, "
-                   "title tsvector NOT NULL, lead tsvector NOT NULL, body tsvector NOT NULL, flat text NOT NULL)")
-        for column in ("body", "title", "lead"):
-            op.execute(f"CREATE INDEX ix_document_search_{column} ON document_search USING GIN ({column})")
+                   "body tsvector NOT NULL, flat text NOT NULL)")
+        op.execute("CREATE INDEX ix_document_search_body ON document_search USING GIN (body)")
     documents = sa.table("documents", sa.column("id", sa.Integer), sa.column("status", sa.String),
                          sa.column("title", sa.Text), sa.column("text", sa.Text), sa.column("masks", sa.JSON))
     ids = [r[0] for r in bind.execute(sa.select(documents.c.id).where(documents.c.status == "published")
