@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, request, send_file
+from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import access, disclosure, localtime, public_copy, quality, review, secrecy_review, validity
+from service import access, disclosure, localtime, public_copy, quality, review, search, secrecy_review, validity
 from service import api_tokens
 from service import audit_query
 from service import report as R
@@ -17,6 +17,7 @@ from service.errors import GongkaiError, InvalidRequest
 from service.index_numbers import Scheme
 from service.queue import enqueue_ingest, ingest_job_id, job_status
 from service.receiving import display_filename, receive
+from service.states import STATE_NAMES_ZH
 from service.web.auth import current, require
 from service.web.inputs import json_object, query_day, query_int, text
 from service.web.openapi import spec
@@ -89,7 +90,8 @@ def upload():
     got = receive(rt().sessions, rt().storage, department_id=department_id, filename=file.filename or "",
                   stream=file.stream, uploaded_by=who.name, max_bytes=rt().settings.max_upload_bytes)
     queued = got.created and _queue_ingest(got.document_id)
-    return jsonify({"id": got.document_id, "status": got.status, "created": got.created, "queued": queued}), 202
+    body = {"id": got.document_id, "status": got.status, "created": got.created, "queued": queued}
+    return jsonify(body), 202, {"Location": url_for("api.get_document", document_id=got.document_id)}
 
 
 def _queue_ingest(document_id: int) -> bool:
@@ -115,17 +117,32 @@ def list_documents():
     if who.authenticated:   # full_view lists each document's reviews: one query for the page, not one each
         query = query.options(selectinload(Document.secrecy_reviews))
     if status := request.args.get("status"):
+        if status not in STATE_NAMES_ZH:   # a misspelt filter is an error, not an empty list
+            raise InvalidRequest(what=f"status 应为以下之一：{'、'.join(STATE_NAMES_ZH)}")
         query = query.where(Document.status == status)
     if category := request.args.get("category"):
+        if category not in taxonomy().names:
+            raise InvalidRequest(what=f"category 应为以下之一：{'、'.join(taxonomy().names)}")
         query = query.where((Document.category == category) | (Document.suggested_category == category))
-    if department := request.args.get("department"):
+    department = request.args.get("department")
+    if department:
         query = query.join(Department).where(Department.code == department)
+    q = (request.args.get("q") or "").strip()[:100]
     if since := query_day("since"):
         query = query.where(Document.created_at >= localtime.day_start(since))
     if until := query_day("until"):
         query = query.where(Document.created_at < localtime.day_end(until))
     page, per_page = query_int("page", 1), query_int("per_page", 50, maximum=MAX_PER_PAGE)
     with transaction(rt().sessions, readonly=True) as s:
+        if department and s.execute(select(Department.id).where(Department.code == department)).first() is None:
+            raise InvalidRequest(what=f"没有部门代码为 {department} 的部门")
+        if q:   # words, numbers or a 文号: staff in what they may see, the public in the index
+            holds = search.staff_condition(q) if who.authenticated else None
+            found = None if who.authenticated else search.matching(s, q)
+            if holds is not None:
+                query = query.where(holds)
+            if found is not None:
+                query = query.where(Document.id.in_(found))
         total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         docs = s.execute(query.order_by(Document.id.desc())
                          .offset((page - 1) * per_page).limit(per_page)).scalars().all()

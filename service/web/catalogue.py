@@ -52,7 +52,8 @@ def index():
             total, docs = found
             items = [_found(d, q) for d in docs]
         else:
-            total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            total = _sidebar.get(s, ("total", category, status, year),   # counted once per change
+                                 lambda: s.execute(select(func.count()).select_from(query.subquery())).scalar_one())
             docs = s.execute(query.order_by(Document.published_at.desc(), Document.id.desc())
                              .offset(offset).limit(PER_PAGE)).scalars().all()
             items = [public_listing(d) for d in docs]
@@ -63,8 +64,9 @@ def index():
                            category=category, year=year, q=q, validity=status)
 
 
-#: The catalogue's counts by category, year and 有效性, kept until something changes (``service.kept``).
-_sidebar = Kept(4)
+#: The catalogue's counts by category, year and 有效性, and of each filter's documents, kept until
+#: something changes (``service.kept``).
+_sidebar = Kept(64)
 
 
 def _sidebar_counts(s) -> tuple[list, list, dict]:

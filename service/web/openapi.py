@@ -8,6 +8,7 @@ for JSON that is not an object).
 from __future__ import annotations
 
 from service.report import YEARS
+from service.states import STATE_NAMES_ZH
 from service.values import INT32_MAX, INT64_MAX
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -36,7 +37,8 @@ def _json(props: dict, required: list[str] | None = None) -> dict:
 
 DOC_ID = [{"name": "document_id", "in": "path", "required": True, "schema": ID}]
 QUERY = [{"name": n, "in": "query", "schema": schema} for n, schema in
-         (("status", {"type": "string"}), ("category", {"type": "string"}), ("department", {"type": "string"}),
+         (("status", {"enum": list(STATE_NAMES_ZH)}), ("category", {"type": "string"}),
+          ("department", {"type": "string"}), ("q", {"type": "string", "maxLength": 100}),
           ("since", DAY), ("until", DAY), ("page", ID),
           ("per_page", {"type": "integer", "minimum": 1, "maximum": 200}))]
 
@@ -66,8 +68,9 @@ def spec() -> dict:
                                               ["current_password", "new_password"]), errors=(401, 403, 415, 422))},
             "/api/v1/me": {"get": _op("Who am I", "anyone", errors=())},
             "/api/v1/documents": {
-                "get": _op("List visible documents", "everyone (the public sees published ones)", params=QUERY,
-                           errors=(422,)),
+                "get": _op("List visible documents (q: words, parts of words, numbers or a 文号; an unknown "
+                           "status, category or department is 422)", "everyone (the public sees published ones)",
+                           params=QUERY, errors=(422,)),
                 "post": _op("Upload a file (multipart, field 'file'); 202 with the document id",
                             "uploader (own department), department token, admin (with 'department')", ok=202,
                             body={"multipart/form-data": {"schema": {"type": "object", "properties": {

@@ -490,3 +490,31 @@ def test_no_request_generated_from_the_openapi_document_gets_a_server_error(app,
         print(f"  {n:4d} × {label}")
     assert stats["requests"] > 500
     assert stats["server_errors"] == []
+
+
+def test_unknown_filter_values_are_422_not_an_empty_list(app, world):
+    adm = client_as(app, "adm", world)
+    for query, word in (("status=publishd", "status"), ("category=工作动太", "category"), ("department=zz", "zz")):
+        response = adm.get(f"/api/v1/documents?{query}")
+        assert response.status_code == 422, query
+        assert response.get_json()["error"]["code"] == "bad_request" and word in response.get_json()["error"]["message"]
+    assert adm.get("/api/v1/documents?status=published&category=工作动态&department=a").status_code == 200
+
+
+def test_the_list_is_searched_by_staff_in_what_they_see_and_by_the_public_in_the_catalogue(app, world):
+    with transaction(app.extensions["gongkai"].sessions) as s:
+        s.get(Document, world["docs"]["a_pending"]).text = "县教发〔2025〕8号 关于职务任免的通知"
+    adm = client_as(app, "adm", world)
+    found = adm.get("/api/v1/documents", query_string={"q": "县教发[2025]8号"}).get_json()
+    assert [d["id"] for d in found["items"]] == [world["docs"]["a_pending"]] and found["total"] == 1
+    assert adm.get("/api/v1/documents", query_string={"q": "任免"}).get_json()["total"] == 1
+    public = app.test_client()   # not published: not in the public's search
+    assert public.get("/api/v1/documents", query_string={"q": "任免"}).get_json()["total"] == 0
+
+
+def test_an_upload_answers_202_with_the_location_of_the_document(app, world):
+    response = client_as(app, "up_a", world).post(
+        "/api/v1/documents", data={"file": (io.BytesIO("关于开展防汛检查的通知".encode()), "防汛.txt")},
+        content_type="multipart/form-data")
+    assert response.status_code == 202
+    assert response.headers["Location"] == f"/api/v1/documents/{response.get_json()['id']}"
