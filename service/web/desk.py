@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import access, audit_query, disclosure, search, secrecy_review, validity
+from service import access, audit_query, disclosure, localtime, search, secrecy_review, validity
 from service.classifier.explanation import FIELD_LABELS_ZH, term_label
 from service.db import AuditEntry, Department, Document, transaction
 from service.receiving import display_filename
@@ -57,11 +58,42 @@ def _load(s, document_id: int) -> Document:
 @page("uploader", "admin")
 def upload():
     departments = []
-    if auth.current().role == "admin":
-        with transaction(runtime().sessions, readonly=True) as s:
+    with transaction(runtime().sessions, readonly=True) as s:
+        if auth.current().role == "admin":
             departments = [(d.code, d.name) for d in s.execute(select(Department).order_by(Department.code)).scalars()]
+        rejected = recently_rejected(s, auth.current())
     return render_template("upload.html", max_bytes=runtime().settings.max_upload_bytes, accept=ACCEPT,
-                           departments=departments)
+                           departments=departments, rejected=rejected)
+
+
+#: How far back the rejection notice looks (the list keeps every rejection).
+REJECTED_NOTICE_DAYS = 30
+
+
+def uploader_notes(doc: Document) -> list[tuple[str, str, str]]:
+    """What the uploader should know of a document as read, as (kind, short tag, sentence)."""
+    notes = []
+    if doc.secrecy_blocked:
+        notes.append(("secret", "密级", "文件中有密级标志，不会公开；如标注有误，请联系审核人员。"))
+    if has_pii(doc):
+        notes.append(("pii", "个人信息", "文件含身份证号、手机号或银行卡号等个人信息，公开版将遮盖。"))
+    unread = page_list_zh(pages_needing_reading(doc.warnings, doc.pages)) if doc.status != "failed" else ""
+    if unread:
+        notes.append(("unread", "需逐页阅读", f"第 {unread} 页无法识别文字，审核人员须对照原件逐页阅读。"))
+    return notes
+
+
+def recently_rejected(s, who) -> list[dict]:
+    """Documents ``who`` may see that were rejected in the last ``REJECTED_NOTICE_DAYS`` days, newest
+    first, with the reason (at most ten): the notice on the uploader's pages."""
+    since = localtime.now() - timedelta(days=REJECTED_NOTICE_DAYS)
+    rows = s.execute(select(Document.id, Document.title, Document.filename, Document.reject_reason,
+                            Document.status_changed_at)
+                     .where(access.visible(who), Document.status == "rejected",
+                            Document.status_changed_at >= localtime.as_utc(since))
+                     .order_by(Document.status_changed_at.desc()).limit(10)).all()
+    return [{"id": r.id, "title": r.title or display_filename(r.filename), "reason": r.reject_reason,
+             "at": r.status_changed_at} for r in rows]
 
 
 @bp.get("/submissions")
@@ -81,8 +113,10 @@ def submissions():
         total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         docs = s.execute(query.options(selectinload(Document.secrecy_reviews))
                          .order_by(Document.id.desc()).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)).scalars()
-        items = [full_view(d) for d in docs]
+        items = [{**full_view(d), "notes": uploader_notes(d)} for d in docs]
+        rejected = recently_rejected(s, who)
     return render_template("submissions.html", items=items, status=status, q=q, total=total, page=page_no,
+                           rejected=rejected,
                            pages=max(1, math.ceil(total / PER_PAGE)))
 
 

@@ -708,3 +708,18 @@ def test_the_review_queue_is_paged_most_urgent_first_across_pages(app, world):
     # the review page counts its place in the whole queue, not in one page
     last = on_second[-1]
     assert "第 60 / 60 件" in reviewer.get(f"/review/{last}").get_data(as_text=True)
+
+
+def test_uploaders_see_a_documents_warnings_and_are_told_of_rejections(app, world):
+    with transaction(world["sessions"]) as s:
+        review.reject(s, s.get(Document, world["docs"]["a_pending"]), "rev", "缺少附件，请补充后重新上传")
+    uploader = log_in(app, "up_a")
+    for page in ("/upload", "/submissions"):   # the notice, with the reason, wherever the uploader starts
+        html = uploader.get(page).get_data(as_text=True)
+        assert 'id="rejected-notice"' in html and "近 30 天有 1 件文件被退回" in html, page
+        assert "缺少附件，请补充后重新上传" in html
+    mine = uploader.get("/submissions").get_data(as_text=True)
+    assert 'data-testid="note-secret"' in mine and "文件中有密级标志，不会公开" in mine
+    assert 'data-testid="note-pii"' in mine and "公开版将遮盖" in mine
+    other = log_in(app, "up_b").get("/upload").get_data(as_text=True)   # another department's rejection
+    assert 'id="rejected-notice"' not in other
