@@ -113,12 +113,11 @@ def run_case(db_url: str, data_dir: Path, n: int) -> dict[str, tuple[float, floa
     last = f"/catalogue?page={-(-n // 20)}"
 
     from service import report as report_module
-    from service.web import caching
     from service.web import catalogue as catalogue_module
 
     def forget() -> None:
         """Drop what this process keeps (composed pages, counted figures): the page is composed."""
-        caching._kept.clear()
+        app.extensions.get("gongkai.kept_pages", {}).clear()
         catalogue_module._sidebar._values.clear()
         report_module._kept._values.clear()
 

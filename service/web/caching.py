@@ -4,7 +4,7 @@ A county's catalogue is crawled and linked from the news; most requests ask for 
 not changed. What a public page shows changes only when something is recorded in the audit log
 (publication, withdrawal, 有效性, a department's name: every change is audited), when the date
 changes (有效性 is shown as of today) or when the code does. So a page's ETag is the hash of
-the audit log's last entry, today's Beijing date, this build and the URL: a request that sends
+the audit log's last entry, today's Beijing date, this build, the site's name and the URL: a request that sends
 it back gets 304 Not Modified without the page being composed, and a proxy or browser may reuse
 a page for ``MAX_AGE`` seconds. The process also keeps the pages it composed by ETag, so a page
 asked for again by anyone (a crawler, the news's readers) is sent as it was, not composed again.
@@ -21,7 +21,7 @@ from functools import wraps
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from flask import Response, make_response, request
+from flask import Response, current_app, make_response, request
 from sqlalchemy import select
 
 from service import audit, localtime
@@ -35,8 +35,12 @@ MAX_AGE = 60
 #: ``KEPT_BYTES`` is not kept.
 KEPT_PAGES = 512
 KEPT_BYTES = 512 * 1024
-_kept: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
 _kept_lock = threading.Lock()
+
+
+def _pages() -> OrderedDict[str, tuple[bytes, str]]:
+    """This application's kept pages (one process may hold several applications: tests)."""
+    return current_app.extensions.setdefault("gongkai.kept_pages", OrderedDict())
 
 
 def _build() -> str:
@@ -63,9 +67,10 @@ def _last_change() -> tuple[str, datetime.datetime | None]:
 
 def _recall(tag: str) -> tuple[bytes, str] | None:
     with _kept_lock:
-        page = _kept.get(tag)
+        kept = _pages()
+        page = kept.get(tag)
         if page is not None:
-            _kept.move_to_end(tag)
+            kept.move_to_end(tag)
         return page
 
 
@@ -76,9 +81,10 @@ def _keep(tag: str, response: Response) -> None:
     if len(body) > KEPT_BYTES:
         return
     with _kept_lock:
-        _kept[tag] = (body, response.content_type or "text/html; charset=utf-8")
-        while len(_kept) > KEPT_PAGES:
-            _kept.popitem(last=False)
+        kept = _pages()
+        kept[tag] = (body, response.content_type or "text/html; charset=utf-8")
+        while len(kept) > KEPT_PAGES:
+            kept.popitem(last=False)
 
 
 def public_cache(view):
@@ -90,8 +96,9 @@ def public_cache(view):
             return view(*args, **kwargs)
         seq, at = _last_change()
         today = localtime.now().date()
-        database = runtime().engine.url   # (two databases' empty audit logs look alike)
-        tag = hashlib.sha256(f"{BUILD}|{database}|{seq}|{today}|{request.full_path}".encode()).hexdigest()[:32]
+        # the database (two empty audit logs look alike) and the site's name (on every page) too
+        database, site = runtime().engine.url, runtime().settings.site_name
+        tag = hashlib.sha256(f"{BUILD}|{database}|{site}|{seq}|{today}|{request.full_path}".encode()).hexdigest()[:32]
         if request.if_none_match.contains(tag):
             response = Response(status=304)
         elif (page := _recall(tag)) is not None:   # composed before, and nothing changed since

@@ -229,6 +229,7 @@ def review(document_id: int):
                            abstained=explanation.get("abstained"), position=position, queue_size=len(order),
                            prev_url=url_for("desk.review", document_id=prev_id, **_clean(filters)) if prev_id else "",
                            next_url=url_for("desk.review", document_id=next_id, **_clean(filters)) if next_id else "",
+                           queue_url=url_for("desk.queue", **_clean(filters)),
                            pii=[f for f in view["findings"] or [] if not f.get("blocking")],
                            secrets=[f for f in view["findings"] or [] if f.get("blocking")],
                            fields=EDITABLE_FIELDS, read_pages=assessment.page_rows_zh(),

@@ -1,4 +1,6 @@
-// Review page, keyboard first: 1–9 choose a category, Enter confirms, R rejects, P publishes, J/K next/previous.
+// Review page, keyboard first: 1–9 choose a category, Enter confirms and opens the next document in the
+// queue (doccano's accept-and-next; the 确认 button stays on the document), R rejects and moves on,
+// P publishes, J/K next/previous.
 "use strict";
 (function () {
   const root = document.getElementById("review");
@@ -29,21 +31,26 @@
     buttons.forEach(function (b) { b.disabled = on; });
     root.setAttribute("aria-busy", on ? "true" : "false");
   }
-  async function act(path, body, done) {
+  // After the decision on a document (confirm, correct, reject) the next one in the queue opens
+  // (the queue itself after the last); other actions show the document again as it is now.
+  async function act(path, body, done, moveOn) {
     if (busy) return;
     setBusy(true);
     const got = await gk.api("POST", "/documents/" + id + path, body);
     if (!got.ok) { setBusy(false); say(gk.errorText(got), false); return; }
-    say(done, true);
-    setTimeout(function () { window.location.reload(); }, 400);
+    const next = moveOn ? (root.dataset.next || root.dataset.queue) : "";
+    say(next ? done + (root.dataset.next ? "正在打开下一件……" : "队列已处理完，正在返回队列……") : done, true);
+    setTimeout(function () {
+      if (next) window.location.href = next; else window.location.reload();
+    }, next ? 250 : 400);
   }
-  function confirmChoice() {
+  function confirmChoice(moveOn) {
     if (!chosen) { say("请先按数字键选择一个类别。", false); return; }
     const action = chosen === root.dataset.suggested ? "confirm" : "correct";
     // 更正 only where the model pre-selected another category; with none pre-selected the reviewer chose.
     const done = action === "confirm" ? "已确认。"
       : root.dataset.suggested ? "已更正为「" + chosen + "」。" : "已选定「" + chosen + "」。";
-    act("/review", { action: action, category: chosen }, done);
+    act("/review", { action: action, category: chosen }, done, moveOn);
   }
   function openReject() { reason.value = ""; dialog.showModal(); reason.focus(); }
 
@@ -55,12 +62,13 @@
   }
   const confirmButton = document.getElementById("confirm");
   choices.forEach(function (b, i) { b.addEventListener("click", function () { choose(i); }); });
-  on("confirm", confirmChoice);
+  on("confirm", function () { confirmChoice(false); });          // the button: stay (保密审查, 签发 next)
+  on("confirm-next", function () { confirmChoice(true); });
   on("reject", openReject);
   on("reject-cancel", function () { dialog.close(); });
   dialog.addEventListener("close", function () {
     if (dialog.returnValue === "ok" && reason.value.trim()) {
-      act("/review", { action: "reject", reason: reason.value.trim() }, "已退回。");
+      act("/review", { action: "reject", reason: reason.value.trim() }, "已退回。", true);
     }
   });
   const publishButton = on("publish", function () { act("/publish", undefined, "已发布。"); });
@@ -101,7 +109,7 @@
     const tag = (e.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select") return;
     if (/^[1-9]$/.test(e.key)) { choose(Number(e.key) - 1); e.preventDefault(); }
-    else if (e.key === "Enter" && confirmButton) { confirmChoice(); e.preventDefault(); }
+    else if (e.key === "Enter" && confirmButton) { confirmChoice(true); e.preventDefault(); }
     else if ((e.key === "r" || e.key === "R") && confirmButton) { openReject(); e.preventDefault(); }
     else if ((e.key === "p" || e.key === "P") && publishButton && !publishButton.disabled) {
       publishButton.click(); e.preventDefault();
