@@ -282,7 +282,7 @@ def _print(result: dict, as_json: bool) -> None:
         print(f"已排入 {len(result['job_ids'])} 个后台任务（每段一个）；"
               f"用 gongkai batches show {result['batch_id']} 查看进度。")
     print(f"建议分类将变更 {kinds['change']} 件，不变 {kinds['same']} 件，"
-          f"已确认分类与新模型不一致 {kinds['disagreement']} 件，没有词元而跳过 {kinds['no_tokens']} 件。")
+          f"已确认分类与新模型不一致 {kinds['disagreement']} 件，没有可分析的文字而跳过 {kinds['no_tokens']} 件。")
     if result["groups"]:
         print("变更（原建议 → 新建议）：")
         for g in result["groups"]:

@@ -210,3 +210,11 @@ def test_an_admin_creates_a_department_token_sees_it_once_and_revokes_it(app):
     assert system.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     missing = adm.post("/admin/tokens", data={"department": "nope", "csrf_token": token})
     assert missing.status_code == 404 and "没有部门 nope" in missing.get_data(as_text=True)
+
+
+def test_model_figures_are_explained_in_words_on_the_admin_page(app):
+    adm, _ = log_in_with_token(app, "adm")
+    html = adm.get("/admin").get_data(as_text=True)
+    assert "宏平均 F1：各类别识别准确程度的平均值" in html
+    assert "预选覆盖率：模型有把握、预先选好类别的文件所占比例" in html
+    assert 'title="模型有把握、预先选好类别的文件所占比例">自动建议覆盖率</th>' in html

@@ -246,6 +246,7 @@ def test_review_page_groups_old_to_new_with_counts_and_mean_confidence(app):
         assert f'href="/review/{i.document_id}"' in section and f'data-item="{i.id}"' not in html
     assert "仅供核查，不会修改" in section and "data-action" not in section
     assert 'id="apply"' in html and 'id="accept-above"' in html and "试运行" not in html.split("<h2>", 1)[0]
+    assert "没有可分析的文字而跳过" in html and "词元" not in html        # words a clerk reads, not the code's
 
 
 def test_threshold_group_and_item_decisions_then_apply_and_roll_back_exactly(app):
